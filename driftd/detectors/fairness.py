@@ -1,0 +1,132 @@
+"""Fairness across the groups of one sensitive attribute, over the last N labeled events.
+
+Per group: count, selection rate, accuracy, true and false positive rates (binary,
+or multiclass with a positive class), or MAE (regression). Across groups, on the
+groups with at least ``min_group_size`` rows only (smaller ones get no verdict,
+because a handful of events says nothing): demographic parity difference and
+ratio, equalized odds and equal opportunity differences, disparate impact with
+the four-fifths rule. The definitions are fairlearn's and are tested equal to
+``fairlearn.metrics`` on the same window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from driftd.detectors.base import Outcome, Readings
+from driftd.detectors.ring import RingBuffer
+
+MAX_GROUPS = 64  # beyond this many distinct values, the rest count as "other"
+OTHER = "other"
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _spread(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return max(present) - min(present) if len(present) >= 2 else None
+
+
+class FairnessWindow:
+    """Group metrics for one sensitive attribute."""
+
+    def __init__(self, attribute: str, size: int, min_group_size: int, mode: str):
+        """mode: 'selection' (binary outcomes), 'accuracy' or 'regression'."""
+        self.attribute = attribute
+        self._min_group_size = min_group_size
+        self._mode = mode
+        self._y = RingBuffer(size)
+        self._y_hat = RingBuffer(size)
+        self._group = RingBuffer(size, np.int32)
+        self._group_names: list[str] = []
+
+    def _group_code(self, name: str) -> int:
+        try:
+            return self._group_names.index(name)
+        except ValueError:
+            if len(self._group_names) >= MAX_GROUPS:
+                name = OTHER
+                if OTHER in self._group_names:
+                    return self._group_names.index(OTHER)
+            self._group_names.append(name)
+            return len(self._group_names) - 1
+
+    def update(self, outcome: Outcome, y: float, y_hat: float) -> None:
+        """y / y_hat: 0/1 for 'selection', class index for 'accuracy', value for regression."""
+        group = outcome.groups.get(self.attribute)
+        if group is None:
+            return
+        self._y.append(y)
+        self._y_hat.append(y_hat)
+        self._group.append(self._group_code(group))
+
+    def group_metrics(self) -> dict[str, dict[str, float | None]]:
+        y, y_hat, codes = self._y.values(), self._y_hat.values(), self._group.values()
+        result: dict[str, dict[str, float | None]] = {}
+        for code, name in enumerate(self._group_names):
+            mask = codes == code
+            n = int(mask.sum())
+            if n == 0:
+                continue
+            gy, gp = y[mask], y_hat[mask]
+            row: dict[str, float | None] = {"count": float(n)}
+            if self._mode == "regression":
+                row["mae"] = float(np.mean(np.abs(gy - gp)))
+            else:
+                row["accuracy"] = float(np.mean(gy == gp))
+            if self._mode == "selection":
+                positives, negatives = int(np.sum(gy == 1)), int(np.sum(gy == 0))
+                row["selection_rate"] = float(np.mean(gp == 1))
+                row["tpr"] = _rate(int(np.sum((gy == 1) & (gp == 1))), positives)
+                row["fpr"] = _rate(int(np.sum((gy == 0) & (gp == 1))), negatives)
+            result[name] = row
+        return result
+
+    def readings(self) -> Readings:
+        groups = self.group_metrics()
+        prefix = f"fairness.{self.attribute}"
+        out: Readings = {}
+        for name, row in groups.items():
+            for metric, value in row.items():
+                out[f"{prefix}.group.{name}.{metric}"] = value
+        eligible = [row for row in groups.values() if row["count"] >= self._min_group_size]
+        out[f"{prefix}.eligible_groups"] = float(len(eligible))
+        if len(eligible) < 2:
+            return out
+        if self._mode == "regression":
+            out[f"{prefix}.mae_difference"] = _spread([r["mae"] for r in eligible])
+            return out
+        out[f"{prefix}.accuracy_difference"] = _spread([r["accuracy"] for r in eligible])
+        if self._mode != "selection":
+            return out
+        selection = [float(r["selection_rate"] or 0.0) for r in eligible]
+        tpr_spread = _spread([r["tpr"] for r in eligible])
+        fpr_spread = _spread([r["fpr"] for r in eligible])
+        ratio = min(selection) / max(selection) if max(selection) > 0 else None
+        out[f"{prefix}.demographic_parity_difference"] = max(selection) - min(selection)
+        out[f"{prefix}.demographic_parity_ratio"] = ratio
+        out[f"{prefix}.disparate_impact"] = ratio
+        out[f"{prefix}.four_fifths_rule"] = None if ratio is None else float(ratio >= 0.8)
+        out[f"{prefix}.equal_opportunity_difference"] = tpr_spread
+        out[f"{prefix}.equalized_odds_difference"] = (
+            None if tpr_spread is None or fpr_spread is None else max(tpr_spread, fpr_spread)
+        )
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "y": self._y.snapshot(),
+            "y_hat": self._y_hat.snapshot(),
+            "group": self._group.snapshot(),
+            "group_names": list(self._group_names),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._y.restore(state["y"])
+        self._y_hat.restore(state["y_hat"])
+        self._group.restore(state["group"])
+        self._group_names = list(state["group_names"])

@@ -1,0 +1,87 @@
+"""Two-sample statistics used by the drift detectors, as plain numpy functions.
+
+Each mirrors the scipy function named in its docstring and is tested equal to it
+(1e-9). They exist because the reference side is sorted or binned once at start
+and reused on every evaluation, which scipy's one-shot API cannot do.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+from scipy import stats as sps
+
+PROPORTION_FLOOR = 1e-4  # PSI's usual guard against log(0) on empty bins
+
+
+def ks_2samp_sorted(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
+    """Two-sided KS statistic and asymptotic p-value of two *sorted* samples.
+
+    Equal to ``scipy.stats.ks_2samp(reference, current, method='asymp')``.
+    """
+    n1, n2 = len(reference), len(current)
+    both = np.concatenate([reference, current])
+    cdf1 = np.searchsorted(reference, both, side="right") / n1
+    cdf2 = np.searchsorted(current, both, side="right") / n2
+    statistic = float(np.max(np.abs(cdf1 - cdf2)))
+    larger, smaller = max(n1, n2), min(n1, n2)
+    effective_n = np.round(larger * smaller / (larger + smaller))
+    pvalue = float(np.clip(sps.kstwo.sf(statistic, effective_n), 0.0, 1.0))
+    return statistic, pvalue
+
+
+def wasserstein_sorted(reference: np.ndarray, current: np.ndarray) -> float:
+    """First Wasserstein distance of two sorted samples.
+
+    Equal to ``scipy.stats.wasserstein_distance(reference, current)``.
+    """
+    both = np.sort(np.concatenate([reference, current]))
+    deltas = np.diff(both)
+    cdf_ref = np.searchsorted(reference, both[:-1], side="right") / len(reference)
+    cdf_cur = np.searchsorted(current, both[:-1], side="right") / len(current)
+    return float(np.sum(np.abs(cdf_ref - cdf_cur) * deltas))
+
+
+def quantile_edges(reference: np.ndarray, bins: int) -> np.ndarray:
+    """Inner bin edges at the reference's quantiles (duplicates removed)."""
+    edges = np.quantile(reference, np.linspace(0.0, 1.0, bins + 1)[1:-1])
+    return np.unique(edges)
+
+
+def bin_counts(values: np.ndarray, inner_edges: np.ndarray) -> np.ndarray:
+    """Counts per bin; bin i holds edges[i-1] < x <= edges[i] (open at both ends)."""
+    index = np.searchsorted(inner_edges, values, side="left")
+    return np.bincount(index, minlength=len(inner_edges) + 1).astype(float)
+
+
+def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """Population stability index over shared bins, proportions floored at 1e-4.
+
+    PSI = sum((c - r) * ln(c / r)), i.e. KL(c||r) + KL(r||c) (scipy.special.rel_entr).
+    """
+    r = np.maximum(reference_counts / reference_counts.sum(), PROPORTION_FLOOR)
+    c = np.maximum(current_counts / current_counts.sum(), PROPORTION_FLOOR)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def jensenshannon(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
+    """Jensen-Shannon distance (base 2, in [0, 1]) between two count vectors.
+
+    Equal to ``scipy.spatial.distance.jensenshannon(p, q, base=2)``.
+    """
+    p = p_counts / p_counts.sum()
+    q = q_counts / q_counts.sum()
+    m = (p + q) / 2.0
+    divergence = (special.rel_entr(p, m).sum() + special.rel_entr(q, m).sum()) / 2.0
+    return float(np.sqrt(max(divergence, 0.0) / np.log(2.0)))
+
+
+def chisquare_gof(observed: np.ndarray, expected_proportions: np.ndarray) -> tuple[float, float]:
+    """Pearson chi-square goodness of fit of observed counts to reference proportions.
+
+    Equal to ``scipy.stats.chisquare(observed, expected_proportions * observed.sum())``.
+    """
+    expected = expected_proportions * observed.sum()
+    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    dof = len(observed) - 1
+    return statistic, float(sps.chi2.sf(statistic, dof))

@@ -1,0 +1,159 @@
+"""Event schema v1 (a contract) and its typed decoder.
+
+Production apps send two kinds of JSON objects: a ``prediction`` when the model
+answers and, possibly days later, a ``label`` with the ground truth for the same
+``event_id``. They are decoded straight into msgspec Structs, which validates and
+converts in one pass (about 5x faster than ``json.loads`` plus hand checks).
+
+Decoding never raises: an input that is not a valid event comes back as a
+:class:`DeadLetter` carrying the original bytes and the reason, so the pipeline
+can keep it (dead-letter file or topic) and move on.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+Scalar = bool | int | float | str
+
+
+class Prediction(msgspec.Struct, kw_only=True, tag="prediction", tag_field="type"):
+    """A model's answer, published by the app when it serves a request."""
+
+    event_id: str
+    model_id: str
+    timestamp: float | str
+    prediction: Scalar
+    features: dict[str, Any] = {}
+    model_version: str | int | None = None
+    score: float | dict[str, float] | None = None
+    attributes: dict[str, Any] = {}
+    latency_ms: float | None = None
+
+
+class Label(msgspec.Struct, kw_only=True, tag="label", tag_field="type"):
+    """The ground truth for an earlier (or, out of order, a later) prediction."""
+
+    event_id: str
+    model_id: str
+    timestamp: float | str
+    label: Scalar
+
+
+Event = Prediction | Label
+
+
+class DeadLetter(msgspec.Struct, kw_only=True):
+    """An input that could not be processed, kept with why and where it came from."""
+
+    reason: str
+    detail: str
+    source: str
+    offset: int | None = None
+    received_at: float = 0.0
+    raw: str | None = None
+    raw_b64: str | None = None
+
+    @classmethod
+    def of(
+        cls, raw: bytes, reason: str, detail: str, source: str, offset: int | None
+    ) -> DeadLetter:
+        """Build a dead letter, keeping the raw bytes readable when they are UTF-8."""
+        try:
+            text: str | None = raw.decode("utf-8")
+            b64 = None
+        except UnicodeDecodeError:
+            text, b64 = None, base64.b64encode(raw).decode("ascii")
+        return cls(
+            reason=reason,
+            detail=detail,
+            source=source,
+            offset=offset,
+            received_at=time.time(),
+            raw=text,
+            raw_b64=b64,
+        )
+
+    def original_bytes(self) -> bytes:
+        """The exact bytes that were received."""
+        if self.raw_b64 is not None:
+            return base64.b64decode(self.raw_b64)
+        return (self.raw or "").encode("utf-8")
+
+
+# Reasons are stable identifiers: they are metric labels and what operators grep for.
+REASON_OVERSIZED = "oversized"
+REASON_MALFORMED = "malformed_json"
+REASON_SCHEMA = "invalid_schema"
+REASON_TIMESTAMP = "invalid_timestamp"
+REASON_UNKNOWN_MODEL = "unknown_model"
+REASON_DUPLICATE = "duplicate_event_id"
+
+_MIN_EPOCH = 0.0
+_MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
+
+
+def parse_timestamp(value: float | str) -> float:
+    """Turn an RFC 3339 string or epoch seconds into epoch seconds (UTC).
+
+    Raises ValueError with a readable message for anything else.
+    """
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"timestamp {value[:64]!r} is not RFC 3339") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    seconds = float(value)
+    if not math.isfinite(seconds) or not _MIN_EPOCH <= seconds <= _MAX_EPOCH:
+        raise ValueError(f"timestamp {value!r} is outside the epoch-seconds range")
+    return seconds
+
+
+def format_timestamp(seconds: float) -> str:
+    """Epoch seconds as an RFC 3339 UTC string (what summaries and alerts show)."""
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+class EventDecoder:
+    """Bytes in, a typed event (with epoch-seconds timestamp) or a DeadLetter out."""
+
+    def __init__(self, known_models: set[str] | None = None, max_bytes: int = 1 << 20):
+        self._decoder = msgspec.json.Decoder(Event)
+        self._known_models = known_models
+        self._max_bytes = max_bytes
+
+    def decode(self, raw: bytes, source: str = "", offset: int | None = None) -> Event | DeadLetter:
+        if len(raw) > self._max_bytes:
+            detail = f"event is {len(raw)} bytes, the limit is {self._max_bytes}"
+            return DeadLetter.of(raw, REASON_OVERSIZED, detail, source, offset)
+        try:
+            event = self._decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            return DeadLetter.of(raw, REASON_SCHEMA, str(exc), source, offset)
+        except msgspec.DecodeError as exc:
+            return DeadLetter.of(raw, REASON_MALFORMED, str(exc), source, offset)
+        try:
+            event.timestamp = parse_timestamp(event.timestamp)
+        except ValueError as exc:
+            return DeadLetter.of(raw, REASON_TIMESTAMP, str(exc), source, offset)
+        if self._known_models is not None and event.model_id not in self._known_models:
+            detail = f"model_id {event.model_id[:128]!r} is not in the config"
+            return DeadLetter.of(raw, REASON_UNKNOWN_MODEL, detail, source, offset)
+        return event
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(event: Event | DeadLetter) -> bytes:
+    """Serialise an event (or dead letter) as one JSON object."""
+    return _encoder.encode(event)
