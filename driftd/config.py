@@ -82,7 +82,9 @@ class JoinSpec(_Spec):
 
 
 class DriftSpec(_Spec):
-    window: int = 1000
+    window: int = 2000
+    # No statistic (and no verdict) until the window holds this many values.
+    min_samples: int = 500
     bins: int = 10
     numeric_test: Literal["auto", "ks", "wasserstein", "psi", "jensenshannon"] = "auto"
     categorical_test: Literal["auto", "chisquare", "jensenshannon"] = "auto"
@@ -176,7 +178,9 @@ class RuntimeSpec(_Spec):
 class Config(_Spec):
     models: dict[str, ModelSpec]
     runtime: RuntimeSpec = msgspec.field(default_factory=RuntimeSpec)
-    notifiers: list[NotifierSpec | Literal["console", "jsonl"]] = ["console", "jsonl"]
+    notifiers: list[NotifierSpec | Literal["console", "jsonl"]] = msgspec.field(
+        default_factory=lambda: ["console", "jsonl"]
+    )
     base_dir: str = "."
 
     def model(self, model_id: str) -> ModelSpec:

@@ -24,7 +24,6 @@ from driftd.detectors import stats
 from driftd.detectors.base import Readings
 from driftd.detectors.ring import RingBuffer
 
-MIN_SAMPLES = 30  # below this many values in the window, no statistic is reported
 
 
 def _verdict(value: float | None, threshold: float, lower_is_drift: bool) -> float | None:
@@ -62,7 +61,7 @@ class NumericDrift:
     def readings(self) -> Readings:
         current = self.current()
         out: Readings = {"samples": float(len(current))}
-        if len(current) < MIN_SAMPLES:
+        if len(current) < self._spec.min_samples:
             return out
         counts = stats.bin_counts(current, self._edges)
         ks_statistic, ks_pvalue = stats.ks_2samp_sorted(self._reference, current)
@@ -124,7 +123,7 @@ class CategoricalDrift:
     def readings(self) -> Readings:
         codes = self._values.values()
         out: Readings = {"samples": float(len(codes))}
-        if len(codes) < MIN_SAMPLES:
+        if len(codes) < self._spec.min_samples:
             return out
         counts = np.bincount(codes, minlength=self._unseen + 1).astype(float)
         known = counts[: self._unseen]

@@ -1,0 +1,76 @@
+"""Notifiers: where alerts go. Here the console and a JSONL file (kept).
+
+A notifier is one method, ``send(alert)``, raising on failure. The dispatcher
+calls every configured notifier, logs and counts a failure, and carries on with
+the rest: one broken channel never silences the others or stops the pipeline.
+Slack, email and webhooks with retries and an outbox build on this interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Protocol, TextIO
+
+import msgspec
+
+from driftd.alerts.model import Alert
+from driftd.events import format_timestamp
+
+log = logging.getLogger("driftd.alerts")
+
+
+class Notifier(Protocol):
+    name: str
+
+    def send(self, alert: Alert) -> None: ...
+
+
+class ConsoleNotifier:
+    name = "console"
+
+    def __init__(self, stream: TextIO | None = None):
+        self._stream = stream
+
+    def send(self, alert: Alert) -> None:
+        stream = self._stream or sys.stderr
+        since = format_timestamp(alert.first_event_time)
+        stream.write(f"{alert.summary()} since {since}\n")
+        if alert.description and alert.state == "firing":
+            stream.write(f"    {alert.description}\n")
+        stream.flush()
+
+
+class JsonlNotifier:
+    """Appends one JSON object per alert transition; the file is the alert log."""
+
+    name = "jsonl"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._encoder = msgspec.json.Encoder()
+
+    def send(self, alert: Alert) -> None:
+        with self.path.open("ab") as handle:
+            handle.write(self._encoder.encode(alert) + b"\n")
+
+
+class Dispatcher:
+    """Fans each alert out to every notifier; failures are logged and counted, never raised."""
+
+    def __init__(self, notifiers: list[Notifier]):
+        self.notifiers = notifiers
+        self.sent: list[Alert] = []
+        self.failures: dict[str, int] = {}
+
+    def dispatch(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            self.sent.append(alert)
+            for notifier in self.notifiers:
+                try:
+                    notifier.send(alert)
+                except Exception as exc:  # a channel must never stop the pipeline
+                    self.failures[notifier.name] = self.failures.get(notifier.name, 0) + 1
+                    log.error("notifier %s failed for alert %s: %s", notifier.name, alert.key, exc)

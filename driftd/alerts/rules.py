@@ -1,0 +1,128 @@
+"""Rules turn readings into alerts with a lifecycle: inactive -> pending -> firing -> resolved.
+
+A rule is (model, metric pattern, comparison, threshold, for-duration, severity).
+A metric that breaches becomes *pending*; if it still breaches ``for`` seconds of
+event time later it *fires* (once). It *resolves* only when the value comes back
+past the threshold by the rule's hysteresis, so a metric hovering at the
+threshold does not flap. Patterns use shell globs (``drift.*.wasserstein``): each
+matching metric is its own alert with its own stable dedup key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from driftd.alerts.model import Alert, dedup_key
+
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    model: str
+    metric: str
+    op: str
+    threshold: float
+    for_seconds: float = 0.0
+    severity: str = "warning"
+    hysteresis: float | None = None
+    description: str = ""
+    # Evaluate only once another reading reaches a minimum (e.g. labeled >= 100).
+    guard_metric: str | None = None
+    guard_minimum: float = 0.0
+
+    @property
+    def margin(self) -> float:
+        return self.hysteresis if self.hysteresis is not None else abs(self.threshold) * 0.02
+
+    def breached(self, value: float) -> bool:
+        return _OPS[self.op](value, self.threshold)
+
+    def recovered(self, value: float) -> bool:
+        """Clearly back on the healthy side: past the threshold by the hysteresis margin."""
+        if self.op in ("<", "<="):
+            return value >= self.threshold + self.margin and not self.breached(value)
+        return value <= self.threshold - self.margin and not self.breached(value)
+
+    def matches(self, metric: str) -> bool:
+        return metric == self.metric or fnmatch.fnmatchcase(metric, self.metric)
+
+
+@dataclass
+class _Track:
+    state: str = "inactive"  # inactive | pending | firing
+    since: float = 0.0
+
+
+class RuleEngine:
+    def __init__(self, rules: list[Rule]):
+        self.rules = rules
+        self._tracks: dict[str, _Track] = {}
+
+    def evaluate(self, model: str, readings: dict[str, float | None], now: float) -> list[Alert]:
+        """Advance every matching (rule, metric) and return the transitions to notify."""
+        alerts: list[Alert] = []
+        for rule in self.rules:
+            if rule.model != model:
+                continue
+            if rule.guard_metric is not None:
+                guard = readings.get(rule.guard_metric)
+                if guard is None or guard < rule.guard_minimum:
+                    continue
+            for metric, value in readings.items():
+                if value is None or not rule.matches(metric):
+                    continue
+                alert = self._step(rule, metric, float(value), now)
+                if alert is not None:
+                    alerts.append(alert)
+        return alerts
+
+    def _step(self, rule: Rule, metric: str, value: float, now: float) -> Alert | None:
+        key = dedup_key(rule.model, rule.name, metric)
+        track = self._tracks.setdefault(key, _Track())
+        if track.state == "firing":
+            if rule.recovered(value):
+                track.state = "inactive"
+                return self._alert(rule, metric, value, key, "resolved", track.since, now)
+            return None
+        if not rule.breached(value):
+            track.state = "inactive"
+            return None
+        if track.state == "inactive":
+            track.state, track.since = "pending", now
+        if now - track.since >= rule.for_seconds:
+            track.state = "firing"
+            return self._alert(rule, metric, value, key, "firing", track.since, now)
+        return None
+
+    @staticmethod
+    def _alert(
+        rule: Rule, metric: str, value: float, key: str, state: str, since: float, now: float
+    ) -> Alert:
+        return Alert(
+            key=key,
+            model=rule.model,
+            rule=rule.name,
+            metric=metric,
+            state=state,  # type: ignore[arg-type]
+            severity=rule.severity,
+            value=value,
+            op=rule.op,
+            threshold=rule.threshold,
+            first_event_time=since,
+            event_time=now,
+            description=rule.description,
+        )
+
+    def firing(self) -> list[str]:
+        return [key for key, track in self._tracks.items() if track.state == "firing"]
+
+    def snapshot(self) -> dict[str, Any]:
+        return {key: [t.state, t.since] for key, t in self._tracks.items() if t.state != "inactive"}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._tracks = {key: _Track(s, since) for key, (s, since) in state.items()}

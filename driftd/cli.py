@@ -1,0 +1,197 @@
+"""`driftd` command line: demo, replay, metrics, config check."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from driftd.config import Config, ConfigError, load_config
+from driftd.daemon.embedded import build_pipeline, read_jsonl, run_messages
+from driftd.daemon.pipeline import Message, Pipeline
+from driftd.daemon.summary import print_summary, summarize
+from driftd.reference import load_reference
+from driftd.store.sqlite import SqliteStore
+
+err = Console(stderr=True)
+
+
+def _progress(total: int | None, quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=False,
+    )
+
+
+def _run(pipeline: Pipeline, messages: Iterable[Message], total: int | None, quiet: bool, label: str) -> None:
+    with _progress(total, quiet) as progress:
+        task = progress.add_task(label, total=total)
+        run_messages(pipeline, messages, on_batch=lambda n: progress.advance(task, n))
+
+
+def _emit(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(msgspec.json.encode(summary).decode() + "\n")
+    else:
+        print_summary(summary, Console(width=None if sys.stdout.isatty() else 140))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from driftd.daemon import demo
+
+    state = Path(args.state_dir)
+    config = load_config(demo.prepare(state, args.seed))
+    pipeline = build_pipeline(config, fresh=True, quiet=args.json or args.quiet)
+    app = demo.DemoApp(args.predictions, args.seed)
+    stamped = app.messages()
+    if args.save_events:
+        Path(args.save_events).write_bytes(b"".join(raw + b"\n" for _, raw in stamped))
+    messages: Iterator[Message] = ((raw, "demo", i) for i, (_, raw) in enumerate(stamped))
+    _run(pipeline, messages, len(stamped), args.json or args.quiet, "demo: simulated traffic")
+    summary = summarize(pipeline)
+    summary["injections"] = [injection.as_dict() for injection in app.injections]
+    summary["state_dir"] = str(state.resolve())
+    _emit(summary, args.json)
+    if not args.json:
+        err.print(f"State, alert log and dead letters are in {state}/ ; config: {state}/config.yaml")
+    return 0
+
+
+def _count_lines(paths: list[str]) -> int:
+    total = 0
+    for path in paths:
+        with open(path, "rb") as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    for path in args.events:
+        if not Path(path).exists():
+            raise ConfigError("", f"events file {path!r} does not exist")
+    pipeline = build_pipeline(config, fresh=args.fresh, quiet=args.json or args.quiet)
+    total = _count_lines(args.events)
+    _run(pipeline, read_jsonl(args.events), total, args.json or args.quiet, "replay")
+    _emit(summarize(pipeline), args.json)
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from driftd.daemon.embedded import STORE_FILE, state_dir
+
+    config = load_config(args.config)
+    if args.model not in config.models:
+        raise ConfigError("", f"model {args.model!r} is not in the config ({', '.join(config.models)})")
+    path = state_dir(config) / STORE_FILE
+    if not path.exists():
+        err.print(f"[red]No state yet at {path}: run `driftd replay` or the daemon first.[/]")
+        return 1
+    store = SqliteStore(path)
+    latest = store.latest_readings(args.model)
+    store.close()
+    if latest is None:
+        err.print(f"[yellow]No readings for model {args.model!r} yet.[/]")
+        return 1
+    event_time, readings = latest
+    if args.json:
+        sys.stdout.write(msgspec.json.encode({"model": args.model, "event_time": event_time, "metrics": readings}).decode() + "\n")
+        return 0
+    from rich.table import Table
+
+    from driftd.events import format_timestamp
+
+    table = Table(title=f"{args.model} at {format_timestamp(event_time)}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name in sorted(readings):
+        value = readings[name]
+        table.add_row(name, "-" if value is None else f"{value:.6g}")
+    Console().print(table)
+    return 0
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config: Config = load_config(args.file)
+    for model_id, spec in config.models.items():
+        load_reference(model_id, spec)
+    pipeline_rules = build_rule_count(config)
+    Console().print(
+        f"[green]OK[/] {args.file}: {len(config.models)} model(s): "
+        + ", ".join(f"{m} ({s.task}, {len(s.features)} features, {pipeline_rules[m]} rules)" for m, s in config.models.items())
+    )
+    return 0
+
+
+def build_rule_count(config: Config) -> dict[str, int]:
+    from driftd.alerts.defaults import configured_rules, default_rules
+    from driftd.detectors.monitor import ModelMonitor
+
+    counts = {}
+    for model_id, spec in config.models.items():
+        monitor = ModelMonitor(model_id, spec, load_reference(model_id, spec))
+        rules = default_rules(model_id, spec, monitor) if spec.default_rules else []
+        counts[model_id] = len(rules) + len(configured_rules(model_id, spec))
+    return counts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="driftd", description=__doc__)
+    parser.add_argument("--log-level", default="WARNING")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="simulate a production model with injected problems")
+    demo.add_argument("--predictions", type=int, default=20000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--state-dir", default=".driftd-demo")
+    demo.add_argument("--save-events", help="also write the simulated messages to this JSONL file")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar or console alerts")
+    demo.set_defaults(func=cmd_demo)
+
+    replay = sub.add_parser("replay", help="run recorded events (JSONL) through the pipeline")
+    replay.add_argument("--config", required=True)
+    replay.add_argument("events", nargs="+")
+    replay.add_argument("--fresh", action="store_true", help="discard state from earlier runs")
+    replay.add_argument("--json", action="store_true")
+    replay.add_argument("--quiet", action="store_true")
+    replay.set_defaults(func=cmd_replay)
+
+    metrics = sub.add_parser("metrics", help="current value of every detector, from the store")
+    metrics.add_argument("--config", required=True)
+    metrics.add_argument("--model", required=True)
+    metrics.add_argument("--json", action="store_true")
+    metrics.set_defaults(func=cmd_metrics)
+
+    config = sub.add_parser("config", help="config tools")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser("check", help="validate a config file and its reference data")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_config_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        err.print(f"[red]config error:[/] {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Joining labels to predictions by event_id, in either order, within a TTL.
+
+Labels usually arrive after their prediction (hours or days later) but a replay
+or a partitioned topic can deliver them first, so both sides wait: a prediction
+for its label, a label for its prediction. Whatever waits longer than the TTL on
+the stream clock expires (a waiting prediction just leaves; a waiting label
+becomes an *orphan*: counted and dead-lettered). Recently joined ids are
+remembered for one TTL so duplicates are recognised rather than double counted.
+
+Memory is bounded by ``max_pending`` per side: past it the oldest entry is
+expired early (and counted as such).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+
+class LabelJoin:
+    def __init__(self, ttl: float, max_pending: int):
+        self.ttl = ttl
+        self.max_pending = max_pending
+        # event_id -> (event_time, payload); dicts keep arrival order, oldest first.
+        self.predictions: dict[str, tuple[float, Any]] = {}
+        self.labels: dict[str, tuple[float, Any]] = {}
+        self.joined: dict[str, tuple[float, None]] = {}
+        self.counts = {"matched": 0, "expired": 0, "orphans": 0, "duplicates": 0}
+
+    def add_prediction(self, event_id: str, event_time: float, payload: Any) -> Any | None:
+        """Returns the label if it was already waiting; raises KeyError on a duplicate."""
+        if event_id in self.predictions or event_id in self.joined:
+            self.counts["duplicates"] += 1
+            raise KeyError(event_id)
+        waiting = self.labels.pop(event_id, None)
+        if waiting is not None:
+            self._mark_joined(event_id, event_time)
+            return waiting[1]
+        self.predictions[event_id] = (event_time, payload)
+        return None
+
+    def add_label(self, event_id: str, event_time: float, label: Any) -> Any | None:
+        """Returns the waiting prediction's payload, or None if the label must wait."""
+        if event_id in self.labels or event_id in self.joined:
+            self.counts["duplicates"] += 1
+            raise KeyError(event_id)
+        waiting = self.predictions.pop(event_id, None)
+        if waiting is not None:
+            self._mark_joined(event_id, event_time)
+            return waiting[1]
+        self.labels[event_id] = (event_time, label)
+        return None
+
+    def _mark_joined(self, event_id: str, event_time: float) -> None:
+        self.counts["matched"] += 1
+        self.joined[event_id] = (event_time, None)
+
+    @staticmethod
+    def _pop_old(
+        entries: dict[str, tuple[float, Any]], cutoff: float, limit: int
+    ) -> Iterator[tuple[str, float, Any]]:
+        """Pop entries older than cutoff from the front, and any beyond the size limit."""
+        while entries:
+            event_id, (event_time, payload) = next(iter(entries.items()))
+            if event_time >= cutoff and len(entries) <= limit:
+                return
+            del entries[event_id]
+            yield event_id, event_time, payload
+
+    def expire(self, now: float) -> tuple[list[Any], list[tuple[str, float, Any]]]:
+        """Drop what waited past the TTL; returns (expired prediction payloads, orphan labels)."""
+        cutoff = now - self.ttl
+        expired = [p for _, _, p in self._pop_old(self.predictions, cutoff, self.max_pending)]
+        orphans = list(self._pop_old(self.labels, cutoff, self.max_pending))
+        for _ in self._pop_old(self.joined, cutoff, self.max_pending):
+            pass
+        self.counts["expired"] += len(expired)
+        self.counts["orphans"] += len(orphans)
+        return expired, orphans
+
+    def readings(self) -> dict[str, float | None]:
+        out: dict[str, float | None] = {f"join.{k}": float(v) for k, v in self.counts.items()}
+        out["join.waiting_predictions"] = float(len(self.predictions))
+        out["join.waiting_labels"] = float(len(self.labels))
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "predictions": [[k, t, p] for k, (t, p) in self.predictions.items()],
+            "labels": [[k, t, v] for k, (t, v) in self.labels.items()],
+            "joined": [[k, t] for k, (t, _) in self.joined.items()],
+            "counts": dict(self.counts),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.predictions = {k: (t, p) for k, t, p in state["predictions"]}
+        self.labels = {k: (t, v) for k, t, v in state["labels"]}
+        self.joined = {k: (t, None) for k, t in state["joined"]}
+        self.counts = dict(state["counts"])

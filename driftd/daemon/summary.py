@@ -1,0 +1,87 @@
+"""What a run found: counts, alerts and final metrics, as JSON or as tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from driftd.alerts.model import Alert
+from driftd.daemon.pipeline import Pipeline
+from driftd.events import format_timestamp
+
+HEADLINE = (
+    "accuracy", "f1", "roc_auc", "log_loss", "mae", "rmse", "r2",
+    "estimated.accuracy", "concept.detections", "join.matched", "join.waiting_predictions",
+    "join.orphans", "quality.missing_rate",
+)  # fmt: skip
+
+
+def alert_summaries(alerts: list[Alert]) -> list[dict[str, Any]]:
+    """One entry per alert (dedup key): its latest state, first breach and latest value."""
+    latest: dict[str, dict[str, Any]] = {}
+    for alert in alerts:
+        entry = latest.get(alert.key)
+        if entry is None or alert.state == "firing" and entry["state"] == "resolved":
+            first = alert.first_event_time if entry is None else entry["first_event_time_epoch"]
+            entry = latest[alert.key] = {
+                "key": alert.key,
+                "model": alert.model,
+                "rule": alert.rule,
+                "metric": alert.metric,
+                "severity": alert.severity,
+                "op": alert.op,
+                "threshold": alert.threshold,
+                "first_event_time_epoch": first,
+                "first_event_time": format_timestamp(first),
+                "notifications": 0,
+            }
+        entry["state"] = alert.state
+        entry["value"] = alert.value
+        entry["notifications"] += 1
+    return sorted(latest.values(), key=lambda e: e["first_event_time_epoch"])
+
+
+def summarize(pipeline: Pipeline) -> dict[str, Any]:
+    metrics = {}
+    for model_id in pipeline.monitors:
+        latest = pipeline.store.latest_readings(model_id)
+        metrics[model_id] = latest[1] if latest else {}
+    return {
+        "events": pipeline.event_counts(),
+        "alerts": alert_summaries(pipeline.dispatcher.sent),
+        "metrics": metrics,
+    }
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def print_summary(summary: dict[str, Any], console: Console) -> None:
+    events = summary["events"]
+    console.print(
+        f"[bold]{events['processed']}[/] messages: {events['predictions']} predictions, "
+        f"{events['labels']} labels, {events['dead_letters']} dead letters "
+        f"{events['dead_letter_reasons'] or ''}"
+    )
+    table = Table(title="Alerts", show_lines=False)
+    for column in ("model", "metric", "value", "threshold", "state", "since (event time)"):
+        table.add_column(column)
+    for alert in summary["alerts"]:
+        style = "red" if alert["state"] == "firing" else "green"
+        table.add_row(
+            alert["model"], alert["metric"], _fmt(alert["value"]),
+            f"{alert['op']} {alert['threshold']:g}", f"[{style}]{alert['state']}[/]",
+            alert["first_event_time"],
+        )  # fmt: skip
+    console.print(table if summary["alerts"] else "[green]No alerts.[/]")
+    for model_id, readings in summary["metrics"].items():
+        table = Table(title=f"Model {model_id}: final window")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for name in HEADLINE:
+            if name in readings:
+                table.add_row(name, _fmt(readings[name]))
+        console.print(table)

@@ -1,0 +1,368 @@
+"""Everything driftd watches for one model, fed event by event.
+
+The monitor turns typed events into encoded values once (class indices,
+calibrated scores, quality codes) and hands them to the detectors: predictions
+feed data quality, feature and prediction drift and the label-free estimate;
+joined labels feed performance, fairness and concept drift; every label feeds
+label drift. ``readings()`` gathers all detector values under stable names
+(``accuracy``, ``drift.age.wasserstein``, ``fairness.sex.demographic_parity_ratio``,
+...) for the rules and the store.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from driftd.config import ModelSpec, ReferenceSpec
+from driftd.consumers.join import LabelJoin
+from driftd.detectors import quality as q
+from driftd.detectors.base import Outcome, Readings
+from driftd.detectors.concept import ConceptDrift
+from driftd.detectors.drift import CategoricalDrift, NumericDrift
+from driftd.detectors.estimate import Calibration, ExpectedAccuracy, ExpectedConfusion
+from driftd.detectors.fairness import FairnessWindow
+from driftd.detectors.performance import PerformanceWindow, TumblingPerformance
+from driftd.events import Label, Prediction
+from driftd.reference import Reference
+from driftd.values import MISSING, TYPE_ERROR, as_number, category_text
+
+ColumnDrift = NumericDrift | CategoricalDrift
+
+
+class RejectedEvent(Exception):
+    """An event that is well-formed JSON but cannot be used; becomes a dead letter."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _drift_for(values: np.ndarray, numeric: bool, spec: ModelSpec) -> ColumnDrift | None:
+    try:
+        if numeric:
+            return NumericDrift(values.astype(float), spec.drift)
+        return CategoricalDrift(values[values != ""], spec.drift)
+    except ValueError:
+        return None
+
+
+class ModelMonitor:
+    def __init__(self, model_id: str, spec: ModelSpec, reference: Reference | None):
+        self.model_id = model_id
+        self.spec = spec
+        self.task = spec.task
+        self.classification = spec.task != "regression"
+        self.class_names = [category_text(c) for c in spec.classes or []]
+        if spec.task == "binary":
+            positive = category_text(spec.positive_class)
+            negative = next(name for name in self.class_names if name != positive)
+            self.class_names = [negative, positive]
+        self._class_index = {name: i for i, name in enumerate(self.class_names)}
+        self.counts = {"predictions": 0, "labels": 0}
+        self.since_evaluation = 0
+        self.join = LabelJoin(float(spec.join.ttl), spec.join.max_pending)
+        self.performance = PerformanceWindow(self.task, self.class_names, spec.windows.size)
+        length = float(spec.windows.tumbling)
+        self.tumbling = (
+            TumblingPerformance(self.task, self.class_names, length) if length > 0 else None
+        )
+        fairness_mode = {"binary": "selection", "multiclass": "accuracy"}.get(
+            self.task, "regression"
+        )
+        self.fairness = [
+            FairnessWindow(a, spec.windows.size, spec.fairness.min_group_size, fairness_mode)
+            for a in spec.sensitive_attributes
+        ]
+        self.concept = ConceptDrift(spec.concept.method, dict(spec.concept.params), spec.concept.hold)
+        self.quality = q.DataQuality(list(spec.features), spec.quality.window)
+        self.estimate: ExpectedConfusion | ExpectedAccuracy | None = None
+        self.ranges: dict[str, tuple[float, float]] = {}
+        self.feature_drift: dict[str, ColumnDrift] = {}
+        self.prediction_drift: dict[str, ColumnDrift] = {}
+        self.label_drift: ColumnDrift | None = None
+        self.reference_performance: Readings = {}
+        self._build_reference_detectors(reference)
+
+    # -- set-up -------------------------------------------------------------------
+
+    def _build_reference_detectors(self, reference: Reference | None) -> None:
+        spec = self.spec
+        for name, feature in spec.features.items():
+            low = feature.min if feature.min is not None else -math.inf
+            high = feature.max if feature.max is not None else math.inf
+            if reference is not None and feature.kind == "numeric":
+                finite = reference.numeric(name)
+                if len(finite) and feature.min is None:
+                    low = float(finite.min())
+                if len(finite) and feature.max is None:
+                    high = float(finite.max())
+            self.ranges[name] = (low, high)
+        if self.task == "multiclass":
+            self.estimate = ExpectedAccuracy()
+        if reference is None:
+            if self.task == "binary":
+                self.estimate = ExpectedConfusion(Calibration())
+            return
+        ref_spec = spec.reference
+        assert isinstance(ref_spec, ReferenceSpec)
+        for name, feature in spec.features.items():
+            detector = _drift_for(reference.columns[name], feature.kind == "numeric", spec)
+            if detector is not None:
+                self.feature_drift[name] = detector
+        label_col, pred_col, score_col = (
+            ref_spec.label_column,
+            ref_spec.prediction_column,
+            ref_spec.score_column,
+        )
+        if spec.drift.predictions:
+            if reference.has(pred_col):
+                detector = _drift_for(reference.columns[pred_col], not self.classification, spec)
+                if detector is not None:
+                    self.prediction_drift["class" if self.classification else "value"] = detector
+            if self.task == "binary" and reference.has(score_col):
+                detector = _drift_for(reference.columns[score_col], True, spec)
+                if detector is not None:
+                    self.prediction_drift["score"] = detector
+        if spec.drift.labels and reference.has(label_col):
+            self.label_drift = _drift_for(reference.columns[label_col], not self.classification, spec)
+        if self.task == "binary":
+            calibration = Calibration()
+            if reference.has(score_col) and reference.has(label_col):
+                labels = (reference.columns[label_col] == self.class_names[1]).astype(float)
+                calibration = Calibration.fit(reference.columns[score_col], labels)
+            self.estimate = ExpectedConfusion(calibration)
+        if reference.has(label_col) and reference.has(pred_col):
+            self.reference_performance = self._reference_metrics(reference, label_col, pred_col)
+
+    def _reference_metrics(self, reference: Reference, label_col: str, pred_col: str) -> Readings:
+        from driftd.detectors import metrics
+
+        y_raw, p_raw = reference.columns[label_col], reference.columns[pred_col]
+        if not self.classification:
+            keep = np.isfinite(y_raw) & np.isfinite(p_raw)
+            return metrics.regression_metrics(y_raw[keep], p_raw[keep])
+        y = np.array([self._class_index.get(str(v), -1) for v in y_raw])
+        p = np.array([self._class_index.get(str(v), -1) for v in p_raw])
+        keep = (y >= 0) & (p >= 0)
+        cm = metrics.confusion_matrix(y[keep], p[keep], len(self.class_names))
+        return metrics.from_confusion(cm, self.class_names, self.task == "binary")
+
+    # -- per event ----------------------------------------------------------------
+
+    def _class_of(self, value: Any, what: str) -> int:
+        index = self._class_index.get(category_text(value))
+        if index is None:
+            raise RejectedEvent(
+                "unknown_class", f"{what} {str(value)[:64]!r} is not one of {self.class_names}"
+            )
+        return index
+
+    def _encode_prediction(self, event: Prediction) -> list[Any]:
+        """[event_time, y_hat, score, proba, groups] as plain data (it may wait in the join)."""
+        score: float = math.nan
+        proba: list[float] | None = None
+        if self.classification:
+            y_hat: float = self._class_of(event.prediction, "prediction")
+            raw = event.score
+            if self.task == "binary":
+                if isinstance(raw, dict):
+                    raw = raw.get(self.class_names[1])
+                if isinstance(raw, int | float) and math.isfinite(raw):
+                    score = float(raw)
+            elif isinstance(raw, dict):
+                proba = [float(raw.get(name, math.nan)) for name in self.class_names]
+        else:
+            number = as_number(event.prediction)
+            if isinstance(number, str) or not math.isfinite(number):
+                raise RejectedEvent("invalid_prediction", "a regression prediction must be a finite number")
+            y_hat = number
+        groups = {
+            attr: category_text(event.attributes[attr])
+            for attr in self.spec.sensitive_attributes
+            if event.attributes.get(attr) is not None
+        }
+        return [event.timestamp, y_hat, score, proba, groups]
+
+    def on_prediction(self, event: Prediction) -> None:
+        encoded = self._encode_prediction(event)
+        contribution = self._estimate_contribution(encoded)
+        try:
+            label = self.join.add_prediction(event.event_id, event.timestamp, [*encoded, contribution])
+        except KeyError:
+            raise RejectedEvent("duplicate_event_id", f"prediction {event.event_id!r} seen before") from None
+        self.counts["predictions"] += 1
+        self.since_evaluation += 1
+        self._observe_features(event)
+        self._observe_output(encoded)
+        if self.tumbling is not None:
+            self.tumbling.observe_time(event.timestamp)
+        if label is not None:
+            self._on_outcome(encoded, label)
+        elif contribution is not None and self.estimate is not None:
+            self.estimate.add(contribution)
+
+    def _estimate_contribution(self, encoded: list[Any]) -> list[float] | None:
+        _, y_hat, score, proba, _ = encoded
+        if isinstance(self.estimate, ExpectedConfusion):
+            return self.estimate.contribution(y_hat == 1, score)
+        if isinstance(self.estimate, ExpectedAccuracy) and proba is not None:
+            row = np.asarray(proba, dtype=float)
+            if np.all(np.isfinite(row)) and row.sum() > 0:
+                return self.estimate.contribution(float(row[int(y_hat)] / row.sum()))
+        return None
+
+    def _observe_features(self, event: Prediction) -> None:
+        codes: dict[str, int] = {}
+        for name, feature in self.spec.features.items():
+            raw = event.features.get(name)
+            drift = self.feature_drift.get(name)
+            if feature.kind == "numeric":
+                value = as_number(raw)
+                low, high = self.ranges[name]
+                codes[name] = q.numeric_code(value, low, high)
+                if drift is not None:
+                    finite = not isinstance(value, str) and math.isfinite(value)
+                    drift.update(value if finite else math.nan)  # type: ignore[arg-type]
+            else:
+                if raw is None:
+                    codes[name] = q.MISSING
+                elif isinstance(raw, dict | list):
+                    codes[name] = q.TYPE_ERROR
+                else:
+                    codes[name] = q.OK
+                    if drift is not None:
+                        drift.update(category_text(raw))  # type: ignore[arg-type]
+        latency = event.latency_ms if event.latency_ms is not None else None
+        self.quality.update(codes, event.timestamp, latency)
+
+    def _observe_output(self, encoded: list[Any]) -> None:
+        _, y_hat, score, _, _ = encoded
+        for key, detector in self.prediction_drift.items():
+            if key == "class":
+                detector.update(self.class_names[int(y_hat)])  # type: ignore[arg-type]
+            elif key == "score":
+                detector.update(score)  # type: ignore[arg-type]
+            else:
+                detector.update(float(y_hat))  # type: ignore[arg-type]
+
+    def on_label(self, event: Label) -> None:
+        if self.classification:
+            y: float = self._class_of(event.label, "label")
+        else:
+            number = as_number(event.label)
+            if isinstance(number, str) or not math.isfinite(number):
+                raise RejectedEvent("invalid_label", "a regression label must be a finite number")
+            y = number
+        try:
+            waiting = self.join.add_label(event.event_id, event.timestamp, y)
+        except KeyError:
+            raise RejectedEvent("duplicate_event_id", f"label {event.event_id!r} seen before") from None
+        self.counts["labels"] += 1
+        self.since_evaluation += 1
+        self.quality.saw_event(event.timestamp)
+        if self.label_drift is not None:
+            value = self.class_names[int(y)] if self.classification else y
+            self.label_drift.update(value)  # type: ignore[arg-type]
+        if waiting is not None:
+            *encoded, contribution = waiting
+            if contribution is not None and self.estimate is not None:
+                self.estimate.remove(contribution)
+            self._on_outcome(encoded, y)
+
+    def _on_outcome(self, encoded: list[Any], y: float) -> None:
+        event_time, y_hat, score, proba, groups = encoded
+        outcome = Outcome(
+            event_time=event_time,
+            y=y,
+            y_hat=y_hat,
+            score=score,
+            proba=None if proba is None else np.asarray(proba, dtype=float),
+            groups=groups,
+        )
+        self.performance.update(outcome)
+        if self.tumbling is not None:
+            self.tumbling.update(outcome)
+        for fairness in self.fairness:
+            if self.task == "binary":
+                fairness.update(outcome, float(y == 1), float(y_hat == 1))
+            else:
+                fairness.update(outcome, y, y_hat)
+        error = abs(y - y_hat) if not self.classification else float(y != y_hat)
+        self.concept.update(error)
+
+    def expire(self, now: float) -> list[tuple[str, float, Any]]:
+        """Expire waiting joins on the stream clock; returns orphan labels."""
+        expired, orphans = self.join.expire(now)
+        if self.estimate is not None:
+            for payload in expired:
+                if payload[-1] is not None:
+                    self.estimate.remove(payload[-1])
+        return orphans
+
+    # -- per tick -----------------------------------------------------------------
+
+    def readings(self, now: float | None) -> Readings:
+        out: Readings = {
+            "events.predictions": float(self.counts["predictions"]),
+            "events.labels": float(self.counts["labels"]),
+        }
+        out.update(self.performance.readings())
+        if self.tumbling is not None:
+            out.update(self.tumbling.readings())
+        for fairness in self.fairness:
+            out.update(fairness.readings())
+        out.update(self.concept.readings())
+        out.update(self.quality.readings(now))
+        out.update(self.join.readings())
+        if self.estimate is not None:
+            out.update(self.estimate.readings())
+        for prefix, detectors in (
+            ("drift", self.feature_drift),
+            ("prediction_drift", self.prediction_drift),
+        ):
+            for name, detector in detectors.items():
+                for stat, value in detector.readings().items():
+                    out[f"{prefix}.{name}.{stat}"] = value
+        if self.label_drift is not None:
+            for stat, value in self.label_drift.readings().items():
+                out[f"label_drift.{stat}"] = value
+        # Plain floats only, NaN as None: readings go to JSON, Prometheus and rules.
+        return {k: None if v is None or v != v else float(v) for k, v in out.items()}
+
+    # -- state ----------------------------------------------------------------------
+
+    def _parts(self) -> dict[str, Any]:
+        parts: dict[str, Any] = {
+            "join": self.join,
+            "performance": self.performance,
+            "concept": self.concept,
+            "quality": self.quality,
+        }
+        if self.tumbling is not None:
+            parts["tumbling"] = self.tumbling
+        if self.estimate is not None:
+            parts["estimate"] = self.estimate
+        if self.label_drift is not None:
+            parts["label_drift"] = self.label_drift
+        for fairness in self.fairness:
+            parts[f"fairness.{fairness.attribute}"] = fairness
+        for name, detector in self.feature_drift.items():
+            parts[f"drift.{name}"] = detector
+        for name, detector in self.prediction_drift.items():
+            parts[f"prediction_drift.{name}"] = detector
+        return parts
+
+    def snapshot(self) -> dict[str, Any]:
+        state = {name: part.snapshot() for name, part in self._parts().items()}
+        state["counts"] = dict(self.counts)
+        return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for name, part in self._parts().items():
+            if name in state:
+                part.restore(state[name])
+        self.counts = dict(state.get("counts", self.counts))

@@ -1,0 +1,72 @@
+"""The embedded store: one SQLite file in the state directory.
+
+State blobs are JSON (msgspec) in a key-value table, written in one transaction
+per checkpoint; readings are a row per evaluation tick (the metric history the
+dashboard and ``driftd metrics`` read).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS readings (
+    model TEXT NOT NULL, event_time REAL NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    value BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS readings_model ON readings (model, seq);
+"""
+
+
+class SqliteStore:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._encode = msgspec.json.Encoder().encode
+        self._decode = msgspec.json.decode
+
+    def save_state(self, items: dict[str, Any]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT INTO state (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                [(name, self._encode(value)) for name, value in items.items()],
+            )
+
+    def load_state(self, name: str) -> Any | None:
+        row = self._db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return None if row is None else self._decode(row[0])
+
+    def append_readings(self, model: str, event_time: float, readings: dict[str, float | None]) -> None:
+        with self._db:
+            self._db.execute(
+                "INSERT INTO readings (model, event_time, value) VALUES (?, ?, ?)",
+                (model, event_time, self._encode(readings)),
+            )
+
+    def latest_readings(self, model: str) -> tuple[float, dict[str, float | None]] | None:
+        row = self._db.execute(
+            "SELECT event_time, value FROM readings WHERE model = ? ORDER BY seq DESC LIMIT 1",
+            (model,),
+        ).fetchone()
+        return None if row is None else (row[0], self._decode(row[1]))
+
+    def history(self, model: str, metric: str, limit: int = 500) -> list[tuple[float, float | None]]:
+        rows = self._db.execute(
+            "SELECT event_time, value FROM readings WHERE model = ? ORDER BY seq DESC LIMIT ?",
+            (model, limit),
+        ).fetchall()
+        return [(t, self._decode(v).get(metric)) for t, v in reversed(rows)]
+
+    def close(self) -> None:
+        self._db.close()
