@@ -1,0 +1,105 @@
+"""Drift statistics against scipy on the same samples (tolerance 1e-9)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats as sps
+from scipy.spatial import distance
+from scipy.special import rel_entr
+
+from driftd.config import DriftSpec
+from driftd.detectors import stats
+from driftd.detectors.drift import CategoricalDrift, NumericDrift
+
+TOL = 1e-9
+
+
+def _numeric(reference, current, **spec):
+    detector = NumericDrift(np.asarray(reference, float), DriftSpec(min_samples=1, **spec), window=len(current))
+    for value in current:
+        detector.update(value)
+    return detector
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.3, 2.0])
+def test_numeric_statistics_equal_scipy(shift):
+    rng = np.random.default_rng(1)
+    reference = rng.normal(0, 1, 3000)
+    current = rng.normal(shift, 1.2, 800)
+    got = _numeric(reference, current).readings()
+    ks = sps.ks_2samp(reference, current, method="asymp")
+    assert got["ks_statistic"] == pytest.approx(ks.statistic, abs=TOL)
+    assert got["ks_pvalue"] == pytest.approx(ks.pvalue, abs=TOL)
+    wasserstein = sps.wasserstein_distance(reference, current) / np.std(reference)
+    assert got["wasserstein"] == pytest.approx(wasserstein, abs=TOL)
+    edges = np.quantile(reference, np.linspace(0, 1, 11)[1:-1])
+    ref_counts = np.histogram(reference, bins=np.r_[-np.inf, edges, np.inf])[0].astype(float)
+    cur_counts = np.histogram(current, bins=np.r_[-np.inf, edges, np.inf])[0].astype(float)
+    assert got["jensenshannon"] == pytest.approx(distance.jensenshannon(ref_counts, cur_counts, base=2), abs=TOL)
+    r = np.maximum(ref_counts / ref_counts.sum(), 1e-4)
+    c = np.maximum(cur_counts / cur_counts.sum(), 1e-4)
+    assert got["psi"] == pytest.approx(float(np.sum(rel_entr(c, r) + rel_entr(r, c))), abs=TOL)
+    assert got["drifted"] == float(wasserstein >= 0.1)  # large reference -> Wasserstein rule
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=60),
+    st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=60),
+)
+def test_numeric_hypothesis(reference, current):
+    reference, current = np.array(reference), np.array(current)
+    ks_stat, ks_p = stats.ks_2samp_sorted(np.sort(reference), np.sort(current))
+    expected = sps.ks_2samp(reference, current, method="asymp")
+    assert ks_stat == pytest.approx(expected.statistic, abs=TOL)
+    assert ks_p == pytest.approx(expected.pvalue, abs=TOL)
+    w = stats.wasserstein_sorted(np.sort(reference), np.sort(current))
+    assert w == pytest.approx(sps.wasserstein_distance(reference, current), rel=1e-9, abs=1e-6)
+
+
+def test_nan_and_infinities_are_excluded_and_small_reference_uses_ks():
+    rng = np.random.default_rng(2)
+    reference = np.r_[rng.normal(0, 1, 500), np.nan, np.inf]
+    current = np.r_[rng.normal(0.5, 1, 200), np.nan, -np.inf, np.inf]
+    detector = _numeric(reference, current)
+    assert detector.test == "ks"  # 500 finite reference rows <= 1000
+    got = detector.readings()
+    finite_ref = reference[np.isfinite(reference)]
+    finite_cur = current[np.isfinite(current)]
+    assert got["samples"] == 200
+    assert got["ks_pvalue"] == pytest.approx(sps.ks_2samp(finite_ref, finite_cur, method="asymp").pvalue, abs=TOL)
+    assert got["drifted"] == float(got["ks_pvalue"] < 0.05)
+
+
+def test_no_statistics_below_min_samples():
+    detector = NumericDrift(np.arange(100.0), DriftSpec(min_samples=50), window=100)
+    for value in range(49):
+        detector.update(float(value))
+    assert detector.readings() == {"samples": 49.0}
+
+
+def test_categorical_against_scipy():
+    rng = np.random.default_rng(3)
+    reference = rng.choice(["a", "b", "c"], 5000, p=[0.5, 0.3, 0.2])
+    current = rng.choice(["a", "b", "c", "zzz"], 700, p=[0.4, 0.3, 0.2, 0.1])
+    detector = CategoricalDrift(reference, DriftSpec(min_samples=1), window=700)
+    for value in current:
+        detector.update(str(value))
+    got = detector.readings()
+    ref_counts = np.array([np.sum(reference == c) for c in "abc"], float)
+    cur_known = np.array([np.sum(current == c) for c in "abc"], float)
+    expected = sps.chisquare(cur_known, ref_counts / ref_counts.sum() * cur_known.sum())
+    assert got["chisquare_pvalue"] == pytest.approx(expected.pvalue, abs=TOL)
+    assert got["unseen_rate"] == pytest.approx(np.mean(current == "zzz"), abs=TOL)
+    cur_all = np.append(cur_known, np.sum(current == "zzz"))
+    js = distance.jensenshannon(np.append(ref_counts, 0), cur_all, base=2)
+    assert got["jensenshannon"] == pytest.approx(js, abs=TOL)
+    assert detector.test == "jensenshannon" and got["drifted"] == float(js >= 0.1)
+
+
+def test_empty_reference_is_refused():
+    with pytest.raises(ValueError):
+        NumericDrift(np.array([np.nan]), DriftSpec())
