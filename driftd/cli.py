@@ -35,7 +35,9 @@ def _progress(total: int | None, quiet: bool) -> Progress:
     )
 
 
-def _run(pipeline: Pipeline, messages: Iterable[Message], total: int | None, quiet: bool, label: str) -> None:
+def _run(
+    pipeline: Pipeline, messages: Iterable[Message], total: int | None, quiet: bool, label: str
+) -> None:
     with _progress(total, quiet) as progress:
         task = progress.add_task(label, total=total)
         run_messages(pipeline, messages, on_batch=lambda n: progress.advance(task, n))
@@ -65,7 +67,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary["state_dir"] = str(state.resolve())
     _emit(summary, args.json)
     if not args.json:
-        err.print(f"State, alert log and dead letters are in {state}/ ; config: {state}/config.yaml")
+        err.print(
+            f"State, alert log and dead letters are in {state}/ ; config: {state}/config.yaml"
+        )
     return 0
 
 
@@ -94,7 +98,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.model not in config.models:
-        raise ConfigError("", f"model {args.model!r} is not in the config ({', '.join(config.models)})")
+        raise ConfigError(
+            "", f"model {args.model!r} is not in the config ({', '.join(config.models)})"
+        )
     path = state_dir(config) / STORE_FILE
     if not path.exists():
         err.print(f"[red]No state yet at {path}: run `driftd replay` or the daemon first.[/]")
@@ -107,7 +113,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         return 1
     event_time, readings = latest
     if args.json:
-        sys.stdout.write(msgspec.json.encode({"model": args.model, "event_time": event_time, "metrics": readings}).decode() + "\n")
+        sys.stdout.write(
+            msgspec.json.encode(
+                {"model": args.model, "event_time": event_time, "metrics": readings}
+            ).decode()
+            + "\n"
+        )
         return 0
     from rich.table import Table
 
@@ -130,7 +141,10 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     pipeline_rules = build_rule_count(config)
     Console().print(
         f"[green]OK[/] {args.file}: {len(config.models)} model(s): "
-        + ", ".join(f"{m} ({s.task}, {len(s.features)} features, {pipeline_rules[m]} rules)" for m, s in config.models.items())
+        + ", ".join(
+            f"{m} ({s.task}, {len(s.features)} features, {pipeline_rules[m]} rules)"
+            for m, s in config.models.items()
+        )
     )
     return 0
 

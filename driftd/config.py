@@ -280,11 +280,31 @@ def load_config_data(data: Any, base_dir: str | Path = ".") -> Config:
     """Validate an already-parsed YAML/JSON document."""
     if not isinstance(data, dict):
         raise ConfigError("", "the config must be a mapping with a 'models' key")
-    data = {**data, "base_dir": str(base_dir)}
+    models = data.get("models")
+    if not isinstance(models, dict):
+        raise ConfigError("models", "expected a mapping of model id to model settings")
+    converted: dict[str, ModelSpec] = {}
+    for model_id, model_data in models.items():
+        # Converted one by one so errors can name the model (msgspec says models[...]).
+        try:
+            converted[str(model_id)] = msgspec.convert(model_data, ModelSpec, strict=False)
+        except msgspec.ValidationError as exc:
+            inner = _friendly(exc)
+            path = f"models.{model_id}" + (
+                ""
+                if not inner.path
+                else inner.path
+                if inner.path.startswith("[")
+                else f".{inner.path}"
+            )
+            raise ConfigError(path, inner.problem) from None
     try:
-        config = msgspec.convert(data, Config, strict=False)
+        config = msgspec.convert(
+            {**data, "models": {}, "base_dir": str(base_dir)}, Config, strict=False
+        )
     except msgspec.ValidationError as exc:
         raise _friendly(exc) from None
+    config.models = converted
     return _normalise(config)
 
 

@@ -14,7 +14,6 @@ from driftd.config import ModelSpec
 from driftd.detectors.monitor import ModelMonitor
 
 
-
 def _drift_rules(model_id: str, prefix: str, detector, label: str) -> Rule:
     stat, op, threshold = detector.default_rule()
     # Distances resolve 20% under the threshold; p-values once twice the threshold.
@@ -37,21 +36,38 @@ def default_rules(model_id: str, spec: ModelSpec, monitor: ModelMonitor) -> list
     ref = monitor.reference_performance
     if monitor.classification and ref.get("accuracy") is not None:
         threshold = round(float(ref["accuracy"]) - spec.performance.max_drop, 6)
-        rules.append(Rule(
-            name="accuracy-drop", model=model_id, metric="accuracy", op="<",
-            threshold=threshold, severity="critical", hysteresis=0.01,
-            description=(f"Accuracy over the last {spec.windows.size} labeled predictions fell "
-                         f"more than {spec.performance.max_drop:g} below the reference's "
-                         f"{ref['accuracy']:.3f}."),
-            **guard,
-        ))
+        rules.append(
+            Rule(
+                name="accuracy-drop",
+                model=model_id,
+                metric="accuracy",
+                op="<",
+                threshold=threshold,
+                severity="critical",
+                hysteresis=0.01,
+                description=(
+                    f"Accuracy over the last {spec.windows.size} labeled predictions fell "
+                    f"more than {spec.performance.max_drop:g} below the reference's "
+                    f"{ref['accuracy']:.3f}."
+                ),
+                **guard,
+            )
+        )
     if not monitor.classification and ref.get("mae") is not None:
         threshold = round(float(ref["mae"]) * (1 + spec.performance.max_drop * 5), 6)
-        rules.append(Rule(
-            name="mae-increase", model=model_id, metric="mae", op=">", threshold=threshold,
-            severity="critical", hysteresis=threshold * 0.05,
-            description="Mean absolute error grew well past the reference's.", **guard,
-        ))
+        rules.append(
+            Rule(
+                name="mae-increase",
+                model=model_id,
+                metric="mae",
+                op=">",
+                threshold=threshold,
+                severity="critical",
+                hysteresis=threshold * 0.05,
+                description="Mean absolute error grew well past the reference's.",
+                **guard,
+            )
+        )
     for name, detector in monitor.feature_drift.items():
         rules.append(_drift_rules(model_id, f"drift.{name}", detector, f"Feature {name!r}"))
     for name, detector in monitor.prediction_drift.items():
@@ -61,41 +77,78 @@ def default_rules(model_id: str, spec: ModelSpec, monitor: ModelMonitor) -> list
         rules.append(_drift_rules(model_id, "label_drift", monitor.label_drift, "The label mix"))
     fairness = spec.fairness
     for attribute in spec.sensitive_attributes if spec.task == "binary" else []:
-        rules.append(Rule(
-            name=f"fairness-{attribute}-four-fifths", model=model_id,
-            metric=f"fairness.{attribute}.demographic_parity_ratio", op="<",
-            threshold=fairness.demographic_parity_ratio, severity="critical", hysteresis=0.05,
-            description=(f"Selection rates across {attribute!r} groups differ beyond the "
-                         "four-fifths rule (lowest / highest < 0.8)."),
-        ))
-        rules.append(Rule(
-            name=f"fairness-{attribute}-equalized-odds", model=model_id,
-            metric=f"fairness.{attribute}.equalized_odds_difference", op=">",
-            threshold=fairness.equalized_odds_difference, severity="warning", hysteresis=0.02,
-            description=f"True/false positive rates differ across {attribute!r} groups.",
-        ))
-    rules.append(Rule(
-        name="concept-drift", model=model_id, metric="concept.drift", op=">=", threshold=1.0,
-        severity="warning", hysteresis=0.5,
-        description=(f"{spec.concept.method} detected a change in the model's error rate: "
-                     "the relation between inputs and labels may have moved."),
-    ))
+        rules.append(
+            Rule(
+                name=f"fairness-{attribute}-four-fifths",
+                model=model_id,
+                metric=f"fairness.{attribute}.demographic_parity_ratio",
+                op="<",
+                threshold=fairness.demographic_parity_ratio,
+                severity="critical",
+                hysteresis=0.05,
+                description=(
+                    f"Selection rates across {attribute!r} groups differ beyond the "
+                    "four-fifths rule (lowest / highest < 0.8)."
+                ),
+            )
+        )
+        rules.append(
+            Rule(
+                name=f"fairness-{attribute}-equalized-odds",
+                model=model_id,
+                metric=f"fairness.{attribute}.equalized_odds_difference",
+                op=">",
+                threshold=fairness.equalized_odds_difference,
+                severity="warning",
+                hysteresis=0.02,
+                description=f"True/false positive rates differ across {attribute!r} groups.",
+            )
+        )
+    rules.append(
+        Rule(
+            name="concept-drift",
+            model=model_id,
+            metric="concept.drift",
+            op=">=",
+            threshold=1.0,
+            severity="warning",
+            hysteresis=0.5,
+            description=(
+                f"{spec.concept.method} detected a change in the model's error rate: "
+                "the relation between inputs and labels may have moved."
+            ),
+        )
+    )
     quality = spec.quality
     for stat, threshold in (
         ("missing_rate", quality.missing_rate),
         ("type_error_rate", quality.type_error_rate),
         ("out_of_range_rate", quality.out_of_range_rate),
     ):
-        rules.append(Rule(
-            name=f"quality-{stat}", model=model_id, metric=f"quality.*.{stat}", op=">",
-            threshold=threshold, severity="warning", hysteresis=threshold * 0.2,
-            description=f"A feature's {stat.replace('_', ' ')} is above {threshold:g}.",
-        ))
-    rules.append(Rule(
-        name="silence", model=model_id, metric="quality.silence_seconds", op=">",
-        threshold=float(quality.silence_after), severity="critical", hysteresis=0.0,
-        description="No events from this model for longer than quality.silence_after.",
-    ))
+        rules.append(
+            Rule(
+                name=f"quality-{stat}",
+                model=model_id,
+                metric=f"quality.*.{stat}",
+                op=">",
+                threshold=threshold,
+                severity="warning",
+                hysteresis=threshold * 0.2,
+                description=f"A feature's {stat.replace('_', ' ')} is above {threshold:g}.",
+            )
+        )
+    rules.append(
+        Rule(
+            name="silence",
+            model=model_id,
+            metric="quality.silence_seconds",
+            op=">",
+            threshold=float(quality.silence_after),
+            severity="critical",
+            hysteresis=0.0,
+            description="No events from this model for longer than quality.silence_after.",
+        )
+    )
     return rules
 
 

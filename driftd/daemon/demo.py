@@ -70,7 +70,9 @@ class Applicants:
         return np.column_stack([self.numeric[name] for name in NUMERIC] + [onehot])
 
 
-def draw_applicants(rng: np.random.Generator, n: int, campaign: np.ndarray | None = None) -> Applicants:
+def draw_applicants(
+    rng: np.random.Generator, n: int, campaign: np.ndarray | None = None
+) -> Applicants:
     campaign = np.zeros(n, dtype=bool) if campaign is None else campaign
     accounts = np.where(campaign, rng.poisson(10, n), rng.poisson(4, n)).astype(float)
     region_p = np.where(campaign[:, None], [0.05, 0.05, 0.1, 0.8], [0.25, 0.25, 0.25, 0.25])

@@ -74,7 +74,13 @@ def build_pipeline(config: Config, fresh: bool = False, quiet: bool = False) -> 
     directory = state_dir(config)
     directory.mkdir(parents=True, exist_ok=True)
     if fresh:
-        for name in (STORE_FILE, f"{STORE_FILE}-wal", f"{STORE_FILE}-shm", DEAD_LETTER_FILE, ALERT_FILE):
+        for name in (
+            STORE_FILE,
+            f"{STORE_FILE}-wal",
+            f"{STORE_FILE}-shm",
+            DEAD_LETTER_FILE,
+            ALERT_FILE,
+        ):
             (directory / name).unlink(missing_ok=True)
     store = SqliteStore(directory / STORE_FILE)
     pipeline = Pipeline(

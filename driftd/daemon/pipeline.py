@@ -100,8 +100,12 @@ class Pipeline:
 
     def _orphan(self, monitor: ModelMonitor, event_id: str, event_time: float, y: Any) -> None:
         label = monitor.class_names[int(y)] if monitor.classification else y
-        raw = encode(Label(event_id=event_id, model_id=monitor.model_id, timestamp=event_time, label=label))
-        detail = f"no prediction with this event_id arrived within the join TTL ({monitor.join.ttl:g}s)"
+        raw = encode(
+            Label(event_id=event_id, model_id=monitor.model_id, timestamp=event_time, label=label)
+        )
+        detail = (
+            f"no prediction with this event_id arrived within the join TTL ({monitor.join.ttl:g}s)"
+        )
         self.dead_letters.add(DeadLetter.of(raw, "orphan_label", detail, "join", None))
 
     # -- state ----------------------------------------------------------------------

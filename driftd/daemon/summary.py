@@ -23,7 +23,7 @@ def alert_summaries(alerts: list[Alert]) -> list[dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for alert in alerts:
         entry = latest.get(alert.key)
-        if entry is None or alert.state == "firing" and entry["state"] == "resolved":
+        if entry is None or (alert.state == "firing" and entry["state"] == "resolved"):
             first = alert.first_event_time if entry is None else entry["first_event_time_epoch"]
             entry = latest[alert.key] = {
                 "key": alert.key,

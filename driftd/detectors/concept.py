@@ -217,7 +217,9 @@ class DDM(_StateDetector):
 
     _state = ("n", "p", "p_min", "s_min", "ps_min", "fired")
 
-    def __init__(self, warm_start: int = 30, warning_threshold: float = 2.0, drift_threshold: float = 3.0):
+    def __init__(
+        self, warm_start: int = 30, warning_threshold: float = 2.0, drift_threshold: float = 3.0
+    ):
         self.warm_start = warm_start
         self.warning_threshold = warning_threshold
         self.drift_threshold = drift_threshold
@@ -246,12 +248,17 @@ class DDM(_StateDetector):
         return self.fired
 
 
-class HDDM_A(_StateDetector):  # noqa: N801 - the method's published name
+class HDDM_A(_StateDetector):
     """Drift detection with Hoeffding bounds on moving averages (Frías-Blanco et al., 2014)."""
 
     _state = ("z", "x_min", "x_max", "fired")
 
-    def __init__(self, drift_confidence: float = 0.001, warning_confidence: float = 0.005, two_sided_test: bool = False):
+    def __init__(
+        self,
+        drift_confidence: float = 0.001,
+        warning_confidence: float = 0.005,
+        two_sided_test: bool = False,
+    ):
         self.drift_confidence = drift_confidence
         self.warning_confidence = warning_confidence
         self.two_sided_test = two_sided_test

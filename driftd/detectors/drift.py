@@ -25,7 +25,6 @@ from driftd.detectors.base import Readings
 from driftd.detectors.ring import RingBuffer
 
 
-
 def _verdict(value: float | None, threshold: float, lower_is_drift: bool) -> float | None:
     if value is None:
         return None

@@ -27,7 +27,7 @@ from driftd.detectors.fairness import FairnessWindow
 from driftd.detectors.performance import PerformanceWindow, TumblingPerformance
 from driftd.events import Label, Prediction
 from driftd.reference import Reference
-from driftd.values import MISSING, TYPE_ERROR, as_number, category_text
+from driftd.values import as_number, category_text
 
 ColumnDrift = NumericDrift | CategoricalDrift
 
@@ -77,7 +77,9 @@ class ModelMonitor:
             FairnessWindow(a, spec.windows.size, spec.fairness.min_group_size, fairness_mode)
             for a in spec.sensitive_attributes
         ]
-        self.concept = ConceptDrift(spec.concept.method, dict(spec.concept.params), spec.concept.hold)
+        self.concept = ConceptDrift(
+            spec.concept.method, dict(spec.concept.params), spec.concept.hold
+        )
         self.quality = q.DataQuality(list(spec.features), spec.quality.window)
         self.estimate: ExpectedConfusion | ExpectedAccuracy | None = None
         self.ranges: dict[str, tuple[float, float]] = {}
@@ -128,7 +130,9 @@ class ModelMonitor:
                 if detector is not None:
                     self.prediction_drift["score"] = detector
         if spec.drift.labels and reference.has(label_col):
-            self.label_drift = _drift_for(reference.columns[label_col], not self.classification, spec)
+            self.label_drift = _drift_for(
+                reference.columns[label_col], not self.classification, spec
+            )
         if self.task == "binary":
             calibration = Calibration()
             if reference.has(score_col) and reference.has(label_col):
@@ -178,7 +182,9 @@ class ModelMonitor:
         else:
             number = as_number(event.prediction)
             if isinstance(number, str) or not math.isfinite(number):
-                raise RejectedEvent("invalid_prediction", "a regression prediction must be a finite number")
+                raise RejectedEvent(
+                    "invalid_prediction", "a regression prediction must be a finite number"
+                )
             y_hat = number
         groups = {
             attr: category_text(event.attributes[attr])
@@ -191,9 +197,13 @@ class ModelMonitor:
         encoded = self._encode_prediction(event)
         contribution = self._estimate_contribution(encoded)
         try:
-            label = self.join.add_prediction(event.event_id, event.timestamp, [*encoded, contribution])
+            label = self.join.add_prediction(
+                event.event_id, event.timestamp, [*encoded, contribution]
+            )
         except KeyError:
-            raise RejectedEvent("duplicate_event_id", f"prediction {event.event_id!r} seen before") from None
+            raise RejectedEvent(
+                "duplicate_event_id", f"prediction {event.event_id!r} seen before"
+            ) from None
         self.counts["predictions"] += 1
         self.since_evaluation += 1
         self._observe_features(event)
@@ -260,7 +270,9 @@ class ModelMonitor:
         try:
             waiting = self.join.add_label(event.event_id, event.timestamp, y)
         except KeyError:
-            raise RejectedEvent("duplicate_event_id", f"label {event.event_id!r} seen before") from None
+            raise RejectedEvent(
+                "duplicate_event_id", f"label {event.event_id!r} seen before"
+            ) from None
         self.counts["labels"] += 1
         self.since_evaluation += 1
         self.quality.saw_event(event.timestamp)

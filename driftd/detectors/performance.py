@@ -58,7 +58,11 @@ class PerformanceWindow:
         return out
 
     def snapshot(self) -> dict[str, Any]:
-        return {"y": self._y.snapshot(), "y_hat": self._y_hat.snapshot(), "score": self._score.snapshot()}
+        return {
+            "y": self._y.snapshot(),
+            "y_hat": self._y_hat.snapshot(),
+            "score": self._score.snapshot(),
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         self._y.restore(state["y"])

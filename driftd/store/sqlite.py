@@ -47,7 +47,9 @@ class SqliteStore:
         row = self._db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
         return None if row is None else self._decode(row[0])
 
-    def append_readings(self, model: str, event_time: float, readings: dict[str, float | None]) -> None:
+    def append_readings(
+        self, model: str, event_time: float, readings: dict[str, float | None]
+    ) -> None:
         with self._db:
             self._db.execute(
                 "INSERT INTO readings (model, event_time, value) VALUES (?, ?, ?)",
@@ -61,7 +63,9 @@ class SqliteStore:
         ).fetchone()
         return None if row is None else (row[0], self._decode(row[1]))
 
-    def history(self, model: str, metric: str, limit: int = 500) -> list[tuple[float, float | None]]:
+    def history(
+        self, model: str, metric: str, limit: int = 500
+    ) -> list[tuple[float, float | None]]:
         rows = self._db.execute(
             "SELECT event_time, value FROM readings WHERE model = ? ORDER BY seq DESC LIMIT ?",
             (model, limit),

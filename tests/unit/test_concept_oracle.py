@@ -28,7 +28,9 @@ def _river_detections(detector, stream):
 
 def _streams(seed):
     rng = np.random.default_rng(seed)
-    errors = np.r_[rng.random(3000) < 0.1, rng.random(3000) < 0.3, rng.random(2000) < 0.05].astype(int)
+    errors = np.r_[rng.random(3000) < 0.1, rng.random(3000) < 0.3, rng.random(2000) < 0.05].astype(
+        int
+    )
     gauss = np.r_[rng.normal(0, 1, 2000), rng.normal(1.5, 1, 2000)]
     return errors.tolist(), gauss.tolist()
 
@@ -62,7 +64,7 @@ def test_snapshot_mid_stream_resumes_identically(cls):
 def test_concept_drift_holds_verdict_for_hold_events():
     detector = concept.ConceptDrift("ddm", {}, hold=100)
     rng = np.random.default_rng(0)
-    for x in (rng.random(2000) < 0.05):
+    for x in rng.random(2000) < 0.05:
         detector.update(float(x))
     assert detector.readings()["concept.drift"] == 0.0
     fired_at = None

@@ -18,7 +18,9 @@ TOL = 1e-9
 
 
 def _numeric(reference, current, **spec):
-    detector = NumericDrift(np.asarray(reference, float), DriftSpec(min_samples=1, **spec), window=len(current))
+    detector = NumericDrift(
+        np.asarray(reference, float), DriftSpec(min_samples=1, **spec), window=len(current)
+    )
     for value in current:
         detector.update(value)
     return detector
@@ -38,7 +40,9 @@ def test_numeric_statistics_equal_scipy(shift):
     edges = np.quantile(reference, np.linspace(0, 1, 11)[1:-1])
     ref_counts = np.histogram(reference, bins=np.r_[-np.inf, edges, np.inf])[0].astype(float)
     cur_counts = np.histogram(current, bins=np.r_[-np.inf, edges, np.inf])[0].astype(float)
-    assert got["jensenshannon"] == pytest.approx(distance.jensenshannon(ref_counts, cur_counts, base=2), abs=TOL)
+    assert got["jensenshannon"] == pytest.approx(
+        distance.jensenshannon(ref_counts, cur_counts, base=2), abs=TOL
+    )
     r = np.maximum(ref_counts / ref_counts.sum(), 1e-4)
     c = np.maximum(cur_counts / cur_counts.sum(), 1e-4)
     assert got["psi"] == pytest.approx(float(np.sum(rel_entr(c, r) + rel_entr(r, c))), abs=TOL)
@@ -70,7 +74,9 @@ def test_nan_and_infinities_are_excluded_and_small_reference_uses_ks():
     finite_ref = reference[np.isfinite(reference)]
     finite_cur = current[np.isfinite(current)]
     assert got["samples"] == 200
-    assert got["ks_pvalue"] == pytest.approx(sps.ks_2samp(finite_ref, finite_cur, method="asymp").pvalue, abs=TOL)
+    assert got["ks_pvalue"] == pytest.approx(
+        sps.ks_2samp(finite_ref, finite_cur, method="asymp").pvalue, abs=TOL
+    )
     assert got["drifted"] == float(got["ks_pvalue"] < 0.05)
 
 

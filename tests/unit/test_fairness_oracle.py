@@ -15,7 +15,11 @@ TOL = 1e-9
 def _fill(y, y_hat, groups, size=None, min_group_size=1):
     window = FairnessWindow("sex", size or len(y), min_group_size, "selection")
     for i in range(len(y)):
-        window.update(Outcome(event_time=0, y=y[i], y_hat=y_hat[i], groups={"sex": groups[i]}), float(y[i]), float(y_hat[i]))
+        window.update(
+            Outcome(event_time=0, y=y[i], y_hat=y_hat[i], groups={"sex": groups[i]}),
+            float(y[i]),
+            float(y_hat[i]),
+        )
     return window.readings()
 
 
@@ -29,17 +33,31 @@ def test_equal_to_fairlearn(seed):
     y_hat = (rng.random(n) < 0.5 + bias * y - 0.1).astype(int)
     got = _fill(y, y_hat, groups)
     kw = {"sensitive_features": groups}
-    assert got["fairness.sex.demographic_parity_difference"] == pytest.approx(flm.demographic_parity_difference(y, y_hat, **kw), abs=TOL)
-    assert got["fairness.sex.demographic_parity_ratio"] == pytest.approx(flm.demographic_parity_ratio(y, y_hat, **kw), abs=TOL)
-    assert got["fairness.sex.equalized_odds_difference"] == pytest.approx(flm.equalized_odds_difference(y, y_hat, **kw), abs=TOL)
-    assert got["fairness.sex.equal_opportunity_difference"] == pytest.approx(flm.equal_opportunity_difference(y, y_hat, **kw), abs=TOL)
+    assert got["fairness.sex.demographic_parity_difference"] == pytest.approx(
+        flm.demographic_parity_difference(y, y_hat, **kw), abs=TOL
+    )
+    assert got["fairness.sex.demographic_parity_ratio"] == pytest.approx(
+        flm.demographic_parity_ratio(y, y_hat, **kw), abs=TOL
+    )
+    assert got["fairness.sex.equalized_odds_difference"] == pytest.approx(
+        flm.equalized_odds_difference(y, y_hat, **kw), abs=TOL
+    )
+    assert got["fairness.sex.equal_opportunity_difference"] == pytest.approx(
+        flm.equal_opportunity_difference(y, y_hat, **kw), abs=TOL
+    )
     frame = flm.MetricFrame(
-        metrics={"selection_rate": flm.selection_rate, "tpr": flm.true_positive_rate, "fpr": flm.false_positive_rate},
+        metrics={
+            "selection_rate": flm.selection_rate,
+            "tpr": flm.true_positive_rate,
+            "fpr": flm.false_positive_rate,
+        },
         y_true=y, y_pred=y_hat, sensitive_features=groups,
     )  # fmt: skip
     for group, row in frame.by_group.iterrows():
         for metric in ("selection_rate", "tpr", "fpr"):
-            assert got[f"fairness.sex.group.{group}.{metric}"] == pytest.approx(row[metric], abs=TOL)
+            assert got[f"fairness.sex.group.{group}.{metric}"] == pytest.approx(
+                row[metric], abs=TOL
+            )
     ratio = got["fairness.sex.disparate_impact"]
     assert got["fairness.sex.four_fifths_rule"] == float(ratio >= 0.8)
 

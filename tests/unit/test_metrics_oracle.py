@@ -28,7 +28,9 @@ def _window(task, names, y, y_hat, score=None, proba=None, size=None):
 def _check_binary(y, y_hat, score):
     got = _window("binary", ["0", "1"], y, y_hat, score)
     assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, y_hat), abs=TOL)
-    assert got["precision"] == pytest.approx(skm.precision_score(y, y_hat, zero_division=0), abs=TOL)
+    assert got["precision"] == pytest.approx(
+        skm.precision_score(y, y_hat, zero_division=0), abs=TOL
+    )
     assert got["recall"] == pytest.approx(skm.recall_score(y, y_hat, zero_division=0), abs=TOL)
     assert got["f1"] == pytest.approx(skm.f1_score(y, y_hat, zero_division=0), abs=TOL)
     assert got["brier"] == pytest.approx(skm.brier_score_loss(y, score, pos_label=1), abs=TOL)
@@ -48,7 +50,11 @@ def test_binary_generated():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1), st.floats(0, 1)), min_size=1, max_size=80))
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 1), st.floats(0, 1)), min_size=1, max_size=80
+    )
+)
 def test_binary_hypothesis(rows):
     y, y_hat, score = (np.array(col) for col in zip(*rows, strict=True))
     _check_binary(y.astype(int), y_hat.astype(int), score.astype(float))
@@ -79,14 +85,22 @@ def test_multiclass_against_sklearn():
     y_hat = proba.argmax(axis=1)
     got = _window("multiclass", names, y, y_hat, proba=proba)
     assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, y_hat), abs=TOL)
-    for avg_key, fn in (("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)):
-        assert got[avg_key] == pytest.approx(fn(y, y_hat, average="macro", zero_division=0), abs=TOL)
+    for avg_key, fn in (
+        ("precision", skm.precision_score),
+        ("recall", skm.recall_score),
+        ("f1", skm.f1_score),
+    ):
+        assert got[avg_key] == pytest.approx(
+            fn(y, y_hat, average="macro", zero_division=0), abs=TOL
+        )
         per_class = fn(y, y_hat, average=None, labels=[0, 1, 2], zero_division=0)
         for i, name in enumerate(names):
             assert got[f"{avg_key}.{name}"] == pytest.approx(per_class[i], abs=TOL)
     assert got["log_loss"] == pytest.approx(skm.log_loss(y, proba, labels=[0, 1, 2]), abs=TOL)
     for i, name in enumerate(names):
-        assert got[f"roc_auc.{name}"] == pytest.approx(skm.roc_auc_score(y == i, proba[:, i]), abs=TOL)
+        assert got[f"roc_auc.{name}"] == pytest.approx(
+            skm.roc_auc_score(y == i, proba[:, i]), abs=TOL
+        )
 
 
 def test_regression_against_sklearn():
@@ -157,16 +171,26 @@ def test_tumbling_regression_and_multiclass():
     y_hat = y + rng.normal(0, 0.5, n)
     got = _tumbling("regression", [], y, y_hat, times).readings()
     mask = times < 100
-    assert got["tumbling.mae"] == pytest.approx(skm.mean_absolute_error(y[mask], y_hat[mask]), abs=TOL)
-    assert got["tumbling.rmse"] == pytest.approx(skm.root_mean_squared_error(y[mask], y_hat[mask]), abs=TOL)
+    assert got["tumbling.mae"] == pytest.approx(
+        skm.mean_absolute_error(y[mask], y_hat[mask]), abs=TOL
+    )
+    assert got["tumbling.rmse"] == pytest.approx(
+        skm.root_mean_squared_error(y[mask], y_hat[mask]), abs=TOL
+    )
     assert got["tumbling.r2"] == pytest.approx(skm.r2_score(y[mask], y_hat[mask]), abs=TOL)
     proba = rng.dirichlet([1, 1, 1], n)
     yc = np.array([rng.choice(3, p=p) for p in proba])
     hc = proba.argmax(axis=1)
     got = _tumbling("multiclass", ["a", "b", "c"], yc, hc, times, proba=proba).readings()
-    assert got["tumbling.accuracy"] == pytest.approx(skm.accuracy_score(yc[mask], hc[mask]), abs=TOL)
-    assert got["tumbling.f1"] == pytest.approx(skm.f1_score(yc[mask], hc[mask], average="macro"), abs=TOL)
-    assert got["tumbling.log_loss"] == pytest.approx(skm.log_loss(yc[mask], proba[mask], labels=[0, 1, 2]), abs=TOL)
+    assert got["tumbling.accuracy"] == pytest.approx(
+        skm.accuracy_score(yc[mask], hc[mask]), abs=TOL
+    )
+    assert got["tumbling.f1"] == pytest.approx(
+        skm.f1_score(yc[mask], hc[mask], average="macro"), abs=TOL
+    )
+    assert got["tumbling.log_loss"] == pytest.approx(
+        skm.log_loss(yc[mask], proba[mask], labels=[0, 1, 2]), abs=TOL
+    )
 
 
 def test_snapshot_restore_round_trip_through_json():
@@ -176,8 +200,12 @@ def test_snapshot_restore_round_trip_through_json():
     window = PerformanceWindow("binary", ["0", "1"], 50)
     tumbling = TumblingPerformance("binary", ["0", "1"], 10.0)
     for i in range(120):
-        o = Outcome(event_time=float(i), y=int(rng.integers(2)), y_hat=int(rng.integers(2)),
-                    score=float("nan") if i % 7 == 0 else float(rng.random()))
+        o = Outcome(
+            event_time=float(i),
+            y=int(rng.integers(2)),
+            y_hat=int(rng.integers(2)),
+            score=float("nan") if i % 7 == 0 else float(rng.random()),
+        )
         window.update(o)
         tumbling.update(o)
     copy_w = PerformanceWindow("binary", ["0", "1"], 50)

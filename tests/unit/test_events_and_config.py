@@ -1,0 +1,164 @@
+"""Event decoding (dead letters with reasons) and config validation (key paths)."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from driftd.config import ConfigError, load_config, load_config_data
+from driftd.events import DeadLetter, EventDecoder, Label, Prediction
+
+VALID = (
+    b'{"type":"prediction","event_id":"a1","model_id":"m1","model_version":"3",'
+    b'"timestamp":"2026-11-22T10:00:00Z","features":{"x":1.5,"color":"red"},'
+    b'"prediction":1,"score":0.83,"attributes":{"sex":"f"},"extra":"kept but ignored"}'
+)
+
+
+def test_valid_prediction_and_label():
+    decoder = EventDecoder({"m1"})
+    event = decoder.decode(VALID)
+    assert isinstance(event, Prediction)
+    assert event.timestamp == 1795341600.0 and event.score == 0.83
+    label = decoder.decode(
+        b'{"type":"label","event_id":"a1","model_id":"m1","timestamp":1795341600,"label":0}'
+    )
+    assert isinstance(label, Label) and label.label == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason", "needle"),
+    [
+        (VALID[:40], "malformed_json", "truncated"),
+        (b"\xff\xfe not json", "malformed_json", ""),
+        (VALID.replace(b'"event_id":"a1",', b""), "invalid_schema", "event_id"),
+        (VALID.replace(b'"event_id":"a1"', b'"event_id":7'), "invalid_schema", "$.event_id"),
+        (VALID.replace(b'"m1"', b'"nope"'), "unknown_model", "nope"),
+        (VALID.replace(b"2026-11-22T10:00:00Z", b"yesterday"), "invalid_timestamp", "RFC 3339"),
+        (VALID.replace(b'"prediction"', b'"verdict"', 1), "invalid_schema", "type"),
+        (b"[1,2,3]", "invalid_schema", "object"),
+    ],
+)
+def test_invalid_events_become_dead_letters_with_reason(raw, reason, needle):
+    letter = EventDecoder({"m1"}).decode(raw, source="test", offset=3)
+    assert isinstance(letter, DeadLetter)
+    assert letter.reason == reason and needle in letter.detail
+    assert letter.original_bytes() == raw and letter.offset == 3
+
+
+def test_oversized_event_is_dead_lettered_before_parsing():
+    letter = EventDecoder({"m1"}, max_bytes=100).decode(VALID)
+    assert isinstance(letter, DeadLetter) and letter.reason == "oversized"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_decoder_never_raises(raw):
+    result = EventDecoder({"m1"}).decode(raw)
+    assert isinstance(result, Prediction | Label | DeadLetter)
+    if isinstance(result, DeadLetter):
+        assert result.reason and result.detail
+
+
+def test_minimal_config_gets_defaults(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("models:\n  m1:\n    task: binary\n    features: {x: numeric}\n")
+    config = load_config(path)
+    model = config.models["m1"]
+    assert model.classes == [0, 1] and model.positive_class == 1
+    assert model.windows.size == 1000 and model.join.ttl == 7 * 86400
+    assert [n.type for n in config.notifiers] == ["console", "jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "problem"),
+    [
+        (
+            {
+                "models": {
+                    "m1": {
+                        "task": "binary",
+                        "features": {"x": "numeric"},
+                        "windows": {"size": "big"},
+                    }
+                }
+            },
+            "models.m1.windows.size",
+            "int",
+        ),
+        (
+            {"models": {"m1": {"task": "binary", "features": {"x": "numeric"}, "colour": 1}}},
+            "models.m1",
+            "unknown field colour",
+        ),
+        (
+            {"models": {"m1": {"task": "ternary", "features": {"x": "numeric"}}}},
+            "models.m1.task",
+            "ternary",
+        ),
+        (
+            {"models": {"m1": {"task": "multiclass", "features": {"x": "numeric"}}}},
+            "models.m1.classes",
+            "list",
+        ),
+        (
+            {
+                "models": {
+                    "m1": {"task": "binary", "features": {"x": "numeric"}, "join": {"ttl": "soon"}}
+                }
+            },
+            "models.m1.join.ttl",
+            "duration",
+        ),
+        (
+            {
+                "models": {
+                    "m1": {
+                        "task": "binary",
+                        "features": {"x": "numeric"},
+                        "reference": "missing.csv",
+                    }
+                }
+            },
+            "models.m1.reference.path",
+            "does not exist",
+        ),
+        (
+            {
+                "models": {
+                    "m1": {"task": "binary", "features": {"x": "numeric"}, "windows": {"size": 1}}
+                }
+            },
+            "models.m1.windows.size",
+            "at least 2",
+        ),
+        ({"models": {}}, "models", "at least one"),
+    ],
+)
+def test_config_errors_name_the_key_path(tmp_path, data, path, problem):
+    with pytest.raises(ConfigError) as info:
+        load_config_data(data, tmp_path)
+    assert info.value.path == path
+    assert problem in str(info.value)
+
+
+def test_cli_config_check(binary_config_file, capsys):
+    from driftd.cli import main
+
+    assert main(["config", "check", str(binary_config_file)]) == 0
+    assert "OK" in capsys.readouterr().out
+    bad = binary_config_file.parent / "bad.yaml"
+    bad.write_text(
+        "models:\n  m1:\n    task: binary\n    features: {x: numeric}\n"
+        "    rules: [{metric: accuracy, op: '<<', threshold: 1}]\n"
+    )
+    assert main(["config", "check", str(bad)]) == 2
+    assert "models.m1.rules[0].op" in capsys.readouterr().err
+
+
+def test_dead_letter_round_trip():
+    letter = DeadLetter.of(b"\x00\xffbinary", "malformed_json", "x", "s", 1)
+    again = msgspec.json.decode(msgspec.json.encode(letter), type=DeadLetter)
+    assert again.original_bytes() == b"\x00\xffbinary"

@@ -1,0 +1,106 @@
+"""Label join, rule lifecycle with hysteresis, and the label-free accuracy estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.isotonic import IsotonicRegression
+
+from driftd.alerts.rules import Rule, RuleEngine
+from driftd.consumers.join import LabelJoin
+from driftd.detectors.estimate import Calibration, ExpectedConfusion
+
+
+def test_join_in_either_order_with_ttl_and_duplicates():
+    join = LabelJoin(ttl=100, max_pending=1000)
+    assert join.add_prediction("a", 0, "pa") is None
+    assert join.add_label("a", 5, 1) == "pa"  # label after prediction
+    assert join.add_label("b", 10, 0) is None
+    assert join.add_prediction("b", 3, "pb") == 0  # label arrived first
+    with pytest.raises(KeyError):
+        join.add_label("a", 6, 1)  # duplicate label of a joined event
+    with pytest.raises(KeyError):
+        join.add_prediction("b", 7, "again")
+    join.add_prediction("c", 20, "pc")
+    join.add_label("orphan", 30, 1)
+    expired, orphans = join.expire(now=200)
+    assert expired == ["pc"] and [o[0] for o in orphans] == ["orphan"]
+    readings = join.readings()
+    assert readings["join.matched"] == 2 and readings["join.expired"] == 1
+    assert readings["join.orphans"] == 1 and readings["join.duplicates"] == 2
+    assert readings["join.waiting_predictions"] == 0
+
+
+def test_join_memory_is_bounded():
+    join = LabelJoin(ttl=1e9, max_pending=10)
+    for i in range(100):
+        join.add_prediction(str(i), i, i)
+    expired, _ = join.expire(now=100)
+    assert len(join.predictions) == 10 and len(expired) == 90
+
+
+def _rule(**kw):
+    base = dict(name="acc", model="m", metric="accuracy", op="<", threshold=0.8, hysteresis=0.02)
+    return Rule(**{**base, **kw})
+
+
+def test_flapping_metric_fires_once_and_resolves_once():
+    engine = RuleEngine([_rule()])
+    rng = np.random.default_rng(0)
+    transitions = []
+    # Ten minutes of a metric hovering around its threshold, one reading per second.
+    for t in range(600):
+        value = 0.8 + rng.uniform(-0.015, 0.015)
+        transitions += engine.evaluate("m", {"accuracy": value}, float(t))
+    transitions += engine.evaluate("m", {"accuracy": 0.9}, 601.0)
+    assert [a.state for a in transitions] == ["firing", "resolved"]
+    assert transitions[0].key == transitions[1].key
+
+
+def test_for_duration_and_guard():
+    engine = RuleEngine([_rule(for_seconds=60, guard_metric="labeled", guard_minimum=100)])
+    assert engine.evaluate("m", {"accuracy": 0.1, "labeled": 5}, 0) == []  # guarded
+    assert engine.evaluate("m", {"accuracy": 0.1, "labeled": 500}, 10) == []  # pending
+    assert engine.evaluate("m", {"accuracy": 0.1, "labeled": 500}, 50) == []
+    fired = engine.evaluate("m", {"accuracy": 0.1, "labeled": 500}, 70)
+    assert [a.state for a in fired] == ["firing"] and fired[0].first_event_time == 10
+    assert engine.evaluate("m", {"accuracy": 0.1, "labeled": 500}, 80) == []  # deduplicated
+
+
+def test_glob_rules_make_one_alert_per_metric():
+    engine = RuleEngine([_rule(name="d", metric="drift.*.psi", op=">=", threshold=0.2)])
+    alerts = engine.evaluate("m", {"drift.a.psi": 0.5, "drift.b.psi": 0.1, "drift.c.psi": 0.3}, 0)
+    assert sorted(a.metric for a in alerts) == ["drift.a.psi", "drift.c.psi"]
+    assert len({a.key for a in alerts}) == 2
+
+
+def test_rule_state_survives_restore():
+    engine = RuleEngine([_rule()])
+    engine.evaluate("m", {"accuracy": 0.5}, 0)
+    again = RuleEngine([_rule()])
+    again.restore(engine.snapshot())
+    assert again.evaluate("m", {"accuracy": 0.5}, 1) == []  # still firing, no second notice
+    assert [a.state for a in again.evaluate("m", {"accuracy": 0.95}, 2)] == ["resolved"]
+
+
+def test_expected_confusion_matches_batch_formula_and_tracks_realised_accuracy():
+    rng = np.random.default_rng(1)
+    ref_scores = rng.random(5000)
+    ref_labels = (rng.random(5000) < ref_scores**2).astype(float)  # miscalibrated scores
+    calibration = Calibration.fit(ref_scores, ref_labels)
+    iso = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(ref_scores, ref_labels)
+    scores = rng.random(3000)
+    assert np.allclose([calibration(s) for s in scores], iso.predict(scores), atol=1e-12)
+    estimate = ExpectedConfusion(calibration)
+    contributions = [estimate.contribution(s >= 0.5, s) for s in scores]
+    for c in contributions:
+        estimate.add(c)
+    p = iso.predict(scores)
+    predicted = scores >= 0.5
+    expected_accuracy = np.mean(np.where(predicted, p, 1 - p))
+    assert estimate.readings()["estimated.accuracy"] == pytest.approx(expected_accuracy, abs=1e-9)
+    realised = np.mean(predicted == (rng.random(3000) < scores**2))
+    assert abs(estimate.readings()["estimated.accuracy"] - realised) < 0.03  # ~3 sd at n=3000
+    for c in contributions[:1000]:
+        estimate.remove(c)
+    assert estimate.readings()["estimated.pending"] == 2000

@@ -1,0 +1,167 @@
+"""The pipeline end to end in process: malformed input, orphans, checkpoint and restore."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from driftd.config import load_config
+from driftd.consumers.deadletters import read_dead_letters
+from driftd.daemon.embedded import DEAD_LETTER_FILE, build_pipeline, run_messages, state_dir
+
+
+def _events(n: int, seed: int = 0, start: float = 1.8e9):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        x = float(rng.normal())
+        score = 1 / (1 + np.exp(-1.5 * x))
+        t = start + i * 10
+        out.append(
+            (
+                t,
+                {
+                    "type": "prediction",
+                    "event_id": f"e{i}",
+                    "model_id": "m1",
+                    "timestamp": t,
+                    "features": {"x": x, "color": str(rng.choice(["red", "green", "blue"]))},
+                    "prediction": int(score >= 0.5),
+                    "score": score,
+                    "attributes": {"sex": str(rng.choice(["f", "m"]))},
+                },
+            )
+        )
+        out.append(
+            (
+                t + rng.uniform(0, 500),
+                {
+                    "type": "label",
+                    "event_id": f"e{i}",
+                    "model_id": "m1",
+                    "timestamp": t + 300,
+                    "label": int(rng.random() < score),
+                },
+            )
+        )
+    out.sort(key=lambda item: item[0])
+    return [(json.dumps(e).encode(), "test", i) for i, (_, e) in enumerate(out)]
+
+
+def test_malformed_input_is_dead_lettered_and_processing_continues(binary_config_file):
+    config = load_config(binary_config_file)
+    pipeline = build_pipeline(config, fresh=True, quiet=True)
+    good = _events(300)
+    huge = json.dumps(
+        {
+            "type": "prediction",
+            "event_id": "big",
+            "model_id": "m1",
+            "timestamp": 1.8e9,
+            "prediction": 1,
+            "features": {"x": "y" * (2 << 20)},
+        }
+    ).encode()
+    bad = [
+        (b'{"type":"prediction","event_id":"t1","model_id":"m1","timestam', "bad", 0),
+        (
+            b'{"type":"prediction","event_id":5,"model_id":"m1","timestamp":1,"prediction":1}',
+            "bad",
+            1,
+        ),
+        (
+            b'{"type":"prediction","event_id":"u1","model_id":"other","timestamp":1,"prediction":1}',
+            "bad",
+            2,
+        ),
+        (huge, "bad", 3),
+        (good[0][0], "bad", 4),  # duplicate of the first prediction
+        (
+            b'{"type":"prediction","event_id":"c1","model_id":"m1","timestamp":1.8e9,"prediction":7}',
+            "bad",
+            5,
+        ),
+        (
+            b'{"type":"label","event_id":"never-predicted","model_id":"m1","timestamp":1.8e9,"label":1}',
+            "bad",
+            6,
+        ),
+    ]
+    run_messages(pipeline, good[:10] + bad + good[10:])
+    counts = pipeline.event_counts()
+    assert counts["predictions"] == 300 and counts["labels"] == 301
+    reasons = counts["dead_letter_reasons"]
+    assert reasons == {
+        "malformed_json": 1,
+        "invalid_schema": 1,
+        "unknown_model": 1,
+        "oversized": 1,
+        "duplicate_event_id": 1,
+        "unknown_class": 1,
+    }
+    letters = read_dead_letters(state_dir(config) / DEAD_LETTER_FILE)
+    assert {letter.reason for letter in letters} == set(reasons)
+    assert all(letter.detail for letter in letters)
+    truncated = next(letter for letter in letters if letter.reason == "malformed_json")
+    assert truncated.original_bytes() == bad[0][0] and truncated.source == "bad"
+    # The label nobody predicted waits for its prediction; it is an orphan once the TTL passes.
+    assert pipeline.monitors["m1"].join.readings()["join.waiting_labels"] == 1
+    late = (
+        json.dumps(
+            {
+                "type": "prediction",
+                "event_id": "late",
+                "model_id": "m1",
+                "timestamp": 1.8e9 + 1e6,
+                "features": {"x": 0.1, "color": "red"},
+                "prediction": 0,
+                "score": 0.2,
+            }
+        ).encode(),
+        "t",
+        9,
+    )
+    run_messages(pipeline, [late])
+    assert pipeline.event_counts()["dead_letter_reasons"]["orphan_label"] == 1
+
+
+def test_checkpoint_restore_equals_one_pass(binary_config_file, tmp_path):
+    messages = _events(800, seed=3)
+    config = load_config(binary_config_file)
+    one = build_pipeline(config, fresh=True, quiet=True)
+    run_messages(one, messages)
+    expected = one.monitors["m1"].readings(one.clock)
+
+    first = build_pipeline(config, fresh=True, quiet=True)
+    run_messages(first, messages[:700])  # ends with a checkpoint
+    first.store.close()
+    second = build_pipeline(config, quiet=True)  # restores from the store
+    run_messages(second, messages[700:])
+    got = second.monitors["m1"].readings(second.clock)
+    assert got.keys() == expected.keys()
+    for key, value in expected.items():
+        assert got[key] == value or abs(got[key] - value) < 1e-9, key
+    assert expected["join.matched"] == 800 and expected["labeled"] == 200
+
+
+def test_pipeline_readings_equal_sklearn_on_joined_window(binary_config_file):
+    from sklearn.metrics import accuracy_score, roc_auc_score
+
+    messages = _events(500, seed=4)
+    config = load_config(binary_config_file)
+    pipeline = build_pipeline(config, fresh=True, quiet=True)
+    run_messages(pipeline, messages)
+    readings = pipeline.monitors["m1"].readings(pipeline.clock)
+    # Recompute from the raw events: the last 200 labels to join, in join order.
+    preds, joined = {}, []
+    for raw, _, _ in messages:
+        event = json.loads(raw)
+        if event["type"] == "prediction":
+            preds[event["event_id"]] = event
+        else:
+            joined.append((event["label"], preds[event["event_id"]]))
+    last = joined[-200:]
+    y = [label for label, _ in last]
+    assert readings["accuracy"] == accuracy_score(y, [p["prediction"] for _, p in last])
+    assert abs(readings["roc_auc"] - roc_auc_score(y, [p["score"] for _, p in last])) < 1e-9
