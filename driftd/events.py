@@ -13,6 +13,7 @@ can keep it (dead-letter file or topic) and move on.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import time
 from datetime import UTC, datetime
@@ -138,9 +139,13 @@ class EventDecoder:
         try:
             event = self._decoder.decode(raw)
         except msgspec.ValidationError as exc:
-            return DeadLetter.of(raw, REASON_SCHEMA, str(exc), source, offset)
+            if not str(exc).startswith("Number out of range"):
+                return DeadLetter.of(raw, REASON_SCHEMA, str(exc), source, offset)
+            event = self._decode_lenient(raw, source, offset, str(exc))
         except msgspec.DecodeError as exc:
-            return DeadLetter.of(raw, REASON_MALFORMED, str(exc), source, offset)
+            event = self._decode_lenient(raw, source, offset, str(exc))
+        if isinstance(event, DeadLetter):
+            return event
         try:
             event.timestamp = parse_timestamp(event.timestamp)
         except ValueError as exc:
@@ -149,6 +154,26 @@ class EventDecoder:
             detail = f"model_id {event.model_id[:128]!r} is not in the config"
             return DeadLetter.of(raw, REASON_UNKNOWN_MODEL, detail, source, offset)
         return event
+
+    @staticmethod
+    def _decode_lenient(
+        raw: bytes, source: str, offset: int | None, error: str
+    ) -> Event | DeadLetter:
+        """Slow path for what Python's json module writes but strict JSON forbids.
+
+        ``json.dumps(float("nan"))`` gives ``NaN``; apps that send it mean "missing",
+        and ``1e999`` means infinity. Such events are decoded by the standard library
+        and validated by msgspec; their NaNs then count as missing values in data
+        quality instead of losing the whole event.
+        """
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            return DeadLetter.of(raw, REASON_MALFORMED, error, source, offset)
+        try:
+            return msgspec.convert(data, Event)
+        except msgspec.ValidationError as exc:
+            return DeadLetter.of(raw, REASON_SCHEMA, str(exc), source, offset)
 
 
 _encoder = msgspec.json.Encoder()

@@ -18,6 +18,7 @@ import numpy as np
 
 from driftd.config import ModelSpec, ReferenceSpec
 from driftd.consumers.join import LabelJoin
+from driftd.detectors import metrics
 from driftd.detectors import quality as q
 from driftd.detectors.base import Outcome, Readings
 from driftd.detectors.concept import ConceptDrift
@@ -143,8 +144,6 @@ class ModelMonitor:
             self.reference_performance = self._reference_metrics(reference, label_col, pred_col)
 
     def _reference_metrics(self, reference: Reference, label_col: str, pred_col: str) -> Readings:
-        from driftd.detectors import metrics
-
         y_raw, p_raw = reference.columns[label_col], reference.columns[pred_col]
         if not self.classification:
             keep = np.isfinite(y_raw) & np.isfinite(p_raw)
@@ -246,8 +245,7 @@ class ModelMonitor:
                     codes[name] = q.OK
                     if drift is not None:
                         drift.update(category_text(raw))  # type: ignore[arg-type]
-        latency = event.latency_ms if event.latency_ms is not None else None
-        self.quality.update(codes, event.timestamp, latency)
+        self.quality.update(codes, event.timestamp, event.latency_ms)
 
     def _observe_output(self, encoded: list[Any]) -> None:
         _, y_hat, score, _, _ = encoded

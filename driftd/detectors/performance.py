@@ -166,9 +166,9 @@ class TumblingPerformance:
         stats.cm[y, y_hat] += 1
         if self._task == "binary":
             if math.isfinite(outcome.score):
-                terms = metrics.binary_log_loss_terms(np.array([y]), np.array([outcome.score]))
+                p = min(max(outcome.score, metrics.EPS), 1 - metrics.EPS)
                 stats.n_scored += 1
-                stats.loss_sum += float(terms[0])
+                stats.loss_sum += -math.log(p if y == 1 else 1 - p)
                 stats.brier_sum += (outcome.score - y) ** 2
                 self._bin(stats, 0, y == 1, outcome.score)
         elif outcome.proba is not None and np.all(np.isfinite(outcome.proba)):

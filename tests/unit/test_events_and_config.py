@@ -162,3 +162,15 @@ def test_dead_letter_round_trip():
     letter = DeadLetter.of(b"\x00\xffbinary", "malformed_json", "x", "s", 1)
     again = msgspec.json.decode(msgspec.json.encode(letter), type=DeadLetter)
     assert again.original_bytes() == b"\x00\xffbinary"
+
+
+def test_python_json_nan_and_infinity_are_decoded_not_dead_lettered():
+    raw = (
+        b'{"type":"prediction","event_id":"n1","model_id":"m1","timestamp":1,"prediction":1,'
+        b'"features":{"x":NaN,"y":Infinity,"z":1e999}}'
+    )
+    event = EventDecoder({"m1"}).decode(raw)
+    assert isinstance(event, Prediction)
+    assert event.features["x"] != event.features["x"] and event.features["z"] == float("inf")
+    deep = EventDecoder({"m1"}).decode(b"[" * 100_000)
+    assert isinstance(deep, DeadLetter) and deep.reason in {"invalid_schema", "malformed_json"}

@@ -165,3 +165,26 @@ def test_pipeline_readings_equal_sklearn_on_joined_window(binary_config_file):
     y = [label for label, _ in last]
     assert readings["accuracy"] == accuracy_score(y, [p["prediction"] for _, p in last])
     assert abs(readings["roc_auc"] - roc_auc_score(y, [p["score"] for _, p in last])) < 1e-9
+
+
+def test_nan_infinity_and_wrong_types_are_quality_findings(binary_config_file):
+    config = load_config(binary_config_file)
+    pipeline = build_pipeline(config, fresh=True, quiet=True)
+    values = ["NaN", "Infinity", '"text"', "null", "0.5", "0.1", "99", "-0.3"]
+    messages = [
+        (
+            b'{"type":"prediction","event_id":"q%d","model_id":"m1","timestamp":1.8e9,'
+            b'"prediction":1,"features":{"x":%s,"color":%s}}'
+            % (i, v.encode(), b'{"nested":1}' if i == 0 else b'"red"'),
+            "t",
+            i,
+        )
+        for i, v in enumerate(values)
+    ]
+    run_messages(pipeline, messages)
+    readings = pipeline.monitors["m1"].readings(pipeline.clock)
+    assert pipeline.event_counts()["dead_letters"] == 0
+    assert readings["quality.x.missing_rate"] == 2 / 8  # NaN, null
+    assert readings["quality.x.type_error_rate"] == 1 / 8  # "text"
+    assert readings["quality.x.out_of_range_rate"] == 2 / 8  # Infinity, 99 (reference max < 5)
+    assert readings["quality.color.type_error_rate"] == 1 / 8
