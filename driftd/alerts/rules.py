@@ -62,11 +62,20 @@ class RuleEngine:
     def __init__(self, rules: list[Rule]):
         self.rules = rules
         self._tracks: dict[str, _Track] = {}
+        # Readings keep the same names tick after tick: match each glob once per name.
+        self._matches: dict[tuple[int, str], bool] = {}
+
+    def _matching(self, index: int, rule: Rule, metric: str) -> bool:
+        key = (index, metric)
+        hit = self._matches.get(key)
+        if hit is None:
+            hit = self._matches[key] = rule.matches(metric)
+        return hit
 
     def evaluate(self, model: str, readings: dict[str, float | None], now: float) -> list[Alert]:
         """Advance every matching (rule, metric) and return the transitions to notify."""
         alerts: list[Alert] = []
-        for rule in self.rules:
+        for index, rule in enumerate(self.rules):
             if rule.model != model:
                 continue
             if rule.guard_metric is not None:
@@ -74,7 +83,7 @@ class RuleEngine:
                 if guard is None or guard < rule.guard_minimum:
                     continue
             for metric, value in readings.items():
-                if value is None or not rule.matches(metric):
+                if value is None or not self._matching(index, rule, metric):
                     continue
                 alert = self._step(rule, metric, float(value), now)
                 if alert is not None:
