@@ -23,7 +23,7 @@ from driftd.store.sqlite import SqliteStore
 err = Console(stderr=True)
 
 
-def _progress(total: int | None, quiet: bool) -> Progress:
+def _progress(quiet: bool) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -38,7 +38,7 @@ def _progress(total: int | None, quiet: bool) -> Progress:
 def _run(
     pipeline: Pipeline, messages: Iterable[Message], total: int | None, quiet: bool, label: str
 ) -> None:
-    with _progress(total, quiet) as progress:
+    with _progress(quiet) as progress:
         task = progress.add_task(label, total=total)
         run_messages(pipeline, messages, on_batch=lambda n: progress.advance(task, n))
 

@@ -12,7 +12,9 @@ hours later, out of order. Part-way through three things go wrong, in turn:
 3. fairness regression: a new app release penalises one group's scores
    (selection rates diverge; the four-fifths rule breaks).
 
-A small share of malformed events rides along, to show dead letters at work.
+A small share of malformed events rides along, to show dead letters at work. The
+simulation stops with the last request, so the newest predictions are still waiting
+for labels: their accuracy is only known as the label-free estimate.
 Everything is seeded: the same seed gives the same events and alerts.
 """
 
@@ -200,7 +202,8 @@ class DemoApp:
                 "timestamp": format_timestamp(label_times[i]), "label": int(repaid[i]),
             }  # fmt: skip
             out.append((times[i], encoder.encode(prediction)))
-            out.append((label_times[i], encoder.encode(label)))
+            if label_times[i] <= times[-1]:  # the simulation ends before late labels arrive
+                out.append((label_times[i], encoder.encode(label)))
             if rng.random() < self.junk_rate:
                 out.append((times[i], self._junk(encoder.encode(prediction), rng)))
         out.sort(key=lambda item: item[0])

@@ -56,7 +56,11 @@ def summarize(pipeline: Pipeline) -> dict[str, Any]:
 
 
 def _fmt(value: Any) -> str:
-    return "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    return str(value)
 
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
