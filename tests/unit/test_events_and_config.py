@@ -174,3 +174,29 @@ def test_python_json_nan_and_infinity_are_decoded_not_dead_lettered():
     assert event.features["x"] != event.features["x"] and event.features["z"] == float("inf")
     deep = EventDecoder({"m1"}).decode(b"[" * 100_000)
     assert isinstance(deep, DeadLetter) and deep.reason in {"invalid_schema", "malformed_json"}
+
+
+def test_parquet_reference_loads_like_csv(tmp_path, reference_csv):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from driftd.reference import load_reference
+
+    pq.write_table(pacsv.read_csv(reference_csv), tmp_path / "reference.parquet")
+    results = []
+    for name in ("reference.csv", "reference.parquet"):
+        model = {
+            "task": "binary",
+            "reference": name,
+            "sensitive_attributes": ["sex"],
+            "features": {"x": "numeric", "color": "categorical"},
+        }
+        data = {"models": {"m1": model}}
+        config = load_config_data(data, tmp_path)
+        results.append(load_reference("m1", config.models["m1"]))
+    csv_ref, parquet_ref = results
+    assert csv_ref.n_rows == parquet_ref.n_rows == 2000
+    for column in ("x", "score"):
+        assert (csv_ref.columns[column] == parquet_ref.columns[column]).all()
+    for column in ("color", "label", "prediction", "sex"):
+        assert list(csv_ref.columns[column]) == list(parquet_ref.columns[column])
