@@ -14,7 +14,7 @@ from driftd.config import ModelSpec
 from driftd.detectors.monitor import ModelMonitor
 
 
-def _drift_rules(model_id: str, prefix: str, detector, label: str) -> Rule:
+def _drift_rule(model_id: str, prefix: str, detector, label: str) -> Rule:
     stat, op, threshold = detector.default_rule()
     # Distances resolve 20% under the threshold; p-values once twice the threshold.
     hysteresis = threshold if op == "<" else threshold * 0.2
@@ -69,12 +69,12 @@ def default_rules(model_id: str, spec: ModelSpec, monitor: ModelMonitor) -> list
             )
         )
     for name, detector in monitor.feature_drift.items():
-        rules.append(_drift_rules(model_id, f"drift.{name}", detector, f"Feature {name!r}"))
+        rules.append(_drift_rule(model_id, f"drift.{name}", detector, f"Feature {name!r}"))
     for name, detector in monitor.prediction_drift.items():
         label = "The predicted class mix" if name == "class" else "The model's output"
-        rules.append(_drift_rules(model_id, f"prediction_drift.{name}", detector, label))
+        rules.append(_drift_rule(model_id, f"prediction_drift.{name}", detector, label))
     if monitor.label_drift is not None:
-        rules.append(_drift_rules(model_id, "label_drift", monitor.label_drift, "The label mix"))
+        rules.append(_drift_rule(model_id, "label_drift", monitor.label_drift, "The label mix"))
     fairness = spec.fairness
     for attribute in spec.sensitive_attributes if spec.task == "binary" else []:
         rules.append(

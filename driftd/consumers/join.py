@@ -29,26 +29,29 @@ class LabelJoin:
 
     def add_prediction(self, event_id: str, event_time: float, payload: Any) -> Any | None:
         """Returns the label if it was already waiting; raises KeyError on a duplicate."""
-        if event_id in self.predictions or event_id in self.joined:
-            self.counts["duplicates"] += 1
-            raise KeyError(event_id)
-        waiting = self.labels.pop(event_id, None)
-        if waiting is not None:
-            self._mark_joined(event_id, event_time)
-            return waiting[1]
-        self.predictions[event_id] = (event_time, payload)
-        return None
+        return self._add(self.predictions, self.labels, event_id, event_time, payload)
 
     def add_label(self, event_id: str, event_time: float, label: Any) -> Any | None:
         """Returns the waiting prediction's payload, or None if the label must wait."""
-        if event_id in self.labels or event_id in self.joined:
+        return self._add(self.labels, self.predictions, event_id, event_time, label)
+
+    def _add(
+        self,
+        own: dict[str, tuple[float, Any]],
+        other: dict[str, tuple[float, Any]],
+        event_id: str,
+        event_time: float,
+        value: Any,
+    ) -> Any | None:
+        """One side arrives: match the other side's waiting entry, or wait for it."""
+        if event_id in own or event_id in self.joined:
             self.counts["duplicates"] += 1
             raise KeyError(event_id)
-        waiting = self.predictions.pop(event_id, None)
+        waiting = other.pop(event_id, None)
         if waiting is not None:
             self._mark_joined(event_id, event_time)
             return waiting[1]
-        self.labels[event_id] = (event_time, label)
+        own[event_id] = (event_time, value)
         return None
 
     def _mark_joined(self, event_id: str, event_time: float) -> None:
