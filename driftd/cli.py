@@ -17,7 +17,6 @@ from driftd.config import Config, ConfigError, load_config
 from driftd.daemon.embedded import build_pipeline, read_jsonl, run_messages
 from driftd.daemon.pipeline import Message, Pipeline
 from driftd.daemon.summary import print_summary, summarize
-from driftd.reference import load_reference
 from driftd.store.sqlite import SqliteStore
 
 err = Console(stderr=True)
@@ -136,9 +135,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     config: Config = load_config(args.file)
-    for model_id, spec in config.models.items():
-        load_reference(model_id, spec)
-    pipeline_rules = build_rule_count(config)
+    from driftd.daemon.catalog import ModelCatalog
+
+    pipeline_rules = ModelCatalog(config).rule_counts()
     Console().print(
         f"[green]OK[/] {args.file}: {len(config.models)} model(s): "
         + ", ".join(
@@ -147,18 +146,6 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         )
     )
     return 0
-
-
-def build_rule_count(config: Config) -> dict[str, int]:
-    from driftd.alerts.defaults import configured_rules, default_rules
-    from driftd.detectors.monitor import ModelMonitor
-
-    counts = {}
-    for model_id, spec in config.models.items():
-        monitor = ModelMonitor(model_id, spec, load_reference(model_id, spec))
-        rules = default_rules(model_id, spec, monitor) if spec.default_rules else []
-        counts[model_id] = len(rules) + len(configured_rules(model_id, spec))
-    return counts
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,20 +15,15 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
+from driftd.config_services import KafkaSpec, RedisSpec, check_services
+from driftd.errors import ConfigError
 from driftd.events import Scalar
+
+__all__ = ["Config", "ConfigError", "load_config", "load_config_data", "parse_duration"]
 
 Duration = float | int | str
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-
-
-class ConfigError(ValueError):
-    """A config problem, always phrased as ``key.path: what is wrong``."""
-
-    def __init__(self, path: str, problem: str):
-        self.path = path
-        self.problem = problem
-        super().__init__(f"{path}: {problem}" if path else problem)
 
 
 def parse_duration(value: Duration, path: str = "") -> float:
@@ -171,13 +166,20 @@ class RuntimeSpec(_Spec):
     # Detectors are cheap per event; statistics and rules run every N events per model.
     evaluate_every: int = 500
     batch_size: int = 2000
-    # Above this fraction of dead letters in a batch window the runtime pauses (Kafka).
+    # Above this fraction of dead letters among the last `dead_letter_window` messages
+    # the Kafka runtime pauses consumption for `dead_letter_pause` and raises an alert.
     max_dead_letter_ratio: float = 0.5
+    dead_letter_window: int = 1000
+    dead_letter_pause: Duration = "60s"
+    # The Kafka runtime writes state and offsets to Redis at most this often (and when idle).
+    checkpoint_interval: Duration = "1s"
 
 
 class Config(_Spec):
     models: dict[str, ModelSpec]
     runtime: RuntimeSpec = msgspec.field(default_factory=RuntimeSpec)
+    kafka: KafkaSpec = msgspec.field(default_factory=KafkaSpec)
+    redis: RedisSpec = msgspec.field(default_factory=RedisSpec)
     notifiers: list[NotifierSpec | Literal["console", "jsonl"]] = msgspec.field(
         default_factory=lambda: ["console", "jsonl"]
     )
@@ -273,6 +275,18 @@ def _normalise(config: Config) -> Config:
     _check(runtime.evaluate_every >= 1, "runtime.evaluate_every", "must be at least 1")
     _check(runtime.batch_size >= 1, "runtime.batch_size", "must be at least 1")
     _check(runtime.max_event_bytes >= 64, "runtime.max_event_bytes", "must be at least 64")
+    _check(
+        0 < runtime.max_dead_letter_ratio <= 1,
+        "runtime.max_dead_letter_ratio",
+        "must be in (0, 1]",
+    )
+    runtime.checkpoint_interval = parse_duration(
+        runtime.checkpoint_interval, "runtime.checkpoint_interval"
+    )
+    runtime.dead_letter_pause = parse_duration(
+        runtime.dead_letter_pause, "runtime.dead_letter_pause"
+    )
+    check_services(config.kafka, config.redis)
     return config
 
 

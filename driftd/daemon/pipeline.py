@@ -1,11 +1,17 @@
 """The pipeline: raw messages in, detector state, readings and alerts out.
 
-One object, driven by any runtime (embedded replay today, Kafka consumers next):
-``process(batch)`` decodes each message, routes it to its model's monitor and,
-every ``runtime.evaluate_every`` events of a model, evaluates that model:
-expire old joins, compute readings, store them, run the rules, dispatch alerts.
-``checkpoint()`` writes all state in one store transaction; ``restore()`` reads
-it back, so a restarted runtime continues where the last checkpoint left off.
+One object, driven by any runtime (embedded replay, the Kafka consumer loop, the
+faust agents): ``process(batch)`` decodes each message, routes it to its model's
+monitor and, every ``runtime.evaluate_every`` events of a model, evaluates that
+model: expire old joins, compute readings, run the rules, dispatch alerts.
+``checkpoint(offsets)`` writes the state of the models that changed, the readings
+computed since the last checkpoint and the given offsets in one store
+transaction; ``restore()`` reads it back, so a restarted runtime continues
+exactly where the last checkpoint left off.
+
+The embedded runtime makes a monitor for every configured model up front
+(``eager``); the Kafka runtime runs one pipeline per partition and makes
+monitors only for the models whose events that partition carries.
 
 Time is the *stream clock*, the newest event time seen, so a replay of last
 month's events behaves exactly as the live run did.
@@ -17,16 +23,15 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from driftd.alerts.defaults import configured_rules, default_rules
 from driftd.alerts.model import Alert
 from driftd.alerts.notify import Dispatcher
 from driftd.alerts.rules import RuleEngine
 from driftd.config import Config
-from driftd.consumers.deadletters import DeadLetterFile
+from driftd.consumers.deadletters import DeadLetterSink
+from driftd.daemon.catalog import ModelCatalog
 from driftd.detectors.monitor import ModelMonitor, RejectedEvent
 from driftd.events import DeadLetter, EventDecoder, Label, encode
-from driftd.reference import load_reference
-from driftd.store import Store
+from driftd.store import ReadingsRow, Store
 
 log = logging.getLogger("driftd.pipeline")
 
@@ -35,29 +40,42 @@ Message = tuple[bytes, str, int | None]  # raw bytes, source, offset
 
 class Pipeline:
     def __init__(
-        self, config: Config, store: Store, dispatcher: Dispatcher, dead_letters: DeadLetterFile
+        self,
+        config: Config,
+        store: Store,
+        dispatcher: Dispatcher,
+        dead_letters: DeadLetterSink,
+        catalog: ModelCatalog | None = None,
+        eager: bool = True,
     ):
         self.config = config
         self.store = store
         self.dispatcher = dispatcher
         self.dead_letters = dead_letters
+        self.catalog = catalog or ModelCatalog(config)
         self.decoder = EventDecoder(set(config.models), config.runtime.max_event_bytes)
         self.monitors: dict[str, ModelMonitor] = {}
-        rules = []
-        for model_id, spec in config.models.items():
-            monitor = ModelMonitor(model_id, spec, load_reference(model_id, spec))
-            self.monitors[model_id] = monitor
-            if spec.default_rules:
-                rules.extend(default_rules(model_id, spec, monitor))
-            rules.extend(configured_rules(model_id, spec))
-        self.engine = RuleEngine(rules)
+        self.engine = RuleEngine(self.catalog.rules)
         self.clock: float | None = None
         self.processed = 0
+        self._changed: set[str] = set()
+        self._readings: list[ReadingsRow] = []
+        if eager:
+            for model_id in config.models:
+                self.monitor(model_id)
+
+    def monitor(self, model_id: str) -> ModelMonitor:
+        monitor = self.monitors.get(model_id)
+        if monitor is None:
+            monitor = self.monitors[model_id] = self.catalog.new_monitor(model_id)
+            self._changed.add(model_id)
+        return monitor
 
     # -- data path ------------------------------------------------------------------
 
     def process(self, batch: Iterable[Message]) -> None:
         every = self.config.runtime.evaluate_every
+        changed = self._changed
         for raw, source, offset in batch:
             self.processed += 1
             event = self.decoder.decode(raw, source, offset)
@@ -66,7 +84,9 @@ class Pipeline:
                 continue
             if self.clock is None or event.timestamp > self.clock:
                 self.clock = event.timestamp
-            monitor = self.monitors[event.model_id]
+            model_id = event.model_id
+            monitor = self.monitors.get(model_id) or self.monitor(model_id)
+            changed.add(model_id)
             try:
                 if isinstance(event, Label):
                     monitor.on_label(event)
@@ -76,17 +96,17 @@ class Pipeline:
                 self.dead_letters.add(DeadLetter.of(raw, exc.reason, exc.detail, source, offset))
                 continue
             if monitor.since_evaluation >= every:
-                self.evaluate(event.model_id)
-        self.dead_letters.flush()
+                self.evaluate(model_id)
 
     def evaluate(self, model_id: str) -> list[Alert]:
         monitor = self.monitors[model_id]
         monitor.since_evaluation = 0
+        self._changed.add(model_id)
         now = self.clock if self.clock is not None else 0.0
         for event_id, event_time, y in monitor.expire(now):
             self._orphan(monitor, event_id, event_time, y)
         readings = monitor.readings(now)
-        self.store.append_readings(model_id, now, readings)
+        self._readings.append((model_id, now, readings))
         alerts = self.engine.evaluate(model_id, readings, now)
         self.dispatcher.dispatch(alerts)
         return alerts
@@ -95,7 +115,14 @@ class Pipeline:
         alerts = []
         for model_id in self.monitors:
             alerts.extend(self.evaluate(model_id))
-        self.dead_letters.flush()
+        return alerts
+
+    def evaluate_pending(self) -> list[Alert]:
+        """Evaluate the models that saw events since their last evaluation (an idle stream)."""
+        alerts = []
+        for model_id, monitor in self.monitors.items():
+            if monitor.since_evaluation:
+                alerts.extend(self.evaluate(model_id))
         return alerts
 
     def _orphan(self, monitor: ModelMonitor, event_id: str, event_time: float, y: Any) -> None:
@@ -110,18 +137,27 @@ class Pipeline:
 
     # -- state ----------------------------------------------------------------------
 
-    def checkpoint(self) -> None:
+    def checkpoint(self, offsets: dict[str, int] | None = None) -> None:
+        """Dead letters out first, then state + readings + offsets in one transaction.
+
+        Only the models that changed since the last checkpoint are written, so its
+        cost follows the traffic, not the number of models.
+        """
         self.dead_letters.flush()
         items: dict[str, Any] = {
-            f"monitor:{model_id}": monitor.snapshot() for model_id, monitor in self.monitors.items()
+            f"monitor:{model_id}": self.monitors[model_id].snapshot()
+            for model_id in self._changed
         }
         items["rules"] = self.engine.snapshot()
         items["pipeline"] = {
             "clock": self.clock,
             "processed": self.processed,
             "dead_letters": dict(self.dead_letters.counts),
+            "models": sorted(self.monitors),
         }
-        self.store.save_state(items)
+        self.store.commit(items, self._readings, offsets)
+        self._readings = []
+        self._changed = set()
 
     def restore(self) -> bool:
         """Load the last checkpoint, if any. Returns whether one was found."""
@@ -131,11 +167,12 @@ class Pipeline:
         self.clock = meta["clock"]
         self.processed = meta["processed"]
         self.dead_letters.counts.update(meta["dead_letters"])
-        for model_id, monitor in self.monitors.items():
+        for model_id in [*self.monitors, *meta.get("models", [])]:
             state = self.store.load_state(f"monitor:{model_id}")
-            if state is not None:
-                monitor.restore(state)
+            if state is not None and model_id in self.config.models:
+                self.monitor(model_id).restore(state)
         self.engine.restore(self.store.load_state("rules") or {})
+        self._changed = set()
         return True
 
     def event_counts(self) -> dict[str, Any]:

@@ -1,24 +1,33 @@
-"""Where driftd keeps state between runs: detector checkpoints, readings, alerts.
+"""Where driftd keeps state between runs: detector checkpoints, readings, offsets.
 
 ``Store`` is the interface; :class:`driftd.store.sqlite.SqliteStore` is the
-embedded default (one file, no server). Writes come in batches from the runtime,
-never per event.
+embedded default (one file, no server) and :class:`driftd.store.redis.RedisStore`
+the production one. Writes come in batches from the runtime, never per event:
+``commit`` writes the changed states, the readings computed since the last
+commit and (for Kafka) the consumed offsets in *one* transaction, which is what
+makes detector state exactly-once: after a crash the state and the offsets it
+corresponds to are either both there or both not.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
+ReadingsRow = tuple[str, float, dict[str, float | None]]  # model, event time, readings
+
 
 class Store(Protocol):
-    def save_state(self, items: dict[str, Any]) -> None:
-        """Write several named JSON-able states in one transaction."""
+    def commit(
+        self,
+        states: dict[str, Any],
+        readings: list[ReadingsRow],
+        offsets: dict[str, int] | None = None,
+    ) -> None:
+        """Write named JSON-able states, readings rows and offsets in one transaction."""
 
     def load_state(self, name: str) -> Any | None: ...
 
-    def append_readings(
-        self, model: str, event_time: float, readings: dict[str, float | None]
-    ) -> None: ...
+    def load_offsets(self) -> dict[str, int]: ...
 
     def latest_readings(self, model: str) -> tuple[float, dict[str, float | None]] | None: ...
 

@@ -13,8 +13,11 @@ from typing import Any
 
 import msgspec
 
+from driftd.store import ReadingsRow
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS offsets (source TEXT PRIMARY KEY, next_offset INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS readings (
     model TEXT NOT NULL, event_time REAL NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,
     value BLOB NOT NULL
@@ -35,26 +38,35 @@ class SqliteStore:
         self._encode = msgspec.json.Encoder().encode
         self._decode = msgspec.json.decode
 
-    def save_state(self, items: dict[str, Any]) -> None:
+    def commit(
+        self,
+        states: dict[str, Any],
+        readings: list[ReadingsRow],
+        offsets: dict[str, int] | None = None,
+    ) -> None:
         with self._db:
             self._db.executemany(
                 "INSERT INTO state (name, value) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                [(name, self._encode(value)) for name, value in items.items()],
+                [(name, self._encode(value)) for name, value in states.items()],
             )
+            self._db.executemany(
+                "INSERT INTO readings (model, event_time, value) VALUES (?, ?, ?)",
+                [(model, t, self._encode(values)) for model, t, values in readings],
+            )
+            if offsets:
+                self._db.executemany(
+                    "INSERT INTO offsets (source, next_offset) VALUES (?, ?) "
+                    "ON CONFLICT(source) DO UPDATE SET next_offset = excluded.next_offset",
+                    list(offsets.items()),
+                )
+
+    def load_offsets(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT source, next_offset FROM offsets").fetchall())
 
     def load_state(self, name: str) -> Any | None:
         row = self._db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
         return None if row is None else self._decode(row[0])
-
-    def append_readings(
-        self, model: str, event_time: float, readings: dict[str, float | None]
-    ) -> None:
-        with self._db:
-            self._db.execute(
-                "INSERT INTO readings (model, event_time, value) VALUES (?, ?, ?)",
-                (model, event_time, self._encode(readings)),
-            )
 
     def latest_readings(self, model: str) -> tuple[float, dict[str, float | None]] | None:
         row = self._db.execute(

@@ -1,0 +1,115 @@
+"""Config for the services driftd talks to in production: Kafka and Redis.
+
+Secrets never sit in the config file. A setting ending in ``_env`` names an
+environment variable that holds the secret; if that variable is unset, the
+variable with ``_FILE`` appended may name a file holding it (the Docker/Kubernetes
+secrets convention). ``resolve_secret`` reads them at start and says which key
+pointed where when something is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from driftd.errors import ConfigError
+
+
+def resolve_secret(env_name: str | None, key_path: str) -> str | None:
+    """The secret held by environment variable ``env_name`` (or the file ``<env_name>_FILE``)."""
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    if value is not None:
+        return value
+    file_name = os.environ.get(f"{env_name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(
+                key_path, f"{env_name}_FILE points to {file_name!r}, which cannot be read: "
+                f"{exc.strerror}"
+            ) from None
+    raise ConfigError(
+        key_path, f"environment variable {env_name} (or {env_name}_FILE) is not set"
+    )
+
+
+class _Spec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class TopicsSpec(_Spec):
+    predictions: str = "driftd.predictions"
+    labels: str = "driftd.labels"
+    dead_letters: str = "driftd.dead-letters"
+    models: str = "driftd.models"
+
+
+class SecuritySpec(_Spec):
+    """Passed through to either client (names as in librdkafka / kafka-python)."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username_env: str | None = None
+    sasl_password_env: str | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+
+class KafkaSpec(_Spec):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client: Literal["confluent", "kafka-python"] = "confluent"
+    group_id: str = "driftd"
+    topics: TopicsSpec = msgspec.field(default_factory=TopicsSpec)
+    # Both event topics get this many partitions (they must match: see docs/scaling.md).
+    partitions: int = 6
+    replication_factor: int = 1
+    # Where a partition with no checkpoint in Redis starts.
+    start_from: Literal["earliest", "latest"] = "earliest"
+    session_timeout: float = 10.0
+    security: SecuritySpec = msgspec.field(default_factory=SecuritySpec)
+    # Extra client settings, passed through untouched (librdkafka or kafka-python names).
+    options: dict[str, Any] = {}
+
+
+class RedisSpec(_Spec):
+    url: str = "redis://127.0.0.1:6379/0"
+    # Overrides url when set (e.g. REDIS_URL in a container).
+    url_env: str | None = None
+    password_env: str | None = None
+    namespace: str = "driftd"
+    # Readings kept per model for history and the dashboard.
+    history: int = 10000
+
+    def connection_url(self) -> str:
+        if self.url_env:
+            return resolve_secret(self.url_env, "redis.url_env") or self.url
+        return self.url
+
+    def password(self) -> str | None:
+        return resolve_secret(self.password_env, "redis.password_env")
+
+
+def check_services(kafka: KafkaSpec, redis: RedisSpec) -> None:
+    if kafka.partitions < 1:
+        raise ConfigError("kafka.partitions", f"must be at least 1, got {kafka.partitions}")
+    if kafka.replication_factor < 1:
+        raise ConfigError("kafka.replication_factor", "must be at least 1")
+    if kafka.session_timeout < 1:
+        raise ConfigError("kafka.session_timeout", "must be at least 1 second")
+    if not kafka.group_id:
+        raise ConfigError("kafka.group_id", "must not be empty")
+    if kafka.security.protocol.startswith("SASL") and not kafka.security.sasl_mechanism:
+        raise ConfigError(
+            "kafka.security.sasl_mechanism", "required when protocol is SASL_PLAINTEXT/SASL_SSL"
+        )
+    if redis.history < 1:
+        raise ConfigError("redis.history", "must be at least 1")
+    if not redis.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("redis.url", "must start with redis://, rediss:// or unix://")
