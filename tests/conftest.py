@@ -48,3 +48,33 @@ runtime:
 """
     )
     return path
+
+
+# -- real services (started once per session, only by tests that ask for them) ----------
+
+
+@pytest.fixture(scope="session")
+def kafka_service():
+    from services.provide import provide_kafka
+
+    service = provide_kafka()
+    yield service
+    service.close()
+
+
+@pytest.fixture(scope="session")
+def redis_service():
+    from services.provide import provide_redis
+
+    service = provide_redis()
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def redis_client(redis_service):
+    import redis
+
+    client = redis.Redis.from_url(redis_service.address)
+    yield client
+    client.close()

@@ -1,0 +1,117 @@
+"""The small Kafka interface driftd needs, so either client library can sit behind it.
+
+Two implementations pass one contract suite (``tests/kafka/test_client_contract.py``):
+:mod:`~driftd.consumers.kafka.confluent` (librdkafka; the daemon's default, ~40x
+faster here) and :mod:`~driftd.consumers.kafka.kafkapython` (pure Python, the
+lighter install for apps that only publish).
+
+The consumer works in batches and hands partition assignment to a listener that
+returns the offsets to start from: driftd's offsets live in Redis next to the
+state they produced, so the listener, not Kafka's committed offsets, decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from driftd.config_services import KafkaSpec
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(slots=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes | None = None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+class BufferFull(RuntimeError):
+    """The producer's local queue is full; the caller decides whether to wait or drop."""
+
+
+class RebalanceListener(Protocol):
+    def assigned(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int | None]:
+        """Partitions now ours; returns where to start each (None: the configured default)."""
+
+    def revoked(self, partitions: list[TopicPartition]) -> None:
+        """Partitions about to go to another member: checkpoint them now."""
+
+
+class Consumer(Protocol):
+    def subscribe(self, topics: list[str], listener: RebalanceListener) -> None: ...
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        """Up to max_records records; an empty list when none came within timeout."""
+
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit *next* offsets to Kafka, synchronously (so lag tools see progress)."""
+
+    def pause(self, partitions: list[TopicPartition]) -> None: ...
+
+    def resume(self, partitions: list[TopicPartition]) -> None: ...
+
+    def assignment(self) -> list[TopicPartition]: ...
+
+    def close(self) -> None: ...
+
+
+class Producer(Protocol):
+    failures: int
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Queue one message; raises BufferFull when the local queue is full."""
+
+    def flush(self, timeout: float) -> int:
+        """Wait for queued messages; returns how many are still undelivered."""
+
+    def close(self) -> None: ...
+
+
+class Admin(Protocol):
+    def create_topics(self, topics: dict[str, int], replication_factor: int) -> list[str]:
+        """Create missing topics with the given partition counts; returns the names created."""
+
+    def partition_count(self, topic: str) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+def open_consumer(spec: KafkaSpec, client_id: str = "driftd") -> Consumer:
+    if spec.client == "kafka-python":
+        from driftd.consumers.kafka.kafkapython import KafkaPythonConsumer
+
+        return KafkaPythonConsumer(spec, client_id)
+    from driftd.consumers.kafka.confluent import ConfluentConsumer
+
+    return ConfluentConsumer(spec, client_id)
+
+
+def open_producer(spec: KafkaSpec, client_id: str = "driftd", max_queued: int = 100_000) -> Producer:
+    if spec.client == "kafka-python":
+        from driftd.consumers.kafka.kafkapython import KafkaPythonProducer
+
+        return KafkaPythonProducer(spec, client_id, max_queued)
+    from driftd.consumers.kafka.confluent import ConfluentProducer
+
+    return ConfluentProducer(spec, client_id, max_queued)
+
+
+def open_admin(spec: KafkaSpec) -> Admin:
+    if spec.client == "kafka-python":
+        from driftd.consumers.kafka.kafkapython import KafkaPythonAdmin
+
+        return KafkaPythonAdmin(spec)
+    from driftd.consumers.kafka.confluent import ConfluentAdmin
+
+    return ConfluentAdmin(spec)

@@ -1,0 +1,210 @@
+"""The Kafka interface over confluent-kafka (librdkafka): the daemon's default client.
+
+Settings that matter for driftd's guarantees, whatever ``kafka.options`` says:
+auto-commit off (offsets are committed after the Redis checkpoint), the *range*
+assignor (it gives partition p of both topics to the same member, so a model's
+predictions and labels meet in one place), and the Java-compatible murmur2
+partitioner for keyed messages (so kafka-python and confluent producers put a
+model on the same partition number).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_END,
+    KafkaError,
+    KafkaException,
+)
+from confluent_kafka import (
+    Consumer as _Consumer,
+)
+from confluent_kafka import (
+    Producer as _Producer,
+)
+from confluent_kafka import (
+    TopicPartition as _TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from driftd.config_services import KafkaSpec, resolve_secret
+from driftd.consumers.kafka.client import BufferFull, RebalanceListener, Record, TopicPartition
+
+log = logging.getLogger("driftd.kafka")
+
+
+def client_settings(spec: KafkaSpec, client_id: str) -> dict[str, Any]:
+    security = spec.security
+    settings: dict[str, Any] = {
+        "bootstrap.servers": spec.bootstrap_servers,
+        "client.id": client_id,
+        "security.protocol": security.protocol,
+    }
+    if security.sasl_mechanism:
+        settings["sasl.mechanism"] = security.sasl_mechanism
+        settings["sasl.username"] = resolve_secret(
+            security.sasl_username_env, "kafka.security.sasl_username_env"
+        )
+        settings["sasl.password"] = resolve_secret(
+            security.sasl_password_env, "kafka.security.sasl_password_env"
+        )
+    for key, name in (
+        ("ssl.ca.location", security.ssl_cafile),
+        ("ssl.certificate.location", security.ssl_certfile),
+        ("ssl.key.location", security.ssl_keyfile),
+    ):
+        if name:
+            settings[key] = name
+    return settings
+
+
+class ConfluentConsumer:
+    def __init__(self, spec: KafkaSpec, client_id: str):
+        settings = client_settings(spec, client_id)
+        settings.update(
+            {
+                "group.id": spec.group_id,
+                "auto.offset.reset": spec.start_from,
+                "session.timeout.ms": int(spec.session_timeout * 1000),
+                "heartbeat.interval.ms": max(int(spec.session_timeout * 1000 / 3), 100),
+                "max.poll.interval.ms": 300_000,
+                **spec.options,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "partition.assignment.strategy": "range",
+            }
+        )
+        self._start = OFFSET_BEGINNING if spec.start_from == "earliest" else OFFSET_END
+        self._consumer = _Consumer(settings, logger=log)
+        self._listener: RebalanceListener | None = None
+
+    def subscribe(self, topics: list[str], listener: RebalanceListener) -> None:
+        self._listener = listener
+        self._consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def _on_assign(self, consumer: _Consumer, partitions: list[_TopicPartition]) -> None:
+        assert self._listener is not None
+        starts = self._listener.assigned([(p.topic, p.partition) for p in partitions])
+        for p in partitions:
+            offset = starts.get((p.topic, p.partition))
+            p.offset = self._start if offset is None else offset
+        consumer.assign(partitions)
+
+    def _on_revoke(self, consumer: _Consumer, partitions: list[_TopicPartition]) -> None:
+        assert self._listener is not None
+        self._listener.revoked([(p.topic, p.partition) for p in partitions])
+        consumer.unassign()
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        records = []
+        for message in self._consumer.consume(num_messages=max_records, timeout=timeout):
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    log.warning("kafka consumer: %s", error)
+                continue
+            records.append(
+                Record(
+                    message.topic(),
+                    message.partition(),
+                    message.offset(),
+                    message.value() or b"",
+                    message.key(),
+                    message.headers() or [],
+                )
+            )
+        return records
+
+    def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if offsets:
+            self._consumer.commit(
+                offsets=[_TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                asynchronous=False,
+            )
+
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.pause([_TopicPartition(t, p) for t, p in partitions])
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        self._consumer.resume([_TopicPartition(t, p) for t, p in partitions])
+
+    def assignment(self) -> list[TopicPartition]:
+        return [(p.topic, p.partition) for p in self._consumer.assignment()]
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+class ConfluentProducer:
+    def __init__(self, spec: KafkaSpec, client_id: str, max_queued: int):
+        settings = client_settings(spec, client_id)
+        settings.update(
+            {
+                "linger.ms": 20,
+                "enable.idempotence": True,
+                "compression.type": "lz4",
+                "queue.buffering.max.messages": max_queued,
+                **spec.options,
+                "partitioner": "murmur2_random",
+            }
+        )
+        self._producer = _Producer(settings, logger=log)
+        self.failures = 0
+
+    def _delivered(self, error: KafkaError | None, message: Any) -> None:
+        if error is not None:
+            self.failures += 1
+            log.error("kafka delivery to %s failed: %s", message.topic(), error)
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        try:
+            self._producer.produce(
+                topic, value, key, headers=headers, on_delivery=self._delivered
+            )
+        except BufferError:
+            self._producer.poll(0)
+            raise BufferFull(f"local queue full ({len(self._producer)} messages)") from None
+        self._producer.poll(0)
+
+    def flush(self, timeout: float) -> int:
+        return self._producer.flush(timeout)
+
+    def close(self) -> None:
+        self._producer.flush(10)
+
+
+class ConfluentAdmin:
+    def __init__(self, spec: KafkaSpec):
+        self._admin = AdminClient(client_settings(spec, "driftd-admin"))
+
+    def create_topics(self, topics: dict[str, int], replication_factor: int) -> list[str]:
+        futures = self._admin.create_topics(
+            [NewTopic(name, n, replication_factor) for name, n in topics.items()]
+        )
+        created = []
+        for name, future in futures.items():
+            try:
+                future.result()
+                created.append(name)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+        return created
+
+    def partition_count(self, topic: str) -> int | None:
+        metadata = self._admin.list_topics(topic, timeout=10).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            return None
+        return len(metadata.partitions)
+
+    def close(self) -> None:
+        """AdminClient has no close; it goes with the object."""

@@ -1,0 +1,118 @@
+"""The production store: Redis, one namespace per partition, fenced by an owner epoch.
+
+Layout (``N`` = namespace, e.g. ``driftd:<group>``, ``p`` = partition number)::
+
+    N:p<p>:state     hash  name -> JSON state (monitor:<model>, rules, pipeline)
+    N:p<p>:offsets   hash  topic -> next offset to consume
+    N:p<p>:epoch     int   bumped by each owner when it takes the partition
+    N:readings:<model>  list of JSON [event_time, readings], trimmed to ``history``
+
+``commit`` is one MULTI/EXEC: state, readings and offsets land together or not
+at all. A partition's owner takes it with ``claim()`` (INCR of the epoch) and
+every commit WATCHes the epoch, so an instance that lost its partition in a
+rebalance it did not notice (a long GC pause, a network cut) cannot overwrite
+the new owner's state: its commit fails with :class:`Fenced`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import redis
+
+from driftd.store import ReadingsRow
+
+
+class Fenced(RuntimeError):
+    """Another instance took this partition since we claimed it."""
+
+
+class RedisStore:
+    def __init__(
+        self,
+        client: redis.Redis,
+        namespace: str,
+        partition: int | None = None,
+        history: int = 10000,
+    ):
+        self.client = client
+        self.namespace = namespace
+        self.prefix = namespace if partition is None else f"{namespace}:p{partition}"
+        self.history_limit = history
+        self.epoch: int | None = None
+        self._encode = msgspec.json.Encoder().encode
+        self._decode = msgspec.json.decode
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:{name}"
+
+    def readings_key(self, model: str) -> str:
+        return f"{self.namespace}:readings:{model}"
+
+    def claim(self) -> int:
+        """Become this partition's owner; earlier owners' commits will now fail."""
+        self.epoch = int(self.client.incr(self._key("epoch")))
+        return self.epoch
+
+    def commit(
+        self,
+        states: dict[str, Any],
+        readings: list[ReadingsRow],
+        offsets: dict[str, int] | None = None,
+    ) -> None:
+        epoch_key = self._key("epoch")
+        with self.client.pipeline(transaction=True) as pipe:
+            if self.epoch is not None:
+                pipe.watch(epoch_key)
+                current = pipe.get(epoch_key)
+                if current is None or int(current) != self.epoch:
+                    raise Fenced(
+                        f"{self.prefix} is now owned by epoch {current!r}, not {self.epoch}"
+                    )
+                pipe.multi()
+            if states:
+                pipe.hset(
+                    self._key("state"),
+                    mapping={name: self._encode(value) for name, value in states.items()},
+                )
+            touched = set()
+            for model, event_time, values in readings:
+                pipe.rpush(self.readings_key(model), self._encode([event_time, values]))
+                touched.add(model)
+            for model in touched:
+                pipe.ltrim(self.readings_key(model), -self.history_limit, -1)
+            if offsets:
+                pipe.hset(self._key("offsets"), mapping=offsets)
+            try:
+                pipe.execute()
+            except redis.WatchError:
+                raise Fenced(f"{self.prefix} changed owner during the commit") from None
+
+    def load_state(self, name: str) -> Any | None:
+        value = self.client.hget(self._key("state"), name)
+        return None if value is None else self._decode(value)
+
+    def load_offsets(self) -> dict[str, int]:
+        raw = self.client.hgetall(self._key("offsets"))
+        return {key.decode(): int(value) for key, value in raw.items()}
+
+    def latest_readings(self, model: str) -> tuple[float, dict[str, float | None]] | None:
+        value = self.client.lindex(self.readings_key(model), -1)
+        if value is None:
+            return None
+        event_time, readings = self._decode(value)
+        return event_time, readings
+
+    def history(
+        self, model: str, metric: str, limit: int = 500
+    ) -> list[tuple[float, float | None]]:
+        rows = self.client.lrange(self.readings_key(model), -limit, -1)
+        out = []
+        for row in rows:
+            event_time, readings = self._decode(row)
+            out.append((event_time, readings.get(metric)))
+        return out
+
+    def close(self) -> None:
+        """The client is shared between partitions; its owner closes it."""
