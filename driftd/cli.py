@@ -1,4 +1,4 @@
-"""`driftd` command line: demo, replay, metrics, config check."""
+"""`driftd` command line: demo, replay, run, topics, metrics, config check."""
 
 from __future__ import annotations
 
@@ -92,6 +92,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from driftd.daemon.service import run_service
+
+    config = load_config(args.config)
+    return run_service(config, args.engine, args.idle_exit, args.quiet)
+
+
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    from driftd.daemon.service import ensure_topics
+
+    config = load_config(args.config)
+    counts = ensure_topics(config, create=True)
+    for name, count in counts.items():
+        Console().print(f"[green]ok[/] {name}: {count} partition(s)")
+    return 0
+
+
 def cmd_metrics(args: argparse.Namespace) -> int:
     from driftd.daemon.embedded import STORE_FILE, state_dir
 
@@ -100,13 +117,18 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         raise ConfigError(
             "", f"model {args.model!r} is not in the config ({', '.join(config.models)})"
         )
-    path = state_dir(config) / STORE_FILE
-    if not path.exists():
-        err.print(f"[red]No state yet at {path}: run `driftd replay` or the daemon first.[/]")
-        return 1
-    store = SqliteStore(path)
-    latest = store.latest_readings(args.model)
-    store.close()
+    if args.redis:
+        from driftd.daemon.service import redis_store
+
+        latest = redis_store(config).latest_readings(args.model)
+    else:
+        path = state_dir(config) / STORE_FILE
+        if not path.exists():
+            err.print(f"[red]No state yet at {path}: run `driftd replay` or the daemon first.[/]")
+            return 1
+        store = SqliteStore(path)
+        latest = store.latest_readings(args.model)
+        store.close()
     if latest is None:
         err.print(f"[yellow]No readings for model {args.model!r} yet.[/]")
         return 1
@@ -170,10 +192,30 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--quiet", action="store_true")
     replay.set_defaults(func=cmd_replay)
 
+    run = sub.add_parser("run", help="the service: consume Kafka, keep state in Redis")
+    run.add_argument("--config", required=True)
+    run.add_argument("--engine", choices=["kafka", "faust"], default="kafka")
+    run.add_argument(
+        "--idle-exit",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="exit after the stream has been quiet this long (batch jobs, tests)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no console alerts")
+    run.set_defaults(func=cmd_run)
+
+    topics = sub.add_parser("topics", help="Kafka topic tools")
+    topics_sub = topics.add_subparsers(dest="topics_command", required=True)
+    create = topics_sub.add_parser("create", help="create the topics with matching partitions")
+    create.add_argument("--config", required=True)
+    create.set_defaults(func=cmd_topics_create)
+
     metrics = sub.add_parser("metrics", help="current value of every detector, from the store")
     metrics.add_argument("--config", required=True)
     metrics.add_argument("--model", required=True)
     metrics.add_argument("--json", action="store_true")
+    metrics.add_argument("--redis", action="store_true", help="read the service's Redis store")
     metrics.set_defaults(func=cmd_metrics)
 
     config = sub.add_parser("config", help="config tools")

@@ -31,12 +31,10 @@ def resolve_secret(env_name: str | None, key_path: str) -> str | None:
             return Path(file_name).read_text().strip()
         except OSError as exc:
             raise ConfigError(
-                key_path, f"{env_name}_FILE points to {file_name!r}, which cannot be read: "
-                f"{exc.strerror}"
+                key_path,
+                f"{env_name}_FILE points to {file_name!r}, which cannot be read: {exc.strerror}",
             ) from None
-    raise ConfigError(
-        key_path, f"environment variable {env_name} (or {env_name}_FILE) is not set"
-    )
+    raise ConfigError(key_path, f"environment variable {env_name} (or {env_name}_FILE) is not set")
 
 
 class _Spec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import deque
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -62,7 +63,8 @@ class Dispatcher:
 
     def __init__(self, notifiers: list[Notifier]):
         self.notifiers = notifiers
-        self.sent: list[Alert] = []
+        # The most recent alerts (for summaries); bounded, the daemon runs for months.
+        self.sent: deque[Alert] = deque(maxlen=10_000)
         self.failures: dict[str, int] = {}
 
     def dispatch(self, alerts: list[Alert]) -> None:

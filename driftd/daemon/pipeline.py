@@ -145,8 +145,7 @@ class Pipeline:
         """
         self.dead_letters.flush()
         items: dict[str, Any] = {
-            f"monitor:{model_id}": self.monitors[model_id].snapshot()
-            for model_id in self._changed
+            f"monitor:{model_id}": self.monitors[model_id].snapshot() for model_id in self._changed
         }
         items["rules"] = self.engine.snapshot()
         items["pipeline"] = {

@@ -97,7 +97,9 @@ def open_consumer(spec: KafkaSpec, client_id: str = "driftd") -> Consumer:
     return ConfluentConsumer(spec, client_id)
 
 
-def open_producer(spec: KafkaSpec, client_id: str = "driftd", max_queued: int = 100_000) -> Producer:
+def open_producer(
+    spec: KafkaSpec, client_id: str = "driftd", max_queued: int = 100_000
+) -> Producer:
     if spec.client == "kafka-python":
         from driftd.consumers.kafka.kafkapython import KafkaPythonProducer
 

@@ -167,9 +167,7 @@ class ConfluentProducer:
         headers: list[tuple[str, bytes]] | None = None,
     ) -> None:
         try:
-            self._producer.produce(
-                topic, value, key, headers=headers, on_delivery=self._delivered
-            )
+            self._producer.produce(topic, value, key, headers=headers, on_delivery=self._delivered)
         except BufferError:
             self._producer.poll(0)
             raise BufferFull(f"local queue full ({len(self._producer)} messages)") from None

@@ -103,13 +103,18 @@ class KafkaPythonConsumer:
         for messages in batches.values():
             for m in messages:
                 headers = [(k, v) for k, v in (m.headers or [])]
-                records.append(Record(m.topic, m.partition, m.offset, m.value or b"", m.key, headers))
+                records.append(
+                    Record(m.topic, m.partition, m.offset, m.value or b"", m.key, headers)
+                )
         return records
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if offsets:
             self._consumer.commit(
-                {_TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in offsets.items()}
+                {
+                    _TopicPartition(t, p): OffsetAndMetadata(o, "", -1)
+                    for (t, p), o in offsets.items()
+                }
             )
 
     def pause(self, partitions: list[TopicPartition]) -> None:

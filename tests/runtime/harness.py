@@ -1,0 +1,166 @@
+"""Harness for the runtime tests: a config with fresh topics, the daemon as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from runtime.stream import MODELS, Stream, expected_readings, write_config
+from testdata import write_reference_csv
+
+from driftd.config import load_config
+from driftd.daemon.service import ensure_topics, redis_store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Setup:
+    config_path: Path
+    reference: Path
+    suffix: str
+
+    @property
+    def config(self):
+        return load_config(self.config_path)
+
+
+@pytest.fixture
+def make_setup(tmp_path, kafka_service, redis_service):
+    def make(client: str = "confluent", partitions: int = 4, extra_runtime: str = "") -> Setup:
+        suffix = uuid.uuid4().hex[:8]
+        reference = write_reference_csv(tmp_path / "reference.csv", n=3000)
+        path = write_config(
+            tmp_path / f"driftd-{suffix}.yaml",
+            reference,
+            kafka_service.address,
+            redis_service.address,
+            suffix,
+            client,
+            partitions,
+            extra_runtime,
+        )
+        ensure_topics(load_config(path), create=True)
+        return Setup(path, reference, suffix)
+
+    return make
+
+
+class Daemon:
+    """`driftd run` as a child process, so it can be SIGTERMed or kill -9ed."""
+
+    def __init__(self, config_path: Path, log_path: Path, *extra: str):
+        self.args = [
+            sys.executable,
+            "-m",
+            "driftd.cli",
+            "--log-level",
+            "INFO",
+            "run",
+            "--config",
+            str(config_path),
+            "--quiet",
+            *extra,
+        ]
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Daemon:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
+            )
+        return self
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def terminate(self, timeout: float = 60) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def daemons(tmp_path):
+    started: list[Daemon] = []
+
+    def start(config_path: Path, *extra: str) -> Daemon:
+        daemon = Daemon(config_path, tmp_path / f"daemon-{len(started)}.log", *extra).start()
+        started.append(daemon)
+        return daemon
+
+    yield start
+    for daemon in started:
+        if daemon.alive():
+            daemon.kill()
+
+
+def publish(setup: Setup, stream: Stream, client: str = "confluent") -> None:
+    from driftd.sdk import Publisher
+
+    config = setup.config
+    publisher = Publisher.kafka(
+        config.kafka.bootstrap_servers,
+        client,
+        config.kafka.topics,
+        max_buffer=len(stream.messages),
+    )
+    topics = {"predictions": config.kafka.topics.predictions, "labels": config.kafka.topics.labels}
+    for kind, model, raw in stream.messages:
+        publisher._enqueue(topics[kind], model, raw)  # raw bytes: malformed ones too
+    assert publisher.flush(120)
+    publisher.close()
+    assert publisher.stats.dropped == 0 and publisher.stats.failed == 0
+
+
+def final_readings(setup: Setup, stream: Stream, timeout: float = 240) -> dict[str, dict]:
+    """Wait until every model's latest readings count all its events; return them."""
+    store = redis_store(setup.config)
+    want = {m: (float(len(stream.predictions[m])), float(len(stream.labels[m]))) for m in MODELS}
+    deadline = time.monotonic() + timeout
+    got: dict[str, dict] = {}
+    while time.monotonic() < deadline:
+        got = {}
+        for model in MODELS:
+            try:
+                latest = store.latest_readings(model)
+            except redis.ConnectionError:
+                latest = None
+            if latest is not None:
+                got[model] = latest[1]
+        if all(
+            m in got and (got[m]["events.predictions"], got[m]["events.labels"]) == want[m]
+            for m in MODELS
+        ):
+            return got
+        time.sleep(0.5)
+    progress = {m: (r.get("events.predictions"), r.get("events.labels")) for m, r in got.items()}
+    raise AssertionError(f"final readings never arrived: {progress} != {want}")
+
+
+def assert_equals_recomputation(setup: Setup, stream: Stream, readings: dict[str, dict]) -> None:
+    for model in MODELS:
+        expected = expected_readings(stream, model, setup.reference)
+        for name, value in expected.items():
+            assert readings[model][name] == pytest.approx(value, rel=1e-9, abs=1e-12), (
+                model,
+                name,
+            )

@@ -1,0 +1,23 @@
+"""Small data files the tests write: a reference CSV shaped like the demo's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def write_reference_csv(path: Path, n: int = 2000, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, n)
+    color = rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2])
+    score = 1 / (1 + np.exp(-(x * 1.5)))
+    label = (rng.random(n) < score).astype(int)
+    sex = rng.choice(["f", "m"], n)
+    lines = ["x,color,score,prediction,label,sex"]
+    lines += [
+        f"{x[i]:.6f},{color[i]},{score[i]:.6f},{int(score[i] >= 0.5)},{label[i]},{sex[i]}"
+        for i in range(n)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
