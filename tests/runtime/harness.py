@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -113,7 +114,10 @@ def daemons(tmp_path):
             daemon.kill()
 
 
-def publish(setup: Setup, stream: Stream, client: str = "confluent") -> None:
+def publish(
+    setup: Setup, stream: Stream, client: str = "confluent", chunk: int = 0, pause: float = 0.0
+) -> None:
+    """Publish the stream through the SDK; with ``chunk``, pause between chunks (a live app)."""
     from driftd.sdk import Publisher
 
     config = setup.config
@@ -124,11 +128,46 @@ def publish(setup: Setup, stream: Stream, client: str = "confluent") -> None:
         max_buffer=len(stream.messages),
     )
     topics = {"predictions": config.kafka.topics.predictions, "labels": config.kafka.topics.labels}
-    for kind, model, raw in stream.messages:
+    for i, (kind, model, raw) in enumerate(stream.messages):
         publisher._enqueue(topics[kind], model, raw)  # raw bytes: malformed ones too
+        if chunk and i % chunk == chunk - 1:
+            time.sleep(pause)
     assert publisher.flush(120)
     publisher.close()
     assert publisher.stats.dropped == 0 and publisher.stats.failed == 0
+
+
+class Background(threading.Thread):
+    """Run a function in a thread and re-raise its exception on join."""
+
+    def __init__(self, target, *args):
+        super().__init__(daemon=True)
+        self._call = (target, args)
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._call[0](*self._call[1])
+        except BaseException as exc:
+            self.error = exc
+
+    def finish(self, timeout: float = 300) -> None:
+        self.join(timeout)
+        assert not self.is_alive(), "background work did not finish"
+        if self.error is not None:
+            raise self.error
+
+
+def consumed(setup: Setup) -> int:
+    """Messages whose effect is checkpointed in Redis (sum of stored next offsets)."""
+    config = setup.config
+    client = redis.Redis.from_url(config.redis.url)
+    total = 0
+    for key in client.scan_iter(f"{config.redis.namespace}:{config.kafka.group_id}:p*:offsets"):
+        total += sum(int(v) for v in client.hvals(key))
+    client.close()
+    return total
 
 
 def final_readings(setup: Setup, stream: Stream, timeout: float = 240) -> dict[str, dict]:

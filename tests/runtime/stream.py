@@ -76,7 +76,9 @@ def make_stream(
     slots.sort(key=lambda s: s[0])
     for _, kind, model, raw in slots:
         if malformed_fraction and rng.random() < malformed_fraction:
-            stream.messages.append((kind, model, b'{"type": "prediction", "event_id": "' + raw[:20]))
+            stream.messages.append(
+                (kind, model, b'{"type": "prediction", "event_id": "' + raw[:20])
+            )
             stream.malformed += 1
         stream.messages.append((kind, model, raw))
     return stream
@@ -156,6 +158,10 @@ def expected_readings(stream: Stream, model: str, reference_csv: Path) -> dict[s
         "events.predictions": float(len(predictions)),
         "events.labels": float(len(labels)),
         "join.matched": float(len(joined)),
+        # A replay after a crash must not reach the join twice (its dedup would hide it).
+        "join.duplicates": 0.0,
+        "join.waiting_labels": 0.0,
+        "join.waiting_predictions": float(len(predictions) - len(joined)),
         "labeled": float(len(joined)),
         "accuracy": accuracy_score(y, y_hat),
         "f1": f1_score(y, y_hat),

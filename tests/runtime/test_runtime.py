@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import random
+import time
+
 import pytest
-from runtime.harness import assert_equals_recomputation, final_readings, publish
+from runtime.harness import (
+    Background,
+    assert_equals_recomputation,
+    consumed,
+    final_readings,
+    publish,
+)
 from runtime.stream import make_stream
 
 from driftd.consumers.kafka.client import open_consumer
@@ -52,3 +61,67 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
     )
     assert int(headers["driftd.source.offset"]) >= 0
     assert letters[0].value.startswith(b'{"type": "prediction", "event_id": "')
+
+
+def test_kill_9_five_times_loses_nothing_and_counts_nothing_twice(make_setup, daemons):
+    setup = make_setup()
+    stream = make_stream(55_000, seed=2)
+    producer = Background(publish, setup, stream, "confluent", 5000, 0.7)
+    rng = random.Random(5)
+    progress = []
+    for _ in range(5):
+        daemon = daemons(setup.config_path)
+        time.sleep(rng.uniform(3.0, 5.0))
+        daemon.kill()
+        progress.append(consumed(setup))
+    producer.finish()
+    daemon = daemons(setup.config_path)
+    readings = final_readings(setup, stream)
+    assert daemon.terminate() == 0
+    assert_equals_recomputation(setup, stream, readings)
+    # The kills really landed mid-stream: progress was checkpointed between them.
+    total = len(stream.messages)
+    assert sum(1 for p in progress if 0 < p < total) >= 3, progress
+
+
+def test_two_daemons_split_the_partitions_and_survive_losing_one(make_setup, daemons):
+    setup = make_setup()
+    stream = make_stream(40_000, seed=3)
+    first, second = daemons(setup.config_path), daemons(setup.config_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        "assigned partitions" in first.log() and "assigned partitions" in second.log()
+    ):
+        time.sleep(0.2)
+    producer = Background(publish, setup, stream, "confluent", 4000, 0.5)
+    time.sleep(4)
+    assert 0 < consumed(setup) < len(stream.messages)
+    assert first.terminate() == 0  # leaves the group: its partitions move to the second
+    producer.finish()
+    readings = final_readings(setup, stream)
+    assert second.terminate() == 0
+    assert_equals_recomputation(setup, stream, readings)
+    assert "revoked partitions" in second.log() or "assigned partitions" in second.log()
+
+
+def test_redis_and_kafka_restarts_mid_stream(make_setup, daemons, redis_service, kafka_service):
+    if not (redis_service.restartable and kafka_service.restartable):
+        pytest.skip("Kafka/Redis come from outside the test run; they cannot be restarted here")
+    setup = make_setup()
+    stream = make_stream(40_000, seed=4)
+    daemon = daemons(setup.config_path)
+    producer = Background(publish, setup, stream, "confluent", 4000, 0.8)
+    time.sleep(4)
+    redis_service.stop(False)
+    time.sleep(3)
+    redis_service.start()
+    time.sleep(2)
+    kafka_service.stop(False)
+    time.sleep(3)
+    kafka_service.start()
+    producer.finish()
+    readings = final_readings(setup, stream)
+    assert daemon.alive(), daemon.log()[-3000:]
+    assert daemon.terminate() == 0
+    assert_equals_recomputation(setup, stream, readings)
+    assert "redis unavailable" in daemon.log()
