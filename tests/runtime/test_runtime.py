@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import time
 
@@ -125,3 +126,27 @@ def test_redis_and_kafka_restarts_mid_stream(make_setup, daemons, redis_service,
     assert daemon.terminate() == 0
     assert_equals_recomputation(setup, stream, readings)
     assert "redis unavailable" in daemon.log()
+
+
+def test_ratio_guard_pauses_instead_of_draining_a_broken_stream(make_setup, daemons):
+    setup = make_setup(
+        extra_runtime="  max_dead_letter_ratio: 0.5\n  dead_letter_window: 500\n"
+        "  dead_letter_pause: 1h"
+    )
+    garbage = make_stream(0)
+    garbage.messages = [("predictions", "credit", b"<html>502 Bad Gateway</html>")] * 20_000
+    publish(setup, garbage)
+    daemon = daemons(setup.config_path)
+    alerts = setup.config_path.parent / "state" / "alerts.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (alerts.exists() and alerts.read_text()):
+        time.sleep(0.2)
+    time.sleep(2)
+    drained = consumed(setup)
+    assert daemon.terminate() == 0
+    alert = json.loads(alerts.read_text().splitlines()[0])
+    assert alert["rule"] == "dead_letter_ratio" and alert["state"] == "firing"
+    assert alert["value"] == 1.0
+    # One poll batch at most went through after the window filled; the rest waits in Kafka.
+    assert 500 <= drained <= 500 + setup.config.runtime.batch_size, drained
+    assert "pausing consumption" in daemon.log()

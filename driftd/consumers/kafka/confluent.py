@@ -182,7 +182,7 @@ class ConfluentProducer:
 
 class ConfluentAdmin:
     def __init__(self, spec: KafkaSpec):
-        self._admin = AdminClient(client_settings(spec, "driftd-admin"))
+        self._admin = AdminClient(client_settings(spec, "driftd-admin"), logger=log)
 
     def create_topics(self, topics: dict[str, int], replication_factor: int) -> list[str]:
         futures = self._admin.create_topics(
