@@ -1,10 +1,4 @@
-"""The Kafka runtime: a consumer-group member that drives one pipeline per partition.
-
-Both event topics are keyed by model_id and have the same partition count, and
-the range assignor gives partition *p* of both to one member, so partition
-number *p* is the unit of ownership: a :class:`PartitionWorker` holds its
-pipeline (the monitors of the models that hash to *p*), its view of the Redis
-store and the next offset of each topic.
+"""The default engine: a consumer-group member driving one pipeline per partition.
 
 The loop, in order (the checkpoint order matters for the guarantees):
 
@@ -26,9 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
 import redis
 
@@ -37,34 +29,10 @@ from driftd.alerts.notify import Dispatcher
 from driftd.config import Config
 from driftd.consumers.guard import DeadLetterGuard
 from driftd.consumers.kafka.client import Consumer, Producer, Record, TopicPartition
-from driftd.consumers.kafka.deadletters import DeadLetterTopic
 from driftd.daemon.catalog import ModelCatalog
-from driftd.daemon.pipeline import Pipeline
-from driftd.store.redis import Fenced, RedisStore
+from driftd.daemon.partitions import PartitionSet
 
 log = logging.getLogger("driftd.runtime")
-
-RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
-
-
-class PartitionWorker:
-    """Everything that belongs to partition number ``number`` of the event topics."""
-
-    def __init__(self, number: int, pipeline: Pipeline, store: RedisStore):
-        self.number = number
-        self.pipeline = pipeline
-        self.store = store
-        self.next_offsets: dict[str, int] = store.load_offsets()
-        self.unsaved = False
-
-    def feed(self, records: list[Record]) -> int:
-        """Process records of this partition; returns how many became dead letters."""
-        before = self.pipeline.dead_letters.total
-        self.pipeline.process((r.value, f"{r.topic}:{r.partition}", r.offset) for r in records)
-        for record in records:
-            self.next_offsets[record.topic] = record.offset + 1
-        self.unsaved = True
-        return self.pipeline.dead_letters.total - before
 
 
 class KafkaRuntime:
@@ -81,52 +49,39 @@ class KafkaRuntime:
         self.config = config
         self.consumer = consumer
         self.producer = producer
-        self.redis = redis_client
         self.dispatcher = dispatcher
-        self.catalog = catalog or ModelCatalog(config)
         self.clock = clock
         self.topics = config.kafka.topics
-        self.namespace = f"{config.redis.namespace}:{config.kafka.group_id}"
-        self.workers: dict[int, PartitionWorker] = {}
+        self.stop_event = threading.Event()
+        self.partitions = PartitionSet(
+            config, producer, redis_client, dispatcher, catalog, self.stop_event
+        )
+        self.namespace = self.partitions.namespace
         runtime = config.runtime
         self.guard = DeadLetterGuard(
             runtime.max_dead_letter_ratio,
             runtime.dead_letter_window,
             float(runtime.dead_letter_pause),
         )
-        self.stop_event = threading.Event()
         self.records_seen = 0
         self._last_checkpoint = clock()
+
+    @property
+    def workers(self):
+        return self.partitions.workers
 
     # -- rebalance listener -----------------------------------------------------------
 
     def assigned(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int | None]:
-        for number in sorted({p for _, p in partitions}):
-            if number not in self.workers:
-                self.workers[number] = self._retrying(lambda n=number: self._open_worker(n))
-        log.info("assigned partitions %s", sorted({p for _, p in partitions}))
+        numbers = {p for _, p in partitions}
+        self.partitions.open(numbers)
+        log.info("assigned partitions %s", sorted(numbers))
         return {(t, p): self.workers[p].next_offsets.get(t) for t, p in partitions}
 
     def revoked(self, partitions: list[TopicPartition]) -> None:
-        numbers = sorted({p for _, p in partitions} & set(self.workers))
-        log.info("revoked partitions %s: checkpointing them before they move", numbers)
-        self.checkpoint(numbers)
-        for number in numbers:
-            self.workers.pop(number, None)
-
-    def _open_worker(self, number: int) -> PartitionWorker:
-        store = RedisStore(self.redis, self.namespace, number, self.config.redis.history)
-        store.claim()
-        pipeline = Pipeline(
-            self.config,
-            store,
-            self.dispatcher,
-            DeadLetterTopic(self.producer, self.topics.dead_letters),
-            self.catalog,
-            eager=False,
-        )
-        pipeline.restore()
-        return PartitionWorker(number, pipeline, store)
+        numbers = {p for _, p in partitions} & set(self.workers)
+        log.info("revoked partitions %s: checkpointing them before they move", sorted(numbers))
+        self._commit(self.partitions.close(numbers))
 
     # -- loop -------------------------------------------------------------------------
 
@@ -173,25 +128,14 @@ class KafkaRuntime:
         self.producer.close()
 
     def _feed(self, records: list[Record]) -> None:
-        by_partition: dict[int, list[Record]] = defaultdict(list)
-        for record in records:
-            by_partition[record.partition].append(record)
-        dead = 0
-        for number, group in by_partition.items():
-            worker = self.workers.get(number)
-            if worker is None:  # revoked in this poll; its next owner reads them again
-                continue
-            dead += worker.feed(group)
+        dead = self.partitions.feed(records)
         self.records_seen += len(records)
         self.guard.record(len(records), dead)
         if self.guard.should_trip():
             self._trip_guard()
 
     def _evaluate_pending(self) -> None:
-        for worker in self.workers.values():
-            if any(m.since_evaluation for m in worker.pipeline.monitors.values()):
-                worker.pipeline.evaluate_pending()
-                worker.unsaved = True
+        self.partitions.evaluate_pending()
 
     def _trip_guard(self) -> None:
         ratio = self.guard.ratio
@@ -229,38 +173,15 @@ class KafkaRuntime:
 
     # -- checkpoints ------------------------------------------------------------------
 
-    def checkpoint(self, numbers: list[int] | None = None) -> None:
+    def checkpoint(self) -> None:
         """Dead letters, then Redis (state + offsets), then Kafka, for unsaved partitions."""
-        committed: dict[TopicPartition, int] = {}
-        for number in list(self.workers if numbers is None else numbers):
-            worker = self.workers.get(number)
-            if worker is None or not worker.unsaved:
-                continue
-            offsets = dict(worker.next_offsets)
-            try:
-                self._retrying(lambda w=worker, o=offsets: w.pipeline.checkpoint(o))
-            except Fenced as exc:
-                log.error("partition %d: %s; dropping it without writing", number, exc)
-                self.workers.pop(number, None)
-                continue
-            worker.unsaved = False
-            committed.update({(topic, number): o for topic, o in offsets.items()})
+        self._commit(self.partitions.checkpoint())
         self._last_checkpoint = self.clock()
-        if committed:
-            try:
-                self.consumer.commit(committed)
-            except Exception as exc:  # Redis holds the truth; Kafka's copy catches up later
-                log.warning("committing offsets to Kafka failed (will retry next time): %s", exc)
 
-    def _retrying(self, action: Callable[[], Any]) -> Any:
-        """Run a Redis action; while Redis is away, wait and retry (unless stopping)."""
-        delay = 0.1
-        while True:
-            try:
-                return action()
-            except RETRYABLE as exc:
-                if self.stop_event.is_set():
-                    raise
-                log.warning("redis unavailable (%s); retrying in %.1fs", exc, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+    def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets)
+        except Exception as exc:  # Redis holds the truth; Kafka's copy catches up later
+            log.warning("committing offsets to Kafka failed (will retry next time): %s", exc)
