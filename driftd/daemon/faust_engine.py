@@ -1,0 +1,120 @@
+"""The faust engine: ``driftd run --engine faust`` drives the same pipelines from Faust agents.
+
+For teams that already run Faust (faust-streaming) workers and want driftd's
+monitors inside that model. Two agents, one per event topic, feed batches
+(``take_events``) into the same :class:`~driftd.daemon.partitions.PartitionSet`
+the default engine uses, so state, Redis layout, dead letters and readings are
+identical and either engine can take over from the other.
+
+Guarantee: Faust itself is at-least-once: it commits offsets of events its
+agents have finished, on an interval, and replays from those after a crash or a
+rebalance. Each batch is checkpointed to Redis (state + offsets, one transaction)
+inside the agent, before Faust acknowledges it, and records below a partition's
+checkpointed offset are skipped; so detector state is still exactly-once, as in
+the default engine, while Redis keeps its data. Differences: Faust decides where
+to start (its committed offsets, which trail Redis's), blocking Redis calls run
+on Faust's event loop (a long Redis outage delays heartbeats and can trigger a
+rebalance), and the dead-letter ratio guard is the default engine's only.
+
+Topics are never declared by Faust here (``topic_allow_declare=False``, no leader
+topic): ``driftd topics create`` makes them with matching partition counts, and
+the session timeout is short (``kafka.session_timeout``) so a dead worker's
+partitions move quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from driftd.alerts.notify import Dispatcher
+from driftd.config import Config
+from driftd.consumers.kafka.client import Record, open_producer
+from driftd.daemon.embedded import build_notifiers
+from driftd.daemon.partitions import PartitionSet
+
+log = logging.getLogger("driftd.faust")
+
+
+def build_app(config: Config, partitions: PartitionSet) -> Any:
+    import faust
+
+    spec = config.kafka
+    runtime = config.runtime
+    app = faust.App(
+        spec.group_id,
+        broker=[f"kafka://{server}" for server in spec.bootstrap_servers.split(",")],
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=spec.partitions,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        broker_session_timeout=spec.session_timeout,
+        broker_heartbeat_interval=max(spec.session_timeout / 4, 0.5),
+        broker_commit_interval=float(runtime.checkpoint_interval),
+        consumer_auto_offset_reset=spec.start_from,
+        web_enabled=False,
+    )
+    topics = [
+        app.topic(name, value_serializer="raw", key_serializer="raw", partitions=spec.partitions)
+        for name in (spec.topics.predictions, spec.topics.labels)
+    ]
+    interval = float(runtime.checkpoint_interval)
+
+    async def consume(stream: Any) -> None:
+        async for events in stream.take_events(runtime.batch_size, within=interval):
+            records = [
+                Record(e.message.topic, e.message.partition, e.message.offset, e.value or b"")
+                for e in events
+            ]
+            partitions.open({r.partition for r in records})
+            partitions.feed(records)
+            # Checkpoint before Faust acknowledges (and later commits) these events.
+            partitions.checkpoint()
+
+    app.agent(topics[0], name="driftd-predictions")(consume)
+    app.agent(topics[1], name="driftd-labels")(consume)
+
+    @app.timer(interval=interval)
+    async def evaluate_idle() -> None:
+        partitions.evaluate_pending()
+        partitions.checkpoint()
+
+    @app.on_partitions_revoked.connect
+    async def revoked(sender: Any, revoked: Any, **_: Any) -> None:
+        numbers = {tp.partition for tp in revoked} & set(partitions.workers)
+        log.info("revoked partitions %s: checkpointing them before they move", sorted(numbers))
+        partitions.close(numbers)
+
+    @app.on_partitions_assigned.connect
+    async def assigned(sender: Any, assigned: Any, **_: Any) -> None:
+        numbers = {tp.partition for tp in assigned}
+        partitions.open(numbers)
+        log.info("assigned partitions %s", sorted(numbers))
+
+    return app
+
+
+def run_faust(config: Config, quiet: bool = False) -> int:
+    import faust
+
+    from driftd.daemon.service import client_id, redis_client
+
+    producer = open_producer(config.kafka, client_id())
+    partitions = PartitionSet(
+        config, producer, redis_client(config), Dispatcher(build_notifiers(config, quiet))
+    )
+    app = build_app(config, partitions)
+    worker = faust.Worker(app, loglevel=logging.getLogger().level or logging.WARNING, quiet=True)
+
+    code = 0
+    try:
+        worker.execute_from_commandline()  # until SIGTERM/SIGINT; raises SystemExit
+    except SystemExit as exit:
+        code = int(exit.code or 0)
+    # Every batch was checkpointed in its agent; what remains is the last evaluation.
+    partitions.evaluate_pending()
+    partitions.checkpoint()
+    producer.close()
+    return code

@@ -1,0 +1,45 @@
+"""One contract for every engine and client the daemon can run with.
+
+Each combination consumes the same kind of stream, is stopped in the middle and
+started again, and must end with metrics equal to the batch recomputation.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from runtime.harness import (
+    Background,
+    assert_equals_recomputation,
+    consumed,
+    final_readings,
+    publish,
+)
+from runtime.stream import make_stream
+
+pytestmark = [pytest.mark.kafka, pytest.mark.redis]
+
+ENGINES = [
+    pytest.param("kafka", "confluent", id="default-confluent"),
+    pytest.param("kafka", "kafka-python", id="default-kafka-python"),
+    pytest.param("faust", "confluent", id="faust"),
+]
+
+
+@pytest.mark.parametrize(("engine", "client"), ENGINES)
+def test_engine_contract_stop_restart_equals_recomputation(make_setup, daemons, engine, client):
+    setup = make_setup(client=client)
+    stream = make_stream(12_000, seed=11)
+    producer = Background(publish, setup, stream, "kafka-python", 2000, 0.5)
+    first = daemons(setup.config_path, "--engine", engine)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and consumed(setup) == 0:
+        time.sleep(0.2)
+    assert consumed(setup) > 0, first.log()[-3000:]
+    assert first.terminate() == 0, first.log()[-3000:]
+    producer.finish()
+    second = daemons(setup.config_path, "--engine", engine)
+    readings = final_readings(setup, stream, timeout=120)
+    assert second.terminate() == 0, second.log()[-3000:]
+    assert_equals_recomputation(setup, stream, readings)
