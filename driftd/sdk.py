@@ -54,23 +54,43 @@ class PublisherStats:
 
 
 class _KafkaTransport:
-    def __init__(self, spec: KafkaSpec, max_queued: int):
-        from driftd.consumers.kafka.client import open_producer
+    """Opens the client on first use, from the background thread: a broker that is
+    down when the app starts (kafka-python refuses to construct then) costs events,
+    not the app's start."""
 
-        self.producer = open_producer(spec, "driftd-sdk", max_queued)
+    def __init__(self, spec: KafkaSpec, max_queued: int):
+        self.spec = spec
+        self.max_queued = max_queued
+        self.producer: Any = None
+        self._next_attempt = 0.0
+
+    def _open(self) -> Any:
+        from driftd.consumers.kafka.client import BufferFull, open_producer
+
+        if self.producer is None:
+            if time.monotonic() < self._next_attempt:
+                raise BufferFull("Kafka client not connected yet")
+            try:
+                self.producer = open_producer(self.spec, "driftd-sdk", self.max_queued)
+            except Exception as exc:
+                self._next_attempt = time.monotonic() + 2.0
+                log.warning("driftd publisher cannot reach Kafka yet: %s", exc)
+                raise BufferFull(str(exc)) from None
+        return self.producer
 
     def produce(self, topic: str, value: bytes, key: bytes | None = None) -> None:
-        self.producer.produce(topic, value, key)
+        self._open().produce(topic, value, key)
 
     def flush(self, timeout: float) -> int:
-        return self.producer.flush(timeout)
+        return 0 if self.producer is None else self.producer.flush(timeout)
 
     def close(self) -> None:
-        self.producer.close()
+        if self.producer is not None:
+            self.producer.close()
 
     @property
     def failures(self) -> int:
-        return self.producer.failures
+        return 0 if self.producer is None else self.producer.failures
 
 
 class _BusTransport:
@@ -103,7 +123,9 @@ class Publisher:
         self._in_flight = 0  # taken off the queue, not yet handed to the client
         self._wake = threading.Condition()
         self._closed = False
+        self._closing = False  # close() gave up waiting: drop instead of retrying
         self._last_drop_log = 0.0
+        self._stats_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         if background:
             self._thread = threading.Thread(
@@ -189,7 +211,8 @@ class Publisher:
             self._wake.notify()
 
     def _drop(self, why: str) -> None:
-        self.stats.dropped += 1
+        with self._stats_lock:  # both the app's threads and the sender drop
+            self.stats.dropped += 1
         now = time.monotonic()
         if now - self._last_drop_log >= 10:
             self._last_drop_log = now
@@ -204,6 +227,9 @@ class Publisher:
 
         delay = 0.005
         while True:
+            if self._closing:  # close() already waited its timeout: account, do not retry
+                self._drop("closed while Kafka was unreachable")
+                return
             try:
                 self.transport.produce(topic, value, key)
                 self.stats.sent += 1
@@ -244,11 +270,17 @@ class Publisher:
     def close(self, timeout: float = 30.0) -> None:
         if self._closed:
             return
-        self.flush(timeout)
+        delivered = self.flush(timeout)
         with self._wake:
             self._closed = True
+            self._closing = not delivered
+            if self._closing:
+                for _ in range(len(self._queue)):
+                    self._drop("closed while Kafka was unreachable")
+                self._queue.clear()
             self._wake.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout)
+            # A client still connecting may hold the thread a few seconds more.
+            self._thread.join(timeout + 5)
             atexit.unregister(self.close)
         self.transport.close()

@@ -1,10 +1,29 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: makes a virtualenv, installs driftd with
-# its test dependencies, lints, and runs every test (unit, end-to-end, and, as later
-# issues add them, the Kafka/Redis/browser ones, which start their own services).
+# its test dependencies, installs Debian's redis-server if it is missing, lints, and
+# runs every test. Tests that need Kafka or Redis start them through tests/services
+# (Kafka's jars come from Maven Central into ~/.cache/driftd on first use), unless
+# KAFKA_BOOTSTRAP / REDIS_URL point at running ones or a Docker engine answers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+
+if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+  echo "installing redis-server (Debian package) for the Redis tests" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  # Debian starts a system instance on 6379; the tests use their own on free ports.
+  $SUDO systemctl stop redis-server >/dev/null 2>&1 || $SUDO service redis-server stop >/dev/null 2>&1 || true
+fi
+if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
+  command -v java >/dev/null && command -v mvn >/dev/null || {
+    echo "the Kafka tests need java (17+) and mvn to fetch Apache Kafka's jars" >&2
+    exit 1
+  }
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi

@@ -139,6 +139,8 @@ class KafkaPythonProducer:
         settings.update(
             {
                 "linger_ms": 20,
+                # Fail fast when no broker answers; the SDK retries in its own thread.
+                "bootstrap_timeout_ms": 2000,
                 "acks": "all",
                 "retries": 5,
                 "max_block_ms": 10_000,

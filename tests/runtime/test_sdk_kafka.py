@@ -1,0 +1,61 @@
+"""The SDK over a real broker: keyed by model, flushed at interpreter exit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+
+import pytest
+
+from driftd.config_services import KafkaSpec, TopicsSpec
+from driftd.consumers.kafka.client import open_admin, open_consumer
+
+pytestmark = pytest.mark.kafka
+
+
+class _FromStart:
+    def assigned(self, partitions):
+        return dict.fromkeys(partitions)
+
+    def revoked(self, partitions):
+        pass
+
+
+@pytest.mark.parametrize("client", ["kafka-python", "confluent"])
+def test_an_app_that_exits_without_closing_still_delivers_everything(kafka_service, client):
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicsSpec(predictions=f"p-{suffix}", labels=f"l-{suffix}")
+    spec = KafkaSpec(bootstrap_servers=kafka_service.address, group_id=f"sdk-{suffix}")
+    open_admin(spec).create_topics({topics.predictions: 3, topics.labels: 3}, 1)
+    app = textwrap.dedent(
+        f"""
+        from driftd.config_services import TopicsSpec
+        from driftd.sdk import Publisher
+        publisher = Publisher.kafka({kafka_service.address!r}, {client!r},
+                                    TopicsSpec(predictions={topics.predictions!r},
+                                               labels={topics.labels!r}))
+        for i in range(500):
+            model = "m%d" % (i % 5)
+            event_id = publisher.publish_prediction(model, {{"x": i}}, 1, score=0.7)
+            publisher.publish_label(model, event_id, 1)
+        # no close(): the atexit hook must flush
+        """
+    )
+    subprocess.run([sys.executable, "-c", app], check=True, timeout=120)
+    consumer = open_consumer(spec)
+    consumer.subscribe([topics.predictions, topics.labels], _FromStart())
+    records = []
+    deadline = time.monotonic() + 30
+    while len(records) < 1000 and time.monotonic() < deadline:
+        records += consumer.poll(1000, 0.5)
+    consumer.close()
+    assert len(records) == 1000
+    partition_of: dict[bytes, set[tuple[str, int]]] = {}
+    for r in records:
+        partition_of.setdefault(r.key, set()).add((r.topic, r.partition))
+    assert sorted(partition_of) == [b"m0", b"m1", b"m2", b"m3", b"m4"]
+    for places in partition_of.values():  # same partition number in both topics
+        assert len({p for _, p in places}) == 1 and len(places) == 2

@@ -1,0 +1,64 @@
+"""One contract for both stores: SQLite (embedded) and Redis (production)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis
+
+from driftd.store.redis import Fenced, RedisStore
+from driftd.store.sqlite import SqliteStore
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        store = SqliteStore(tmp_path / "state.sqlite")
+    else:
+        client = redis.Redis.from_url(request.getfixturevalue("redis_service").address)
+        store = RedisStore(client, f"contract-{uuid.uuid4().hex[:8]}", partition=3, history=5)
+    yield store
+    store.close()
+
+
+def test_commit_writes_state_readings_and_offsets_together(store):
+    assert store.load_state("monitor:m") is None and store.load_offsets() == {}
+    assert store.latest_readings("m") is None
+    store.commit(
+        {"monitor:m": {"n": 1, "xs": [1.5, None]}, "rules": {}},
+        [("m", 10.0, {"accuracy": 0.9, "f1": None}), ("m", 11.0, {"accuracy": 0.8, "f1": 0.5})],
+        {"predictions": 42, "labels": 7},
+    )
+    assert store.load_state("monitor:m") == {"n": 1, "xs": [1.5, None]}
+    assert store.load_offsets() == {"predictions": 42, "labels": 7}
+    assert store.latest_readings("m") == (11.0, {"accuracy": 0.8, "f1": 0.5})
+    assert store.history("m", "accuracy") == [(10.0, 0.9), (11.0, 0.8)]
+    store.commit({"monitor:m": {"n": 2}}, [], {"predictions": 50})
+    assert store.load_state("monitor:m") == {"n": 2}
+    assert store.load_state("rules") == {}
+    assert store.load_offsets() == {"predictions": 50, "labels": 7}
+
+
+def test_history_is_in_order_and_limited(store):
+    store.commit({}, [("m", float(t), {"v": float(t)}) for t in range(8)], None)
+    assert store.history("m", "v", limit=3) == [(5.0, 5.0), (6.0, 6.0), (7.0, 7.0)]
+    assert store.history("m", "missing", limit=1) == [(7.0, None)]
+
+
+@pytest.mark.redis
+def test_a_fenced_owner_cannot_overwrite_the_new_owners_state(redis_service):
+    client = redis.Redis.from_url(redis_service.address)
+    namespace = f"fence-{uuid.uuid4().hex[:8]}"
+    old = RedisStore(client, namespace, partition=0)
+    old.claim()
+    old.commit({"monitor:m": "old"}, [], {"predictions": 10})
+    new = RedisStore(client, namespace, partition=0)
+    new.claim()  # a rebalance the old owner did not notice
+    new.commit({"monitor:m": "new"}, [], {"predictions": 20})
+    with pytest.raises(Fenced):
+        old.commit({"monitor:m": "stale"}, [("m", 1.0, {})], {"predictions": 11})
+    assert new.load_state("monitor:m") == "new"
+    assert new.load_offsets() == {"predictions": 20}
+    assert new.latest_readings("m") is None
+    client.close()

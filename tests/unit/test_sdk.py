@@ -1,0 +1,66 @@
+"""The SDK's promise to apps: never raise, never block, bounded memory, counted drops."""
+
+from __future__ import annotations
+
+import time
+
+from services.local import free_port
+
+from driftd.daemon.embedded import EmbeddedBus
+from driftd.events import EventDecoder, Label, Prediction
+from driftd.sdk import Publisher
+
+
+def test_embedded_publisher_speaks_the_event_schema():
+    bus = EmbeddedBus()
+    publisher = Publisher.embedded(bus)
+    event_id = publisher.publish_prediction(
+        "credit",
+        {"age": 37, "job": "sales"},
+        1,
+        score=0.83,
+        timestamp=1_800_000_000,
+        model_version="3",
+        attributes={"sex": "f"},
+        latency_ms=4.5,
+    )
+    publisher.publish_label("credit", event_id, 0, timestamp=1_800_000_100)
+    messages = list(bus.drain())
+    assert [topic for _, topic, _ in messages] == ["driftd.predictions", "driftd.labels"]
+    decoder = EventDecoder({"credit"}, 1 << 20)
+    prediction = decoder.decode(messages[0][0], "t", 0)
+    label = decoder.decode(messages[1][0], "t", 1)
+    assert isinstance(prediction, Prediction) and isinstance(label, Label)
+    assert prediction.event_id == label.event_id == event_id and len(event_id) == 32
+    assert prediction.features == {"age": 37, "job": "sales"}
+    assert prediction.attributes == {"sex": "f"} and prediction.latency_ms == 4.5
+    assert publisher.stats.sent == 2 and publisher.stats.dropped == 0
+
+
+def test_unencodable_input_is_dropped_and_counted_not_raised():
+    bus = EmbeddedBus()
+    publisher = Publisher.embedded(bus)
+    publisher.publish_prediction("m", {"x": object()}, 1)
+    publisher.publish_label("m", "e1", object())  # type: ignore[arg-type]
+    assert publisher.stats.dropped == 2 and len(bus) == 0
+
+
+def test_an_unreachable_broker_costs_events_not_latency():
+    dead = f"127.0.0.1:{free_port()}"  # nothing listens here
+    publisher = Publisher.kafka(dead, "kafka-python", max_buffer=200, request_timeout_ms=1000)
+    started = time.perf_counter()
+    slowest = 0.0
+    for i in range(2000):
+        t0 = time.perf_counter()
+        publisher.publish_prediction("m", {"x": i}, 1)
+        slowest = max(slowest, time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    # Blocking would mean seconds (connection and request timeouts); allow for a busy CI.
+    assert slowest < 0.5 and elapsed < 5.0, (slowest, elapsed)
+    # The bounded buffer held at most 200; the rest were dropped and counted.
+    assert publisher.stats.dropped >= 2000 - 200 - 1000  # 1000: at most one batch in flight
+    t0 = time.perf_counter()
+    publisher.close(timeout=1.0)
+    assert time.perf_counter() - t0 < 8.0
+    # Every event is accounted for: none sent, all dropped (queued, in flight or refused).
+    assert publisher.stats.sent == 0 and publisher.stats.dropped == 2000
