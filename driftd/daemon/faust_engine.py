@@ -30,7 +30,7 @@ from typing import Any
 from driftd.alerts.notify import Dispatcher
 from driftd.config import Config
 from driftd.consumers.kafka.client import Record, open_producer
-from driftd.daemon.embedded import build_notifiers
+from driftd.daemon.embedded import build_notifiers, state_dir
 from driftd.daemon.partitions import PartitionSet
 
 log = logging.getLogger("driftd.faust")
@@ -45,6 +45,7 @@ def build_app(config: Config, partitions: PartitionSet) -> Any:
         spec.group_id,
         broker=[f"kafka://{server}" for server in spec.bootstrap_servers.split(",")],
         store="memory://",
+        datadir=str(state_dir(config) / "faust"),  # not the working directory
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=spec.partitions,

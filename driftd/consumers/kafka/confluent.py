@@ -71,6 +71,8 @@ class ConfluentConsumer:
                 "session.timeout.ms": int(spec.session_timeout * 1000),
                 "heartbeat.interval.ms": max(int(spec.session_timeout * 1000 / 3), 100),
                 "max.poll.interval.ms": 300_000,
+                # One model's traffic is one partition: fetch big chunks of it per round trip.
+                "max.partition.fetch.bytes": 8 << 20,
                 **spec.options,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,

@@ -85,7 +85,7 @@ class KafkaPythonConsumer:
                 "auto_offset_reset": spec.start_from,
                 "session_timeout_ms": session_ms,
                 "heartbeat_interval_ms": max(session_ms // 3, 100),
-                "max_partition_fetch_bytes": 4 << 20,
+                "max_partition_fetch_bytes": 8 << 20,
                 **spec.options,
                 "enable_auto_commit": False,
                 "partition_assignment_strategy": [RangePartitionAssignor],
