@@ -56,11 +56,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = load_config(demo.prepare(state, args.seed))
     pipeline = build_pipeline(config, fresh=True, quiet=args.json or args.quiet)
     app = demo.DemoApp(args.predictions, args.seed)
-    stamped = app.messages()
+    published = app.messages()
     if args.save_events:
-        Path(args.save_events).write_bytes(b"".join(raw + b"\n" for _, raw in stamped))
-    messages: Iterator[Message] = ((raw, "demo", i) for i, (_, raw) in enumerate(stamped))
-    _run(pipeline, messages, len(stamped), args.json or args.quiet, "demo: simulated traffic")
+        Path(args.save_events).write_bytes(b"".join(raw + b"\n" for raw in published))
+    messages: Iterator[Message] = ((raw, "demo", i) for i, raw in enumerate(published))
+    _run(pipeline, messages, len(published), args.json or args.quiet, "demo: simulated traffic")
     summary = summarize(pipeline)
     summary["injections"] = [injection.as_dict() for injection in app.injections]
     summary["state_dir"] = str(state.resolve())

@@ -171,7 +171,26 @@ class DemoApp:
         for injection in self.injections:
             injection.event_time = START + injection.index * SPACING
 
-    def messages(self) -> list[tuple[float, bytes]]:
+    def messages(self) -> list[bytes]:
+        """Run the app: it publishes through the SDK onto the embedded bus, in time order.
+
+        A few malformed messages come from a broken producer that bypasses the SDK.
+        """
+        from driftd.daemon.embedded import EmbeddedBus
+        from driftd.sdk import Publisher
+
+        bus = EmbeddedBus()
+        publisher = Publisher.embedded(bus)
+        for _, kind, payload in self._timeline():
+            if kind == "prediction":
+                publisher.publish_prediction(**payload)
+            elif kind == "label":
+                publisher.publish_label(**payload)
+            else:
+                bus.publish(publisher.topics.predictions, payload)
+        return [raw for raw, _, _ in bus.drain()]
+
+    def _timeline(self) -> list[tuple[float, str, Any]]:
         rng, n = self.rng, self.n
         index = np.arange(n)
         covariate, concept, fairness = (index >= inj.index for inj in self.injections)
@@ -184,28 +203,28 @@ class DemoApp:
         times = START + index * SPACING + rng.uniform(0, SPACING, n)
         label_times = times + rng.uniform(600, 6 * 3600, n)
         encoder = msgspec.json.Encoder()
-        out: list[tuple[float, bytes]] = []
+        out: list[tuple[float, str, Any]] = []
         for i in range(n):
             event_id = f"app-{self.seed}-{i:07d}"
-            features = {name: float(people.numeric[name][i]) for name in NUMERIC}
+            features: dict[str, Any] = {name: float(people.numeric[name][i]) for name in NUMERIC}
             features["occupation"] = str(people.occupation[i])
             features["region"] = str(people.region[i])
             prediction = {
-                "type": "prediction", "event_id": event_id, "model_id": MODEL_ID,
-                "model_version": "1", "timestamp": format_timestamp(times[i]),
-                "features": features, "prediction": int(scores[i] >= 0.5),
+                "model_id": MODEL_ID, "features": features, "prediction": int(scores[i] >= 0.5),
+                "event_id": event_id, "model_version": "1", "timestamp": float(times[i]),
                 "score": round(float(scores[i]), 6), "attributes": {"sex": str(people.sex[i])},
                 "latency_ms": round(float(rng.gamma(3, 4)), 2),
             }  # fmt: skip
-            label = {
-                "type": "label", "event_id": event_id, "model_id": MODEL_ID,
-                "timestamp": format_timestamp(label_times[i]), "label": int(repaid[i]),
-            }  # fmt: skip
-            out.append((times[i], encoder.encode(prediction)))
+            out.append((times[i], "prediction", prediction))
             if label_times[i] <= times[-1]:  # the simulation ends before late labels arrive
-                out.append((label_times[i], encoder.encode(label)))
+                label = {
+                    "model_id": MODEL_ID, "event_id": event_id, "label": int(repaid[i]),
+                    "timestamp": float(label_times[i]),
+                }  # fmt: skip
+                out.append((label_times[i], "label", label))
             if rng.random() < self.junk_rate:
-                out.append((times[i], self._junk(encoder.encode(prediction), rng)))
+                valid = encoder.encode({"type": "prediction", **prediction})
+                out.append((times[i], "junk", self._junk(valid, rng)))
         out.sort(key=lambda item: item[0])
         return out
 

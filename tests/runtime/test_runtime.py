@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 import time
 
 import pytest
@@ -38,6 +40,12 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
     readings = final_readings(setup, stream)
     assert daemon.terminate() == 0, daemon.log()[-3000:]
     assert_equals_recomputation(setup, stream, readings)
+    shown = subprocess.run(
+        [sys.executable, "-m", "driftd.cli", "metrics", "--config", str(setup.config_path),
+         "--model", "credit", "--json", "--redis"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    assert json.loads(shown.stdout)["metrics"] == readings["credit"]
 
     # Every malformed message is in the dead-letter topic with its reason and origin.
     config = setup.config
