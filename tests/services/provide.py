@@ -54,13 +54,7 @@ def provide_kafka() -> Service:
             close=container.stop,
         )
     kafka = LocalKafka().start()
-    return Service(
-        kafka.bootstrap,
-        "local",
-        stop=lambda kill: kafka.stop(kill),
-        start=kafka.start,
-        close=kafka.close,
-    )
+    return _local(kafka, kafka.bootstrap)
 
 
 def provide_redis() -> Service:
@@ -75,10 +69,8 @@ def provide_redis() -> Service:
         port = container.get_exposed_port(6379)
         return Service(f"redis://{host}:{port}/0", "testcontainers", close=container.stop)
     redis = LocalRedis().start()
-    return Service(
-        redis.url,
-        "local",
-        stop=lambda kill: redis.stop(kill),
-        start=redis.start,
-        close=redis.close,
-    )
+    return _local(redis, redis.url)
+
+
+def _local(server: LocalKafka | LocalRedis, address: str) -> Service:
+    return Service(address, "local", stop=server.stop, start=server.start, close=server.close)

@@ -13,9 +13,9 @@ state they produced, so the listener, not Kafka's committed offsets, decides.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from driftd.config_services import KafkaSpec
+from driftd.config_services import KafkaSpec, resolve_secret
 
 TopicPartition = tuple[str, int]
 
@@ -85,6 +85,29 @@ class Admin(Protocol):
     def partition_count(self, topic: str) -> int | None: ...
 
     def close(self) -> None: ...
+
+
+def security_settings(spec: KafkaSpec, names: dict[str, str]) -> dict[str, Any]:
+    """driftd's security settings under a client's own names, secrets read from the env.
+
+    ``names`` maps protocol, mechanism, username, password, cafile, certfile, keyfile
+    to the client's setting names.
+    """
+    security = spec.security
+    settings: dict[str, Any] = {names["protocol"]: security.protocol}
+    if security.sasl_mechanism:
+        settings[names["mechanism"]] = security.sasl_mechanism
+        settings[names["username"]] = resolve_secret(
+            security.sasl_username_env, "kafka.security.sasl_username_env"
+        )
+        settings[names["password"]] = resolve_secret(
+            security.sasl_password_env, "kafka.security.sasl_password_env"
+        )
+    for kind in ("cafile", "certfile", "keyfile"):
+        value = getattr(security, f"ssl_{kind}")
+        if value:
+            settings[names[kind]] = value
+    return settings
 
 
 def open_consumer(spec: KafkaSpec, client_id: str = "driftd") -> Consumer:

@@ -30,35 +30,35 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from driftd.config_services import KafkaSpec, resolve_secret
-from driftd.consumers.kafka.client import BufferFull, RebalanceListener, Record, TopicPartition
+from driftd.config_services import KafkaSpec
+from driftd.consumers.kafka.client import (
+    BufferFull,
+    RebalanceListener,
+    Record,
+    TopicPartition,
+    security_settings,
+)
 
 log = logging.getLogger("driftd.kafka")
 
 
+_SECURITY_NAMES = {
+    "protocol": "security.protocol",
+    "mechanism": "sasl.mechanism",
+    "username": "sasl.username",
+    "password": "sasl.password",
+    "cafile": "ssl.ca.location",
+    "certfile": "ssl.certificate.location",
+    "keyfile": "ssl.key.location",
+}
+
+
 def client_settings(spec: KafkaSpec, client_id: str) -> dict[str, Any]:
-    security = spec.security
-    settings: dict[str, Any] = {
+    return {
         "bootstrap.servers": spec.bootstrap_servers,
         "client.id": client_id,
-        "security.protocol": security.protocol,
+        **security_settings(spec, _SECURITY_NAMES),
     }
-    if security.sasl_mechanism:
-        settings["sasl.mechanism"] = security.sasl_mechanism
-        settings["sasl.username"] = resolve_secret(
-            security.sasl_username_env, "kafka.security.sasl_username_env"
-        )
-        settings["sasl.password"] = resolve_secret(
-            security.sasl_password_env, "kafka.security.sasl_password_env"
-        )
-    for key, name in (
-        ("ssl.ca.location", security.ssl_cafile),
-        ("ssl.certificate.location", security.ssl_certfile),
-        ("ssl.key.location", security.ssl_keyfile),
-    ):
-        if name:
-            settings[key] = name
-    return settings
 
 
 class ConfluentConsumer:

@@ -20,35 +20,35 @@ from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as _TopicPartition
 
-from driftd.config_services import KafkaSpec, resolve_secret
-from driftd.consumers.kafka.client import BufferFull, RebalanceListener, Record, TopicPartition
+from driftd.config_services import KafkaSpec
+from driftd.consumers.kafka.client import (
+    BufferFull,
+    RebalanceListener,
+    Record,
+    TopicPartition,
+    security_settings,
+)
 
 log = logging.getLogger("driftd.kafka")
 
 
+_SECURITY_NAMES = {
+    "protocol": "security_protocol",
+    "mechanism": "sasl_mechanism",
+    "username": "sasl_plain_username",
+    "password": "sasl_plain_password",
+    "cafile": "ssl_cafile",
+    "certfile": "ssl_certfile",
+    "keyfile": "ssl_keyfile",
+}
+
+
 def client_settings(spec: KafkaSpec, client_id: str) -> dict[str, Any]:
-    security = spec.security
-    settings: dict[str, Any] = {
+    return {
         "bootstrap_servers": spec.bootstrap_servers.split(","),
         "client_id": client_id,
-        "security_protocol": security.protocol,
+        **security_settings(spec, _SECURITY_NAMES),
     }
-    if security.sasl_mechanism:
-        settings["sasl_mechanism"] = security.sasl_mechanism
-        settings["sasl_plain_username"] = resolve_secret(
-            security.sasl_username_env, "kafka.security.sasl_username_env"
-        )
-        settings["sasl_plain_password"] = resolve_secret(
-            security.sasl_password_env, "kafka.security.sasl_password_env"
-        )
-    for key, name in (
-        ("ssl_cafile", security.ssl_cafile),
-        ("ssl_certfile", security.ssl_certfile),
-        ("ssl_keyfile", security.ssl_keyfile),
-    ):
-        if name:
-            settings[key] = name
-    return settings
 
 
 class _Listener(ConsumerRebalanceListener):
