@@ -39,8 +39,13 @@ class DeadLetterGuard:
             self._messages -= old_messages
             self._dead -= old_dead
 
+    @property
+    def full(self) -> bool:
+        """The window holds at least ``window`` messages: its ratio means something."""
+        return self._messages >= self.window
+
     def should_trip(self) -> bool:
-        return self._messages >= self.window and self.ratio > self.max_ratio
+        return self.full and self.ratio > self.max_ratio
 
     def trip(self, now: float) -> None:
         self.trips += 1

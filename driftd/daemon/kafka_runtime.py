@@ -21,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Literal
 
 import redis
 
@@ -64,6 +65,7 @@ class KafkaRuntime:
             float(runtime.dead_letter_pause),
         )
         self.records_seen = 0
+        self._guard_firing_since: float | None = None  # wall time the guard alert fired
         self._last_checkpoint = clock()
 
     @property
@@ -95,7 +97,12 @@ class KafkaRuntime:
                 now = self.clock()
                 if self.guard.paused(now):
                     self.consumer.pause(self.consumer.assignment())
-                    self.consumer.poll(1, 0.2)  # keeps group membership alive
+                    # Polling keeps the group membership; a partition assigned since the
+                    # pause may still deliver: process it rather than skip past it.
+                    late = self.consumer.poll(runtime.batch_size, 0.2)
+                    if late:
+                        self.partitions.feed(late)
+                        self.records_seen += len(late)
                     continue
                 self.consumer.resume(self.consumer.assignment())
                 records = self.consumer.poll(runtime.batch_size, 0.5)
@@ -133,6 +140,10 @@ class KafkaRuntime:
         self.guard.record(len(records), dead)
         if self.guard.should_trip():
             self._trip_guard()
+        elif self._guard_firing_since is not None and self.guard.full:
+            # A whole window within the limit since the pause: the producers are fixed.
+            self._guard_alert("resolved", self.guard.ratio)
+            self._guard_firing_since = None
 
     def _evaluate_pending(self) -> None:
         self.partitions.evaluate_pending()
@@ -150,6 +161,11 @@ class KafkaRuntime:
             self.guard.max_ratio * 100,
             self.guard.pause_seconds,
         )
+        if self._guard_firing_since is None:  # one firing notice per episode
+            self._guard_firing_since = time.time()
+            self._guard_alert("firing", ratio)
+
+    def _guard_alert(self, state: Literal["firing", "resolved"], ratio: float) -> None:
         now = time.time()
         self.dispatcher.dispatch(
             [
@@ -158,12 +174,12 @@ class KafkaRuntime:
                     model="driftd",
                     rule="dead_letter_ratio",
                     metric="dead_letters.ratio",
-                    state="firing",
+                    state=state,
                     severity="critical",
                     value=ratio,
                     op=">",
                     threshold=self.guard.max_ratio,
-                    first_event_time=now,
+                    first_event_time=self._guard_firing_since or now,
                     event_time=now,
                     description="Most input is invalid (a bad deploy upstream?): "
                     "consumption paused so the stream is not drained into dead letters.",

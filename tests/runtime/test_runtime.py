@@ -158,3 +158,24 @@ def test_ratio_guard_pauses_instead_of_draining_a_broken_stream(make_setup, daem
     # One poll batch at most went through after the window filled; the rest waits in Kafka.
     assert 500 <= drained <= 500 + setup.config.runtime.batch_size, drained
     assert "pausing consumption" in daemon.log()
+
+
+def test_ratio_guard_resumes_and_resolves_once_the_producers_are_fixed(make_setup, daemons):
+    setup = make_setup(
+        extra_runtime="  max_dead_letter_ratio: 0.5\n  dead_letter_window: 500\n"
+        "  dead_letter_pause: 2s"
+    )
+    stream = make_stream(6000, seed=8)
+    bad = [("predictions", "credit", b"<html>502 Bad Gateway</html>")] * 1500
+    stream.messages = bad + stream.messages  # a bad deploy, then the fix
+    publish(setup, stream)
+    daemon = daemons(setup.config_path)
+    readings = final_readings(setup, stream, timeout=120)
+    assert daemon.terminate() == 0
+    assert_equals_recomputation(setup, stream, readings)
+    alerts = [
+        json.loads(line)
+        for line in (setup.config_path.parent / "state" / "alerts.jsonl").read_text().splitlines()
+    ]
+    guard = [a["state"] for a in alerts if a["rule"] == "dead_letter_ratio"]
+    assert guard == ["firing", "resolved"]
