@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -117,7 +118,10 @@ def daemons(tmp_path):
 def publish(
     setup: Setup, stream: Stream, client: str = "confluent", chunk: int = 0, pause: float = 0.0
 ) -> None:
-    """Publish the stream through the SDK; with ``chunk``, pause between chunks (a live app)."""
+    """Publish the stream as apps do: valid events through the SDK's publish_* calls,
+    malformed bytes through a plain producer (a broken app that bypasses the SDK).
+    With ``chunk``, pause between chunks (a live app)."""
+    from driftd.consumers.kafka.client import open_producer
     from driftd.sdk import Publisher
 
     config = setup.config
@@ -127,11 +131,32 @@ def publish(
         config.kafka.topics,
         max_buffer=len(stream.messages),
     )
+    broken = open_producer(config.kafka, "broken-app")
     topics = {"predictions": config.kafka.topics.predictions, "labels": config.kafka.topics.labels}
     for i, (kind, model, raw) in enumerate(stream.messages):
-        publisher._enqueue(topics[kind], model, raw)  # raw bytes: malformed ones too
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            broken.produce(topics[kind], raw, model.encode())
+            continue
+        if event["type"] == "prediction":
+            publisher.publish_prediction(
+                event["model_id"],
+                event["features"],
+                event["prediction"],
+                score=event["score"],
+                event_id=event["event_id"],
+                timestamp=event["timestamp"],
+                attributes=event["attributes"],
+            )
+        else:
+            publisher.publish_label(
+                event["model_id"], event["event_id"], event["label"], timestamp=event["timestamp"]
+            )
         if chunk and i % chunk == chunk - 1:
             time.sleep(pause)
+    assert broken.flush(60) == 0
+    broken.close()
     assert publisher.flush(120)
     publisher.close()
     assert publisher.stats.dropped == 0 and publisher.stats.failed == 0
