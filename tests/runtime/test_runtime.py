@@ -162,13 +162,15 @@ def test_ratio_guard_pauses_instead_of_draining_a_broken_stream(make_setup, daem
 
 def test_ratio_guard_resumes_and_resolves_once_the_producers_are_fixed(make_setup, daemons):
     setup = make_setup(
+        partitions=1,  # one ordered log: the bad deploy strictly before the fix
         extra_runtime="  max_dead_letter_ratio: 0.5\n  dead_letter_window: 500\n"
-        "  dead_letter_pause: 2s"
+        "  dead_letter_pause: 2s",
     )
+    garbage = make_stream(0)
+    garbage.messages = [("predictions", "credit", b"<html>502 Bad Gateway</html>")] * 3000
+    publish(setup, garbage)  # a bad deploy ...
     stream = make_stream(6000, seed=8)
-    bad = [("predictions", "credit", b"<html>502 Bad Gateway</html>")] * 1500
-    stream.messages = bad + stream.messages  # a bad deploy, then the fix
-    publish(setup, stream)
+    publish(setup, stream)  # ... then the fix
     daemon = daemons(setup.config_path)
     readings = final_readings(setup, stream, timeout=120)
     assert daemon.terminate() == 0
