@@ -15,6 +15,7 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
+from driftd.config_alerts import AlertingSpec, check_alerting
 from driftd.config_services import KafkaSpec, RedisSpec, check_services
 from driftd.errors import ConfigError
 from driftd.events import Scalar
@@ -180,6 +181,7 @@ class Config(_Spec):
     runtime: RuntimeSpec = msgspec.field(default_factory=RuntimeSpec)
     kafka: KafkaSpec = msgspec.field(default_factory=KafkaSpec)
     redis: RedisSpec = msgspec.field(default_factory=RedisSpec)
+    alerting: AlertingSpec = msgspec.field(default_factory=AlertingSpec)
     notifiers: list[NotifierSpec | Literal["console", "jsonl"]] = msgspec.field(
         default_factory=lambda: ["console", "jsonl"]
     )
@@ -287,6 +289,7 @@ def _normalise(config: Config) -> Config:
         runtime.dead_letter_pause, "runtime.dead_letter_pause"
     )
     check_services(config.kafka, config.redis)
+    check_alerting(config.alerting)
     return config
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from driftd import secrets
 from driftd.errors import ConfigError
 
 
@@ -24,11 +25,14 @@ def resolve_secret(env_name: str | None, key_path: str) -> str | None:
         return None
     value = os.environ.get(env_name)
     if value is not None:
+        secrets.register(value)
         return value
     file_name = os.environ.get(f"{env_name}_FILE")
     if file_name:
         try:
-            return Path(file_name).read_text().strip()
+            value = Path(file_name).read_text().strip()
+            secrets.register(value)
+            return value
         except OSError as exc:
             raise ConfigError(
                 key_path,

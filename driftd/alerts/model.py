@@ -35,3 +35,38 @@ class Alert(msgspec.Struct, kw_only=True):
             f"[{verb}] {self.model}: {self.metric} = {self.value:.4g} "
             f"(threshold {self.op} {self.threshold:g}, {self.severity})"
         )
+
+
+class Notification(msgspec.Struct, kw_only=True):
+    """One message to one receiver about one group of alerts (what a channel sends).
+
+    ``id`` is the idempotency key: stable across retries and restarts, sent with every
+    attempt (header, Message-ID, a Slack context line) so a receiver can drop repeats.
+    """
+
+    id: str
+    receiver: str
+    route: str
+    group_key: str
+    group_labels: dict[str, str]
+    status: Literal["firing", "resolved"]
+    alerts: list[Alert]
+    created_at: float
+    dashboard_url: str = ""
+    # Per model: the drift statistics that moved most, [[reading, value], ...].
+    top_drift: dict[str, list[tuple[str, float]]] = {}
+    # Per alert key: recent history of its metric, [[event_time, value], ...].
+    history: dict[str, list[tuple[float, float | None]]] = {}
+
+    def title(self) -> str:
+        firing = [a for a in self.alerts if a.state == "firing"]
+        resolved = [a for a in self.alerts if a.state == "resolved"]
+        scope = ", ".join(f"{k}={v}" for k, v in self.group_labels.items()) or "all models"
+        if firing:
+            worst = max(firing, key=lambda a: _SEVERITY.get(a.severity, 0)).severity
+            extra = f", {len(resolved)} resolved" if resolved else ""
+            return f"[FIRING:{len(firing)}] {worst.upper()} {scope}{extra}"
+        return f"[RESOLVED] {scope}: {len(resolved)} alert(s) back to normal"
+
+
+_SEVERITY = {"info": 0, "warning": 1, "critical": 2}

@@ -1,0 +1,31 @@
+"""Inhibition: while a source alert fires, matching target alerts are not notified.
+
+The default: a data-quality or silence alert on a model mutes that model's drift
+alerts, because broken input explains drifted input and one page is enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from driftd.alerts.matchers import matches
+from driftd.config_alerts import InhibitSpec
+
+
+class Inhibitor:
+    def __init__(self, rules: list[InhibitSpec]):
+        self.rules = rules
+
+    def inhibited(self, target: dict[str, str], firing: Iterable[dict[str, str]]) -> bool:
+        firing = list(firing)
+        for rule in self.rules:
+            if not matches(rule.target, target):
+                continue
+            for source in firing:
+                if source is target or matches(rule.target, source):
+                    continue  # an alert never inhibits itself or its own kind
+                if matches(rule.source, source) and all(
+                    source.get(label) == target.get(label) for label in rule.equal
+                ):
+                    return True
+        return False
