@@ -1,0 +1,248 @@
+"""The alert lifecycle between the rules and the channels: route, group, pace, dedup.
+
+Rules emit *transitions* (firing, resolved). The manager keeps each alert's
+current state, puts it in the groups of the routes it matches (grouped by model
+unless configured otherwise) and, on ``tick()``, flushes the groups that are due:
+
+- a new group waits ``group_wait`` (more alerts of the same model arrive together);
+- a group is then looked at every ``group_interval``; it notifies a receiver only
+  if something changed for that receiver: new firing alerts, or (``send_resolved``)
+  alerts that were announced firing and are now resolved; an unchanged firing group
+  is repeated every ``repeat_interval``;
+- an alert that resolves counts as still firing until it has stayed resolved for
+  ``cooldown``; a re-fire within it continues the same episode. A metric flapping
+  around its threshold therefore gives one firing and one resolved notice.
+
+Silenced alerts and inhibited ones are left out of notifications. What each
+receiver was last told about each group (the notification log) lives in the
+outbox's records, so a restart neither repeats nor forgets a notice. Every
+notification goes into the durable outbox; the delivery worker sends it.
+Timing uses ``clock`` (wall time in the daemon; a simulated clock in tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from driftd.alerts.inhibit import Inhibitor
+from driftd.alerts.matchers import labels, matches
+from driftd.alerts.model import Alert, Notification
+from driftd.alerts.outbox import Outbox, silences
+from driftd.config_alerts import AlertingSpec, RouteSpec
+
+log = logging.getLogger("driftd.alerts")
+
+History = Callable[[str, str], list[tuple[float, float | None]]]
+
+
+@dataclass
+class Tracked:
+    alert: Alert  # the latest transition
+    labels: dict[str, str]
+    resolved_at: float | None = None  # wall time of the resolve, None while firing
+
+    def firing(self, now: float, cooldown: float) -> bool:
+        return self.resolved_at is None or now - self.resolved_at < cooldown
+
+
+@dataclass
+class Group:
+    route: RouteSpec
+    key: str
+    labels: dict[str, str]
+    next_flush: float
+    members: set[str] = field(default_factory=set)
+
+
+class AlertManager:
+    def __init__(
+        self,
+        spec: AlertingSpec,
+        outbox: Outbox,
+        clock: Callable[[], float] = time.time,
+        history: History | None = None,
+    ):
+        self.spec = spec
+        self.outbox = outbox
+        self.clock = clock
+        self.history = history
+        self.inhibitor = Inhibitor(spec.inhibit)
+        self.tracked: dict[str, Tracked] = {}
+        self.groups: dict[str, Group] = {}
+        self.latest: dict[str, dict[str, float | None]] = {}  # readings per model
+        self._silences: list = []
+        self._silences_read = -1e18
+
+    # -- input ------------------------------------------------------------------------
+
+    def receive(
+        self, alerts: list[Alert], readings: dict[str, dict[str, float | None]] | None = None
+    ) -> None:
+        now = self.clock()
+        if readings:
+            self.latest.update(readings)
+        for alert in alerts:
+            tracked = self.tracked.get(alert.key)
+            if tracked is None:
+                tracked = self.tracked[alert.key] = Tracked(alert, labels(alert))
+            tracked.alert = alert
+            tracked.resolved_at = now if alert.state == "resolved" else None
+            for route in self._routes_for(tracked.labels):
+                self._join_group(route, alert.key, tracked.labels, now)
+
+    def _routes_for(self, alert_labels: dict[str, str]) -> list[RouteSpec]:
+        chosen = []
+        for route in self.spec.routes:
+            if matches(route.match, alert_labels):
+                chosen.append(route)
+                if not route.continue_:
+                    break
+        return chosen
+
+    def _join_group(self, route: RouteSpec, key: str, alert_labels: dict[str, str], now: float):
+        group_labels = {label: alert_labels[label] for label in route.group_by}
+        group_key = route.name + "|" + "|".join(f"{k}={v}" for k, v in group_labels.items())
+        group = self.groups.get(group_key)
+        if group is None:
+            group = self.groups[group_key] = Group(
+                route, group_key, group_labels, now + float(route.group_wait)
+            )
+        group.members.add(key)
+
+    # -- output -----------------------------------------------------------------------
+
+    def tick(self, flush_all: bool = False) -> int:
+        """Flush the groups that are due (all of them with ``flush_all``); returns how
+        many notifications were queued."""
+        now = self.clock()
+        queued = 0
+        for group in list(self.groups.values()):
+            if flush_all or group.next_flush <= now:
+                queued += self._flush(group, now)
+        return queued
+
+    def _active_silences(self, now: float) -> list:
+        if now - self._silences_read >= 5.0:  # re-read what `driftd silence` changed
+            self._silences = silences(self.outbox)
+            self._silences_read = now
+        return [s for s in self._silences if s.active(now)]
+
+    def _flush(self, group: Group, now: float) -> int:
+        route = group.route
+        cooldown = float(route.cooldown)
+        muted = self._active_silences(now)
+        firing_labels = [t.labels for t in self.tracked.values() if t.firing(now, cooldown)]
+        firing, resolved = [], []
+        for key in sorted(group.members):
+            tracked = self.tracked.get(key)
+            if tracked is None:
+                continue
+            if any(s.mutes(tracked.labels, now) for s in muted):
+                continue
+            if tracked.firing(now, cooldown):
+                if not self.inhibitor.inhibited(tracked.labels, firing_labels):
+                    firing.append(tracked)
+            else:
+                resolved.append(tracked)
+        queued = 0
+        for receiver in route.receivers:
+            queued += self._notify(group, receiver, firing, resolved, now)
+        # Resolved past the cooldown and announced: they leave the group (and memory).
+        for tracked in resolved:
+            group.members.discard(tracked.alert.key)
+            if not any(tracked.alert.key in g.members for g in self.groups.values()):
+                self.tracked.pop(tracked.alert.key, None)
+        if not group.members:
+            del self.groups[group.key]
+        else:
+            group.next_flush = now + float(route.group_interval)
+        return queued
+
+    def _notify(
+        self,
+        group: Group,
+        receiver: str,
+        firing: list[Tracked],
+        resolved: list[Tracked],
+        now: float,
+    ) -> int:
+        route = group.route
+        log_key = f"{receiver}|{group.key}"
+        entry = self.outbox.record_get("nflog", log_key) or {"firing": [], "sent_at": 0.0}
+        told_firing = set(entry["firing"])
+        firing_keys = {t.alert.key for t in firing}
+        newly_resolved = [t for t in resolved if t.alert.key in told_firing]
+        changed = bool(firing_keys - told_firing)
+        repeat = bool(firing_keys) and now - entry["sent_at"] >= float(route.repeat_interval)
+        announce_resolved = route.send_resolved and bool(newly_resolved)
+        still_firing = firing_keys | (told_firing - {t.alert.key for t in resolved})
+        if not (changed or repeat or announce_resolved):
+            if told_firing != still_firing:  # resolved quietly (send_resolved off)
+                entry["firing"] = sorted(still_firing)
+                self.outbox.record_put("nflog", log_key, entry)
+            return 0
+        # Within the cooldown a resolved alert still counts (and shows) as firing.
+        alerts = [_with_state(t.alert, "firing") for t in firing]
+        if route.send_resolved:
+            alerts += [_with_state(t.alert, "resolved") for t in newly_resolved]
+        notification = Notification(
+            id=_idempotency_key(receiver, group.key, now, alerts),
+            receiver=receiver,
+            route=route.name,
+            group_key=group.key,
+            group_labels=group.labels,
+            status="firing" if firing else "resolved",
+            alerts=alerts,
+            created_at=now,
+            dashboard_url=self.spec.dashboard_url,
+            top_drift=self._top_drift({a.model for a in alerts}),
+            history=self._histories(alerts),
+        )
+        self.outbox.add(notification)
+        self.outbox.record_put("nflog", log_key, {"firing": sorted(firing_keys), "sent_at": now})
+        return 1
+
+    def _top_drift(self, models: set[str]) -> dict[str, list[tuple[str, float]]]:
+        out = {}
+        for model in models:
+            readings = self.latest.get(model, {})
+            # Jensen-Shannon distance: defined for numeric and categorical features alike,
+            # in [0, 1], so features of both kinds rank on one scale.
+            moved = [
+                (name.split(".")[1], float(value))
+                for name, value in readings.items()
+                if value is not None
+                and name.startswith("drift.")
+                and name.endswith(".jensenshannon")
+            ]
+            if moved:
+                out[model] = sorted(moved, key=lambda item: -item[1])[:5]
+        return out
+
+    def _histories(self, alerts: list[Alert]) -> dict[str, list[tuple[float, float | None]]]:
+        if self.history is None:
+            return {}
+        out = {}
+        for alert in alerts:
+            try:
+                out[alert.key] = self.history(alert.model, alert.metric)[-200:]
+            except Exception as exc:  # a chart is a nicety; the notice must still go
+                log.warning("no history for %s/%s: %s", alert.model, alert.metric, exc)
+        return out
+
+
+def _with_state(alert: Alert, state: str) -> Alert:
+    return alert if alert.state == state else msgspec.structs.replace(alert, state=state)
+
+
+def _idempotency_key(receiver: str, group_key: str, now: float, alerts: list[Alert]) -> str:
+    content = "|".join(sorted(f"{a.key}:{a.state}" for a in alerts))
+    return hashlib.sha256(
+        f"{receiver}\x1f{group_key}\x1f{now!r}\x1f{content}".encode()
+    ).hexdigest()[:32]
