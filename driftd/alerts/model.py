@@ -28,6 +28,8 @@ class Alert(msgspec.Struct, kw_only=True):
     first_event_time: float
     event_time: float
     description: str = ""
+    # Over what the metric was computed, in words ("last 1000 labeled events").
+    window: str = ""
 
     def summary(self) -> str:
         verb = "FIRING" if self.state == "firing" else "resolved"

@@ -1,9 +1,11 @@
-"""Notifiers: where alerts go. Here the console and a JSONL file (kept).
+"""The alert log (console, JSONL) and the dispatcher that also feeds the alert manager.
 
 A notifier is one method, ``send(alert)``, raising on failure. The dispatcher
-calls every configured notifier, logs and counts a failure, and carries on with
-the rest: one broken channel never silences the others or stops the pipeline.
-Slack, email and webhooks with retries and an outbox build on this interface.
+writes every transition to the configured log notifiers at once (``notifiers:``
+in the config: the complete, ungrouped record) and hands it to the alert
+manager, which routes, groups and paces notifications for people (Slack, email,
+webhooks) through the durable outbox. A failing log notifier is logged and
+counted, never raised: it must not stop the pipeline.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ import logging
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import msgspec
 
 from driftd.alerts.model import Alert
 from driftd.events import format_timestamp
+
+if TYPE_CHECKING:
+    from driftd.alerts.wiring import Alerting
 
 log = logging.getLogger("driftd.alerts")
 
@@ -61,13 +66,18 @@ class JsonlNotifier:
 class Dispatcher:
     """Fans each alert out to every notifier; failures are logged and counted, never raised."""
 
-    def __init__(self, notifiers: list[Notifier]):
+    def __init__(self, notifiers: list[Notifier], alerting: Alerting | None = None):
         self.notifiers = notifiers
+        self.alerting = alerting
         # The most recent alerts (for summaries); bounded, the daemon runs for months.
         self.sent: deque[Alert] = deque(maxlen=10_000)
         self.failures: dict[str, int] = {}
 
-    def dispatch(self, alerts: list[Alert]) -> None:
+    def dispatch(
+        self, alerts: list[Alert], readings: dict[str, dict[str, float | None]] | None = None
+    ) -> None:
+        if self.alerting is not None and (alerts or readings):
+            self.alerting.manager.receive(alerts, readings)
         for alert in alerts:
             self.sent.append(alert)
             for notifier in self.notifiers:

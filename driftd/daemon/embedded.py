@@ -23,6 +23,7 @@ from driftd.store.sqlite import SqliteStore
 STORE_FILE = "driftd.sqlite"
 DEAD_LETTER_FILE = "dead-letters.jsonl"
 ALERT_FILE = "alerts.jsonl"
+OUTBOX_FILE = "outbox.sqlite"
 
 
 def state_dir(config: Config) -> Path:
@@ -80,13 +81,25 @@ def build_pipeline(config: Config, fresh: bool = False, quiet: bool = False) -> 
             f"{STORE_FILE}-shm",
             DEAD_LETTER_FILE,
             ALERT_FILE,
+            OUTBOX_FILE,
+            f"{OUTBOX_FILE}-wal",
+            f"{OUTBOX_FILE}-shm",
         ):
             (directory / name).unlink(missing_ok=True)
     store = SqliteStore(directory / STORE_FILE)
+    alerting = None
+    if config.alerting.routes:
+        from driftd.alerts.outbox import SqliteOutbox
+        from driftd.alerts.wiring import Alerting
+
+        alerting = Alerting(
+            config.alerting, SqliteOutbox(directory / OUTBOX_FILE), directory, store.history
+        )
+        alerting.start()
     pipeline = Pipeline(
         config,
         store,
-        Dispatcher(build_notifiers(config, quiet)),
+        Dispatcher(build_notifiers(config, quiet), alerting),
         DeadLetterFile(directory / DEAD_LETTER_FILE),
     )
     pipeline.restore()
@@ -99,8 +112,14 @@ def run_messages(
     on_batch: Callable[[int], None] | None = None,
     checkpoint_every: int = 10,
 ) -> None:
-    """Feed messages in batches; checkpoint every few batches and at the end."""
+    """Feed messages in batches; checkpoint every few batches and at the end.
+
+    A replay is a batch job: at the end, alert groups are flushed without waiting
+    out their group_wait, and delivery gets a bounded time to drain the outbox
+    (what is still unsent stays in it for the next run).
+    """
     size = pipeline.config.runtime.batch_size
+    alerting = pipeline.dispatcher.alerting
     iterator = iter(messages)
     batches = 0
     while batch := list(islice(iterator, size)):
@@ -108,7 +127,12 @@ def run_messages(
         batches += 1
         if batches % checkpoint_every == 0:
             pipeline.checkpoint()
+        if alerting is not None:
+            alerting.tick()
         if on_batch is not None:
             on_batch(len(batch))
     pipeline.evaluate_all()
     pipeline.checkpoint()
+    if alerting is not None:
+        alerting.tick(flush_all=True)
+        alerting.stop(drain_seconds=30.0)

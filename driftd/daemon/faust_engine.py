@@ -27,10 +27,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from driftd.alerts.notify import Dispatcher
 from driftd.config import Config
 from driftd.consumers.kafka.client import Record, open_producer
-from driftd.daemon.embedded import build_notifiers, state_dir
+from driftd.daemon.embedded import state_dir
 from driftd.daemon.partitions import PartitionSet
 
 log = logging.getLogger("driftd.faust")
@@ -81,6 +80,8 @@ def build_app(config: Config, partitions: PartitionSet) -> Any:
     async def evaluate_idle() -> None:
         partitions.evaluate_pending()
         partitions.checkpoint()
+        if partitions.dispatcher.alerting is not None:
+            partitions.dispatcher.alerting.tick()
 
     @app.on_partitions_revoked.connect
     async def revoked(sender: Any, revoked: Any, **_: Any) -> None:
@@ -100,12 +101,12 @@ def build_app(config: Config, partitions: PartitionSet) -> Any:
 def run_faust(config: Config, quiet: bool = False) -> int:
     import faust
 
-    from driftd.daemon.service import client_id, redis_client
+    from driftd.daemon.service import build_dispatcher, client_id, redis_client
 
     producer = open_producer(config.kafka, client_id())
-    partitions = PartitionSet(
-        config, producer, redis_client(config), Dispatcher(build_notifiers(config, quiet))
-    )
+    client = redis_client(config)
+    dispatcher = build_dispatcher(config, client, quiet)
+    partitions = PartitionSet(config, producer, client, dispatcher)
     app = build_app(config, partitions)
     worker = faust.Worker(app, loglevel=logging.getLogger().level or logging.WARNING, quiet=True)
 
@@ -118,4 +119,6 @@ def run_faust(config: Config, quiet: bool = False) -> int:
     partitions.evaluate_pending()
     partitions.checkpoint()
     producer.close()
+    if dispatcher.alerting is not None:
+        dispatcher.alerting.stop(drain_seconds=10.0)
     return code

@@ -94,6 +94,8 @@ class KafkaRuntime:
         idle_since: float | None = None
         try:
             while not self.stop_event.is_set():
+                if self.dispatcher.alerting is not None:
+                    self.dispatcher.alerting.tick()
                 now = self.clock()
                 if self.guard.paused(now):
                     self.consumer.pause(self.consumer.assignment())
@@ -133,6 +135,8 @@ class KafkaRuntime:
             log.exception("final checkpoint failed; the next owner resumes from the previous one")
         self.consumer.close()
         self.producer.close()
+        if self.dispatcher.alerting is not None:
+            self.dispatcher.alerting.stop(drain_seconds=10.0)
 
     def _feed(self, records: list[Record]) -> None:
         dead = self.partitions.feed(records)

@@ -108,7 +108,9 @@ class Pipeline:
         readings = monitor.readings(now)
         self._readings.append((model_id, now, readings))
         alerts = self.engine.evaluate(model_id, readings, now)
-        self.dispatcher.dispatch(alerts)
+        for alert in alerts:
+            alert.window = monitor.window_of(alert.metric)
+        self.dispatcher.dispatch(alerts, {model_id: readings})
         return alerts
 
     def evaluate_all(self) -> list[Alert]:

@@ -17,7 +17,7 @@ import redis
 from driftd.alerts.notify import Dispatcher
 from driftd.config import Config, ConfigError
 from driftd.consumers.kafka.client import open_admin, open_consumer, open_producer
-from driftd.daemon.embedded import build_notifiers
+from driftd.daemon.embedded import build_notifiers, state_dir
 from driftd.daemon.kafka_runtime import KafkaRuntime
 from driftd.store.redis import RedisStore
 
@@ -39,13 +39,28 @@ def client_id() -> str:
     return f"driftd-{socket.gethostname()}-{os.getpid()}"
 
 
+def build_dispatcher(config: Config, client: redis.Redis, quiet: bool) -> Dispatcher:
+    """The alert log, plus routed notifications through a Redis outbox when configured."""
+    alerting = None
+    if config.alerting.routes:
+        from driftd.alerts.outbox import RedisOutbox
+        from driftd.alerts.wiring import Alerting
+
+        outbox = RedisOutbox(client, config.redis.namespace)
+        history = redis_store(config, client).history
+        alerting = Alerting(config.alerting, outbox, state_dir(config), history)
+        alerting.start()
+    return Dispatcher(build_notifiers(config, quiet), alerting)
+
+
 def build_kafka_runtime(config: Config, quiet: bool = False) -> KafkaRuntime:
+    client = redis_client(config)
     return KafkaRuntime(
         config,
         open_consumer(config.kafka, client_id()),
         open_producer(config.kafka, client_id()),
-        redis_client(config),
-        Dispatcher(build_notifiers(config, quiet)),
+        client,
+        build_dispatcher(config, client, quiet),
     )
 
 
@@ -113,10 +128,10 @@ def ensure_topics(config: Config, create: bool) -> dict[str, int]:
     return {name: count for name, count in counts.items() if count is not None}
 
 
-def redis_store(config: Config) -> RedisStore:
+def redis_store(config: Config, client: redis.Redis | None = None) -> RedisStore:
     """A read view of the Redis store (readings history is per model, not per partition)."""
     return RedisStore(
-        redis_client(config),
+        client or redis_client(config),
         f"{config.redis.namespace}:{config.kafka.group_id}",
         history=config.redis.history,
     )

@@ -315,6 +315,21 @@ class ModelMonitor:
 
     # -- per tick -----------------------------------------------------------------
 
+    def window_of(self, metric: str) -> str:
+        """In words, over what a reading is computed (shown in alerts)."""
+        spec = self.spec
+        if metric.startswith(("drift.", "prediction_drift.", "label_drift.")):
+            return f"last {spec.drift.window} values"
+        if metric.startswith("tumbling."):
+            return f"event-time window of {float(spec.windows.tumbling):g}s"
+        if metric.startswith("quality."):
+            return f"last {spec.quality.window} events"
+        if metric.startswith("concept"):
+            return f"the error stream ({spec.concept.method})"
+        if metric.startswith(("events.", "join.", "estimate")):
+            return ""
+        return f"last {spec.windows.size} labeled events"
+
     def readings(self, now: float | None) -> Readings:
         out: Readings = {
             "events.predictions": float(self.counts["predictions"]),

@@ -1,0 +1,58 @@
+"""Channels: how one notification reaches one receiver (Slack, email, webhook, log).
+
+A channel's ``send`` returns when the receiver has accepted the notification and
+raises :class:`DeliveryError` otherwise, saying whether a retry can help and how
+long the receiver asked to wait. Retrying, backoff and the outbox are the
+delivery worker's job (alerts/delivery.py), not the channel's.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Protocol
+
+from driftd.alerts.model import Notification
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, retryable: bool, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, notification: Notification) -> None: ...
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """Retry-After as seconds (it may be a number of seconds or an HTTP date)."""
+    if not headers:
+        return None
+    value = None
+    for key, item in headers.items():
+        if key.lower() == "retry-after":
+            value = item[0] if isinstance(item, list) else item
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
+
+
+def http_outcome(status: int, headers: Mapping[str, str] | None, what: str) -> None:
+    """Map an HTTP answer to success or a DeliveryError (429/5xx retry, other 4xx do not)."""
+    if 200 <= status < 300:
+        return
+    if status == 429:
+        raise DeliveryError(f"{what}: 429 rate limited", True, retry_after_seconds(headers))
+    if status >= 500 or status == 408:
+        raise DeliveryError(f"{what}: HTTP {status}", True, retry_after_seconds(headers))
+    raise DeliveryError(f"{what}: HTTP {status} (not retried)", False)

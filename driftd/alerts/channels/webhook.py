@@ -1,0 +1,72 @@
+"""Webhook: a signed JSON POST.
+
+Headers: ``Idempotency-Key`` (the notification id, the same on every retry),
+``X-Driftd-Timestamp`` and ``X-Driftd-Signature: sha256=<hex>``, the HMAC-SHA256
+of ``"<timestamp>.<body>"`` with the shared secret. A receiver verifies it by
+recomputing the HMAC and rejecting old timestamps (replays).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+import urllib.error
+import urllib.request
+
+import msgspec
+
+from driftd.alerts.channels import DeliveryError, http_outcome
+from driftd.alerts.model import Notification
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def payload(notification: Notification) -> bytes:
+    return msgspec.json.encode(
+        {
+            "version": "1",
+            "id": notification.id,
+            "status": notification.status,
+            "title": notification.title(),
+            "receiver": notification.receiver,
+            "route": notification.route,
+            "group": notification.group_labels,
+            "alerts": notification.alerts,
+            "top_drift": notification.top_drift,
+            "dashboard_url": notification.dashboard_url,
+            "created_at": notification.created_at,
+        }
+    )
+
+
+class WebhookChannel:
+    def __init__(self, name: str, url: str, secret: str | None, timeout: float):
+        self.name = name
+        self._url = url
+        self._secret = secret
+        self._timeout = timeout
+
+    def send(self, notification: Notification) -> None:
+        body = payload(notification)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "driftd",
+            "Idempotency-Key": notification.id,
+            "X-Driftd-Timestamp": timestamp,
+        }
+        if self._secret:
+            headers["X-Driftd-Signature"] = signature(self._secret, timestamp, body)
+        request = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                http_outcome(response.status, dict(response.headers), f"webhook {self.name}")
+        except urllib.error.HTTPError as exc:
+            http_outcome(exc.code, dict(exc.headers or {}), f"webhook {self.name}")
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise DeliveryError(f"webhook {self.name}: {reason}", True) from None

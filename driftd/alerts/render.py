@@ -1,0 +1,144 @@
+"""How alerts read, for people who have never heard of the metric.
+
+One notification becomes a title, a plain-text body, Slack Block Kit blocks and
+an HTML body. Each alert says what was measured, its value against the
+threshold, over which window, since when, how severe, what the rule is about,
+and for drift which features moved most; every message links to the dashboard.
+"""
+
+from __future__ import annotations
+
+import html
+
+from driftd.alerts.model import Alert, Notification
+from driftd.events import format_timestamp
+
+
+def value_text(alert: Alert) -> str:
+    return f"{alert.value:.4g} (threshold {alert.op} {alert.threshold:g})"
+
+
+def model_link(notification: Notification, model: str) -> str:
+    base = notification.dashboard_url.rstrip("/")
+    return f"{base}/models/{model}" if base else ""
+
+
+def alert_facts(alert: Alert) -> list[tuple[str, str]]:
+    facts = [
+        ("Model", alert.model),
+        ("Metric", alert.metric),
+        ("Value", value_text(alert)),
+        ("Severity", alert.severity),
+        ("Since", format_timestamp(alert.first_event_time)),
+    ]
+    if alert.window:
+        facts.insert(3, ("Window", alert.window))
+    return facts
+
+
+def drift_line(notification: Notification, model: str) -> str:
+    moved = notification.top_drift.get(model)
+    if not moved:
+        return ""
+    return "Features that moved most (Jensen-Shannon distance): " + ", ".join(
+        f"{feature} {value:.3f}" for feature, value in moved
+    )
+
+
+def text_body(notification: Notification) -> str:
+    lines = [notification.title(), ""]
+    for alert in notification.alerts:
+        state = "FIRING" if alert.state == "firing" else "RESOLVED"
+        lines.append(f"{state} {alert.rule}: {alert.metric} = {value_text(alert)}")
+        lines += [f"  {label}: {value}" for label, value in alert_facts(alert)[3:]]
+        if alert.description:
+            lines.append(f"  {alert.description}")
+        lines.append("")
+    for model in sorted({a.model for a in notification.alerts}):
+        if line := drift_line(notification, model):
+            lines.append(f"{model}: {line}")
+        if link := model_link(notification, model):
+            lines.append(f"{model} in driftd: {link}")
+    lines.append(f"notification id: {notification.id}")
+    return "\n".join(lines)
+
+
+def slack_blocks(notification: Notification) -> list[dict]:
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": notification.title()[:150]}}
+    ]
+    for alert in notification.alerts:
+        icon = ":red_circle:" if alert.state == "firing" else ":large_green_circle:"
+        summary = f"{icon} *{alert.rule}*: {alert.description or alert.metric}"
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": summary[:3000]},
+                "fields": [
+                    {"type": "mrkdwn", "text": f"*{label}*\n{value}"}
+                    for label, value in alert_facts(alert)
+                ][:10],
+            }
+        )
+    for model in sorted({a.model for a in notification.alerts}):
+        if line := drift_line(notification, model):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
+        if link := model_link(notification, model):
+            blocks.append(
+                {
+                    "type": "actions",
+                    "elements": [
+                        {
+                            "type": "button",
+                            "text": {"type": "plain_text", "text": f"Open {model} in driftd"},
+                            "url": link,
+                        }
+                    ],
+                }
+            )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": f"driftd notification id {notification.id}"}],
+        }
+    )
+    return blocks
+
+
+def html_body(notification: Notification, chart_ids: dict[str, str]) -> str:
+    """HTML email body; ``chart_ids`` maps alert keys to the Content-IDs of inline charts."""
+    e = html.escape
+    color = "#b42318" if notification.status == "firing" else "#067647"
+    parts = [
+        '<!doctype html><html><body style="font-family:Arial,Helvetica,sans-serif;'
+        'color:#1d2939;max-width:720px">',
+        f'<h2 style="color:{color};margin-bottom:4px">{e(notification.title())}</h2>',
+    ]
+    for alert in notification.alerts:
+        state = "FIRING" if alert.state == "firing" else "RESOLVED"
+        parts.append(
+            f'<h3 style="margin-bottom:2px">{state}: {e(alert.rule)}</h3>'
+            f'<p style="margin-top:0">{e(alert.description)}</p>'
+            '<table style="border-collapse:collapse">'
+        )
+        for label, value in alert_facts(alert):
+            parts.append(
+                f'<tr><td style="padding:2px 12px 2px 0;color:#667085">{e(label)}</td>'
+                f"<td>{e(value)}</td></tr>"
+            )
+        parts.append("</table>")
+        if alert.key in chart_ids:
+            parts.append(
+                f'<p><img src="cid:{chart_ids[alert.key]}" width="600" '
+                f'alt="{e(alert.metric)} over time, with its threshold"></p>'
+            )
+    for model in sorted({a.model for a in notification.alerts}):
+        if line := drift_line(notification, model):
+            parts.append(f"<p>{e(model)}: {e(line)}</p>")
+        if link := model_link(notification, model):
+            parts.append(f'<p><a href="{e(link)}">Open {e(model)} in driftd</a></p>')
+    parts.append(
+        f'<p style="color:#98a2b3;font-size:12px">notification id {e(notification.id)}</p>'
+        "</body></html>"
+    )
+    return "".join(parts)
