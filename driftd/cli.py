@@ -17,6 +17,7 @@ from driftd.config import Config, ConfigError, load_config
 from driftd.daemon.embedded import build_pipeline, read_jsonl, run_messages
 from driftd.daemon.pipeline import Message, Pipeline
 from driftd.daemon.summary import print_summary, summarize
+from driftd.secrets import install_log_redaction, redact
 from driftd.store.sqlite import SqliteStore
 
 err = Console(stderr=True)
@@ -211,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--config", required=True)
     create.set_defaults(func=cmd_topics_create)
 
+    from driftd import cli_alerts
+
+    cli_alerts.register(sub)
+
     metrics = sub.add_parser("metrics", help="current value of every detector, from the store")
     metrics.add_argument("--config", required=True)
     metrics.add_argument("--model", required=True)
@@ -229,10 +234,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+    install_log_redaction()
     try:
         return args.func(args)
     except ConfigError as exc:
-        err.print(f"[red]config error:[/] {exc}")
+        err.print(f"[red]config error:[/] {redact(exc)}")
         return 2
 
 

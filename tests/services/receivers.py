@@ -57,7 +57,8 @@ class Request:
 
 @dataclass
 class _HttpStandIn:
-    """Script entries: 'ok', '500', '404', '429:<seconds>', 'slow:<seconds>', 'error:<code>'."""
+    """Script entries: 'ok', '500', '404', '429:<seconds>', 'slow:<seconds>', 'error:<code>'.
+    Paths under /missing always answer 404."""
 
     script: list[str] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
@@ -77,7 +78,10 @@ class _HttpStandIn:
                 )
                 with owner._lock:
                     owner.requests.append(request)
-                    step = owner.script.pop(0) if owner.script else "ok"
+                    if self.path.startswith("/missing"):  # a misconfigured URL
+                        step = "404"
+                    else:
+                        step = owner.script.pop(0) if owner.script else "ok"
                 owner.answer(self, request, step)
 
         self.port = free_port()

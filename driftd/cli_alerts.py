@@ -1,0 +1,179 @@
+"""`driftd silence add|list|expire` and `driftd alerts test`: the alert commands.
+
+Silences live in the outbox's records: the embedded one (SQLite in the state
+directory) by default, the service's Redis one with ``--redis``. A running
+daemon picks changes up within seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from driftd.alerts.matchers import parse_matchers
+from driftd.alerts.model import Alert, Notification, dedup_key
+from driftd.alerts.outbox import Outbox, expire_silence, put_silence, silences
+from driftd.alerts.silences import new_silence
+from driftd.config import Config, ConfigError, load_config, parse_duration
+from driftd.events import format_timestamp
+from driftd.secrets import redact
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def open_outbox(config: Config, use_redis: bool) -> Outbox:
+    if use_redis:
+        from driftd.alerts.outbox import RedisOutbox
+        from driftd.daemon.service import redis_client
+
+        return RedisOutbox(redis_client(config), config.redis.namespace)
+    from driftd.alerts.outbox import SqliteOutbox
+    from driftd.daemon.embedded import OUTBOX_FILE, state_dir
+
+    directory = state_dir(config)
+    directory.mkdir(parents=True, exist_ok=True)
+    return SqliteOutbox(directory / OUTBOX_FILE)
+
+
+def cmd_silence_add(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    matchers = parse_matchers(args.matcher)
+    if not matchers:
+        raise ConfigError("--matcher", "at least one, e.g. --matcher model=credit-risk")
+    silence = new_silence(
+        matchers, parse_duration(args.duration, "--duration"), args.author, args.comment
+    )
+    put_silence(open_outbox(config, args.redis), silence)
+    out.print(f"silence {silence.id} until {format_timestamp(silence.ends_at)}")
+    return 0
+
+
+def cmd_silence_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    now = time.time()
+    rows = sorted(silences(open_outbox(config, args.redis)), key=lambda s: s.ends_at)
+    table = Table(title="silences")
+    for column in ("id", "matchers", "until", "state", "by", "comment"):
+        table.add_column(column)
+    for silence in rows:
+        if not args.all and not silence.active(now):
+            continue
+        table.add_row(
+            silence.id,
+            " ".join(f"{k}={v}" for k, v in silence.matchers.items()),
+            format_timestamp(silence.ends_at),
+            "active" if silence.active(now) else "expired",
+            silence.created_by,
+            silence.comment,
+        )
+    out.print(table)
+    return 0
+
+
+def cmd_silence_expire(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if not expire_silence(open_outbox(config, args.redis), args.id):
+        out.print(f"[red]no silence {args.id!r}[/]")
+        return 1
+    out.print(f"silence {args.id} expired")
+    return 0
+
+
+def sample_notification(config: Config, route: str, receiver: str) -> Notification:
+    now = time.time()
+    model = next(iter(config.models))
+    alert = Alert(
+        key=dedup_key(model, "driftd-test", "accuracy"),
+        model=model,
+        rule="driftd-test",
+        metric="accuracy",
+        state="firing",
+        severity="info",
+        value=0.71,
+        op="<",
+        threshold=0.8,
+        first_event_time=now - 600,
+        event_time=now,
+        description="A test alert from `driftd alerts test`: if you can read this, "
+        "this route works. Nothing is wrong with the model.",
+        window="last 1000 labeled events",
+    )
+    return Notification(
+        id=f"test-{int(now * 1000)}-{receiver}",
+        receiver=receiver,
+        route=route,
+        group_key=f"{route}|test",
+        group_labels={"model": model},
+        status="firing",
+        alerts=[alert],
+        created_at=now,
+        dashboard_url=config.alerting.dashboard_url,
+        history={alert.key: [(now - 60 * (30 - i), 0.9 - 0.006 * i) for i in range(31)]},
+    )
+
+
+def cmd_alerts_test(args: argparse.Namespace) -> int:
+    from driftd.alerts.channels import DeliveryError
+    from driftd.alerts.wiring import build_channels
+    from driftd.daemon.embedded import state_dir
+
+    config = load_config(args.config)
+    routes = {route.name: route for route in config.alerting.routes}
+    if args.route not in routes:
+        raise ConfigError(
+            "--route", f"no route {args.route!r} (routes: {', '.join(routes) or 'none'})"
+        )
+    outbox = open_outbox(config, False)
+    channels = build_channels(config.alerting, outbox, Path(state_dir(config)))
+    failures = 0
+    for receiver in routes[args.route].receivers:
+        try:
+            channels[receiver].send(sample_notification(config, args.route, receiver))
+            out.print(f"[green]ok[/] {receiver}")
+        except DeliveryError as exc:
+            failures += 1
+            kind = "will be retried" if exc.retryable else "permanent"
+            out.print(f"[red]failed[/] {receiver}: {redact(exc)} ({kind})")
+    return 1 if failures else 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    silence = sub.add_parser("silence", help="mute matching alerts for a while")
+    silence_sub = silence.add_subparsers(dest="silence_command", required=True)
+    add = silence_sub.add_parser("add", help="add a silence")
+    add.add_argument("--config", required=True)
+    add.add_argument(
+        "--matcher",
+        "-m",
+        action="append",
+        default=[],
+        help="LABEL=GLOB, LABEL in model, rule, metric, severity (repeatable)",
+    )
+    add.add_argument("--duration", default="2h", help="e.g. 30m, 2h, 1d")
+    add.add_argument("--comment", default="")
+    add.add_argument("--author", default=getpass.getuser())
+    add.add_argument("--redis", action="store_true", help="the service's Redis store")
+    add.set_defaults(func=cmd_silence_add)
+    listing = silence_sub.add_parser("list", help="list silences")
+    listing.add_argument("--config", required=True)
+    listing.add_argument("--all", action="store_true", help="include expired ones")
+    listing.add_argument("--redis", action="store_true")
+    listing.set_defaults(func=cmd_silence_list)
+    expire = silence_sub.add_parser("expire", help="end a silence now")
+    expire.add_argument("--config", required=True)
+    expire.add_argument("id")
+    expire.add_argument("--redis", action="store_true")
+    expire.set_defaults(func=cmd_silence_expire)
+
+    alerts = sub.add_parser("alerts", help="alert tools")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True)
+    test = alerts_sub.add_parser("test", help="send a sample alert through a route's receivers")
+    test.add_argument("--config", required=True)
+    test.add_argument("--route", required=True)
+    test.set_defaults(func=cmd_alerts_test)
