@@ -37,7 +37,9 @@ class Setup:
 
 @pytest.fixture
 def make_setup(tmp_path, kafka_service, redis_service):
-    def make(client: str = "confluent", partitions: int = 4, extra_runtime: str = "") -> Setup:
+    def make(
+        client: str = "confluent", partitions: int = 4, extra_runtime: str = "", extra: str = ""
+    ) -> Setup:
         suffix = uuid.uuid4().hex[:8]
         reference = write_reference_csv(tmp_path / "reference.csv", n=3000)
         path = write_config(
@@ -49,6 +51,7 @@ def make_setup(tmp_path, kafka_service, redis_service):
             client,
             partitions,
             extra_runtime,
+            extra,
         )
         ensure_topics(load_config(path), create=True)
         return Setup(path, reference, suffix)

@@ -93,6 +93,7 @@ def write_config(
     client: str = "confluent",
     partitions: int = 4,
     extra_runtime: str = "",
+    extra: str = "",
 ) -> Path:
     models = "\n".join(
         f"""  {model}:
@@ -130,6 +131,7 @@ redis:
   url: "{redis_url}"
   namespace: test-{suffix}
 notifiers: [jsonl]
+{extra}
 """
     )
     return path

@@ -160,11 +160,21 @@ def test_ratio_guard_pauses_instead_of_draining_a_broken_stream(make_setup, daem
     assert "pausing consumption" in daemon.log()
 
 
-def test_ratio_guard_resumes_and_resolves_once_the_producers_are_fixed(make_setup, daemons):
+def test_ratio_guard_resumes_and_resolves_once_the_producers_are_fixed(
+    make_setup, daemons, monkeypatch
+):
+    from services.receivers import WebhookReceiver
+
+    hook = WebhookReceiver()
+    monkeypatch.setenv("GUARD_HOOK_URL", f"{hook.url}/hooks")
     setup = make_setup(
         partitions=1,  # one ordered log: the bad deploy strictly before the fix
         extra_runtime="  max_dead_letter_ratio: 0.5\n  dead_letter_window: 500\n"
         "  dead_letter_pause: 2s",
+        # Routed through the Redis outbox and the delivery thread of the daemon.
+        extra="alerting:\n  receivers: {hook: {type: webhook, url_env: GUARD_HOOK_URL}}\n"
+        "  routes: [{name: ops, receivers: [hook], match: {model: driftd}, group_wait: 0s,\n"
+        "            group_interval: 1s, cooldown: 0s}]",
     )
     garbage = make_stream(0)
     garbage.messages = [("predictions", "credit", b"<html>502 Bad Gateway</html>")] * 3000
@@ -181,3 +191,7 @@ def test_ratio_guard_resumes_and_resolves_once_the_producers_are_fixed(make_setu
     ]
     guard = [a["state"] for a in alerts if a["rule"] == "dead_letter_ratio"]
     assert guard == ["firing", "resolved"]
+    notified = [r.json() for r in hook.accepted()]
+    hook.close()
+    assert [n["status"] for n in notified] == ["firing", "resolved"]
+    assert notified[0]["alerts"][0]["rule"] == "dead_letter_ratio"
