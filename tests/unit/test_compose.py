@@ -49,6 +49,8 @@ def test_the_mounted_driftd_config_is_valid_and_matches_the_services(monkeypatch
     assert config.redis.url.startswith("redis://redis:6379")
     assert config.redis.password_env in services["driftd"]["environment"]
     assert config.redis.password() == "x"
+    mail = config.alerting.receivers["mail"]
+    assert mail.host in services  # alerts go to the mail catcher of the stack
     mounts = services["driftd"]["volumes"]
     assert "./driftd.yaml:/etc/driftd/driftd.yaml:ro" in mounts
     assert any(m.endswith(f":{config.runtime.state_dir}") for m in mounts)
