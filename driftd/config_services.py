@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import Any, Literal
 
 import msgspec
@@ -110,6 +111,19 @@ def check_services(kafka: KafkaSpec, redis: RedisSpec) -> None:
     if kafka.security.protocol.startswith("SASL") and not kafka.security.sasl_mechanism:
         raise ConfigError(
             "kafka.security.sasl_mechanism", "required when protocol is SASL_PLAINTEXT/SASL_SSL"
+        )
+    for key in kafka.options:
+        if any(word in key.lower() for word in ("password", "secret", "token", "jaas")):
+            raise ConfigError(
+                f"kafka.options.{key}",
+                "looks like a secret written in the config; use "
+                "kafka.security.sasl_password_env (an environment variable) instead",
+            )
+    if urlsplit(redis.url).password:
+        raise ConfigError(
+            "redis.url",
+            "contains a password; put it in an environment variable and name it with "
+            "redis.password_env (or the whole URL with redis.url_env)",
         )
     if redis.history < 1:
         raise ConfigError("redis.history", "must be at least 1")

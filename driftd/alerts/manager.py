@@ -88,12 +88,17 @@ class AlertManager:
         if readings:
             self.latest.update(readings)
         for alert in alerts:
+            alert_labels = labels(alert)
+            routes = self._routes_for(alert_labels)
+            if not routes:  # nobody is to be told: keep no state for it
+                self.tracked.pop(alert.key, None)
+                continue
             tracked = self.tracked.get(alert.key)
             if tracked is None:
-                tracked = self.tracked[alert.key] = Tracked(alert, labels(alert))
+                tracked = self.tracked[alert.key] = Tracked(alert, alert_labels)
             tracked.alert = alert
             tracked.resolved_at = now if alert.state == "resolved" else None
-            for route in self._routes_for(tracked.labels):
+            for route in routes:
                 self._join_group(route, alert.key, tracked.labels, now)
 
     def _routes_for(self, alert_labels: dict[str, str]) -> list[RouteSpec]:

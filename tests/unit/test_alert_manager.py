@@ -182,3 +182,15 @@ def test_routes_match_by_severity_and_continue(tmp_path):
         by_receiver.setdefault(n.receiver, []).extend(a.metric for a in n.alerts)
     by_receiver = {k: sorted(v) for k, v in by_receiver.items()}
     assert by_receiver == {"pager": ["accuracy"], "log": ["accuracy", "f1"]}
+
+
+def test_alerts_no_route_matches_leave_no_state(tmp_path):
+    spec = AlertingSpec(
+        receivers={"a": ConsoleReceiver()},
+        routes=[RouteSpec(name="critical", match={"severity": "critical"}, receivers=["a"])],
+    )
+    check_alerting(spec)
+    manager = AlertManager(spec, SqliteOutbox(tmp_path / "o.sqlite"), Clock())
+    for i in range(100):  # months of warnings nobody routes must not pile up
+        manager.receive([alert("firing", metric=f"m{i}", severity="warning")])
+    assert manager.tracked == {} and manager.groups == {}

@@ -28,6 +28,8 @@ def test_defaults_make_a_working_local_setup():
         ({"kafka": {"security": {"protocol": "SASL_SSL"}}}, "kafka.security.sasl_mechanism"),
         ({"kafka": {"sasl_password": "hunter2"}}, "kafka"),
         ({"redis": {"url": "http://x"}}, "redis.url"),
+        ({"redis": {"url": "redis://:hunter2@cache:6379/0"}}, "redis.url"),
+        ({"kafka": {"options": {"sasl.password": "hunter2"}}}, "kafka.options.sasl.password"),
         ({"runtime": {"max_dead_letter_ratio": 0}}, "runtime.max_dead_letter_ratio"),
         ({"runtime": {"checkpoint_interval": "soon"}}, "runtime.checkpoint_interval"),
     ],
