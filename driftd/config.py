@@ -16,6 +16,7 @@ import msgspec
 import yaml
 
 from driftd.config_alerts import AlertingSpec, check_alerting
+from driftd.config_retrain import RetrainSpec, check_retrain
 from driftd.config_services import KafkaSpec, RedisSpec, check_services
 from driftd.errors import ConfigError
 from driftd.events import Scalar
@@ -154,6 +155,7 @@ class ModelSpec(_Spec):
     performance: PerformanceSpec = msgspec.field(default_factory=PerformanceSpec)
     rules: list[RuleSpec] = []
     default_rules: bool = True
+    retrain: RetrainSpec | None = None
 
 
 class NotifierSpec(_Spec):
@@ -163,6 +165,9 @@ class NotifierSpec(_Spec):
 
 class RuntimeSpec(_Spec):
     state_dir: str = ".driftd"
+    # Model versions, their artifacts and retraining reports (shared storage when the
+    # worker and the apps run on several machines). Relative to state_dir.
+    registry_dir: str = "registry"
     max_event_bytes: int = 1 << 20
     # Detectors are cheap per event; statistics and rules run every N events per model.
     evaluate_every: int = 500
@@ -264,6 +269,8 @@ def _normalise(config: Config) -> Config:
         for i, rule in enumerate(model.rules):
             rule.for_ = parse_duration(rule.for_, f"{at}.rules[{i}].for")
             _check(bool(rule.metric), f"{at}.rules[{i}].metric", "must not be empty")
+        if model.retrain is not None:
+            check_retrain(model.retrain, f"{at}.retrain", model.task)
         for name in model.sensitive_attributes:
             _check(
                 name not in model.features,

@@ -156,9 +156,16 @@ class Pipeline:
             "dead_letters": dict(self.dead_letters.counts),
             "models": sorted(self.monitors),
         }
-        self.store.commit(items, self._readings, offsets)
+        labeled = [
+            (model_id, row)
+            for model_id, monitor in self.monitors.items()
+            for row in monitor.training_rows
+        ]
+        self.store.commit(items, self._readings, offsets, labeled)
         self._readings = []
         self._changed = set()
+        for monitor in self.monitors.values():
+            monitor.training_rows = []
 
     def restore(self) -> bool:
         """Load the last checkpoint, if any. Returns whether one was found."""

@@ -55,6 +55,9 @@ class ModelMonitor:
     def __init__(self, model_id: str, spec: ModelSpec, reference: Reference | None):
         self.model_id = model_id
         self.spec = spec
+        # Joined (inputs, label) rows for the retraining worker, drained at each checkpoint.
+        self.collect_training = spec.retrain is not None
+        self.training_rows: list[dict[str, Any]] = []
         self.task = spec.task
         self.classification = spec.task != "regression"
         self.class_names = [category_text(c) for c in spec.classes or []]
@@ -195,10 +198,11 @@ class ModelMonitor:
     def on_prediction(self, event: Prediction) -> None:
         encoded = self._encode_prediction(event)
         contribution = self._estimate_contribution(encoded)
+        payload = [*encoded, contribution]
+        if self.collect_training:  # the raw inputs wait in the join too, for retraining
+            payload.append(self._training_inputs(event))
         try:
-            label = self.join.add_prediction(
-                event.event_id, event.timestamp, [*encoded, contribution]
-            )
+            label = self.join.add_prediction(event.event_id, event.timestamp, payload)
         except KeyError:
             raise RejectedEvent(
                 "duplicate_event_id", f"prediction {event.event_id!r} seen before"
@@ -211,8 +215,22 @@ class ModelMonitor:
             self.tumbling.observe_time(event.timestamp)
         if label is not None:
             self._on_outcome(encoded, label)
+            if self.collect_training:
+                self._keep_training_row(payload[6], label)
         elif contribution is not None and self.estimate is not None:
             self.estimate.add(contribution)
+
+    def _training_inputs(self, event: Prediction) -> dict[str, Any]:
+        return {
+            "t": event.timestamp,
+            "x": {name: event.features.get(name) for name in self.spec.features},
+            "a": {name: event.attributes.get(name) for name in self.spec.sensitive_attributes},
+            "v": None if event.model_version is None else str(event.model_version),
+        }
+
+    def _keep_training_row(self, inputs: dict[str, Any], y: float) -> None:
+        label = self.class_names[int(y)] if self.classification else y
+        self.training_rows.append({**inputs, "y": label})
 
     def _estimate_contribution(self, encoded: list[Any]) -> list[float] | None:
         _, y_hat, score, proba, _ = encoded
@@ -278,10 +296,12 @@ class ModelMonitor:
             value = self.class_names[int(y)] if self.classification else y
             self.label_drift.update(value)  # type: ignore[arg-type]
         if waiting is not None:
-            *encoded, contribution = waiting
+            encoded, contribution = waiting[:5], waiting[5]
             if contribution is not None and self.estimate is not None:
                 self.estimate.remove(contribution)
             self._on_outcome(encoded, y)
+            if self.collect_training and len(waiting) > 6:
+                self._keep_training_row(waiting[6], y)
 
     def _on_outcome(self, encoded: list[Any], y: float) -> None:
         event_time, y_hat, score, proba, groups = encoded
@@ -309,8 +329,8 @@ class ModelMonitor:
         expired, orphans = self.join.expire(now)
         if self.estimate is not None:
             for payload in expired:
-                if payload[-1] is not None:
-                    self.estimate.remove(payload[-1])
+                if payload[5] is not None:
+                    self.estimate.remove(payload[5])
         return orphans
 
     # -- per tick -----------------------------------------------------------------

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 ReadingsRow = tuple[str, float, dict[str, float | None]]  # model, event time, readings
+LabeledRow = tuple[str, dict[str, Any]]  # model, {"t", "x", "a", "v", "y"}
+LABELED_LIMIT = 200_000  # joined rows kept per model (the worker reads fewer)
 
 
 class Store(Protocol):
@@ -22,12 +24,17 @@ class Store(Protocol):
         states: dict[str, Any],
         readings: list[ReadingsRow],
         offsets: dict[str, int] | None = None,
+        labeled: list[LabeledRow] | None = None,
     ) -> None:
-        """Write named JSON-able states, readings rows and offsets in one transaction."""
+        """Write named JSON-able states, readings rows, offsets and the joined training
+        rows in one transaction."""
 
     def load_state(self, name: str) -> Any | None: ...
 
     def load_offsets(self) -> dict[str, int]: ...
+
+    def labeled_rows(self, model: str, limit: int) -> list[dict[str, Any]]:
+        """The newest joined (inputs, label) rows of a model, oldest first."""
 
     def latest_readings(self, model: str) -> tuple[float, dict[str, float | None]] | None: ...
 

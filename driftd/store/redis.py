@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import redis
 
-from driftd.store import ReadingsRow
+from driftd.store import LABELED_LIMIT, LabeledRow, ReadingsRow
 
 
 class Fenced(RuntimeError):
@@ -50,6 +50,14 @@ class RedisStore:
     def readings_key(self, model: str) -> str:
         return f"{self.namespace}:readings:{model}"
 
+    def labeled_key(self, model: str) -> str:
+        return f"{self.namespace}:labeled:{model}"
+
+    def labeled_rows(self, model: str, limit: int) -> list[dict[str, Any]]:
+        return [
+            self._decode(row) for row in self.client.lrange(self.labeled_key(model), -limit, -1)
+        ]
+
     def claim(self) -> int:
         """Become this partition's owner; earlier owners' commits will now fail."""
         self.epoch = int(self.client.incr(self._key("epoch")))
@@ -60,6 +68,7 @@ class RedisStore:
         states: dict[str, Any],
         readings: list[ReadingsRow],
         offsets: dict[str, int] | None = None,
+        labeled: list[LabeledRow] | None = None,
     ) -> None:
         epoch_key = self._key("epoch")
         with self.client.pipeline(transaction=True) as pipe:
@@ -82,6 +91,10 @@ class RedisStore:
                 touched.add(model)
             for model in touched:
                 pipe.ltrim(self.readings_key(model), -self.history_limit, -1)
+            for model in {model for model, _ in labeled or []}:
+                rows = [self._encode(row) for m, row in labeled or [] if m == model]
+                pipe.rpush(self.labeled_key(model), *rows)
+                pipe.ltrim(self.labeled_key(model), -LABELED_LIMIT, -1)
             if offsets:
                 pipe.hset(self._key("offsets"), mapping=offsets)
             try:

@@ -13,11 +13,15 @@ from typing import Any
 
 import msgspec
 
-from driftd.store import ReadingsRow
+from driftd.store import LABELED_LIMIT, LabeledRow, ReadingsRow
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS offsets (source TEXT PRIMARY KEY, next_offset INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS labeled (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT NOT NULL, row BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labeled_model ON labeled (model, seq);
 CREATE TABLE IF NOT EXISTS readings (
     model TEXT NOT NULL, event_time REAL NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT,
     value BLOB NOT NULL
@@ -43,6 +47,7 @@ class SqliteStore:
         states: dict[str, Any],
         readings: list[ReadingsRow],
         offsets: dict[str, int] | None = None,
+        labeled: list[LabeledRow] | None = None,
     ) -> None:
         with self._db:
             self._db.executemany(
@@ -54,12 +59,30 @@ class SqliteStore:
                 "INSERT INTO readings (model, event_time, value) VALUES (?, ?, ?)",
                 [(model, t, self._encode(values)) for model, t, values in readings],
             )
+            if labeled:
+                self._db.executemany(
+                    "INSERT INTO labeled (model, row) VALUES (?, ?)",
+                    [(model, self._encode(row)) for model, row in labeled],
+                )
+                for model in {model for model, _ in labeled}:
+                    self._db.execute(
+                        "DELETE FROM labeled WHERE model = ? AND seq <= ("
+                        "SELECT seq FROM labeled WHERE model = ? ORDER BY seq DESC "
+                        "LIMIT 1 OFFSET ?)",
+                        (model, model, LABELED_LIMIT),
+                    )
             if offsets:
                 self._db.executemany(
                     "INSERT INTO offsets (source, next_offset) VALUES (?, ?) "
                     "ON CONFLICT(source) DO UPDATE SET next_offset = excluded.next_offset",
                     list(offsets.items()),
                 )
+
+    def labeled_rows(self, model: str, limit: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT row FROM labeled WHERE model = ? ORDER BY seq DESC LIMIT ?", (model, limit)
+        ).fetchall()
+        return [self._decode(row[0]) for row in reversed(rows)]
 
     def load_offsets(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT source, next_offset FROM offsets").fetchall())

@@ -1,0 +1,116 @@
+"""Per-model retraining config: what to train, how to search, when, and the gates.
+
+models:
+  credit-risk:
+    ...
+    retrain:
+      estimator: sklearn.ensemble.HistGradientBoostingClassifier
+      params: {max_iter: 200}
+      search:
+        method: halving            # halving | random
+        candidates: 20
+        space:
+          learning_rate: {low: 0.01, high: 0.3, log: true}
+          max_leaf_nodes: [15, 31, 63]
+      triggers: ["accuracy-drop", "concept-drift"]   # alert rules (globs)
+      schedule: "0 3 * * 0"        # cron, optional
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+Duration = float | int | str
+
+
+class _Spec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class Range(_Spec):
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+
+class SearchSpec(_Spec):
+    method: str = "halving"  # halving | random
+    candidates: int = 20
+    space: dict[str, list[Any] | Range] = {}
+    time_budget: Duration = "10m"
+    n_jobs: int = 0  # 0: all cores of the machine, never more
+    splits: int = 3  # time-ordered validation folds
+
+
+class DataSpec(_Spec):
+    max_rows: int = 50_000  # joined events kept for training, newest first
+    max_age: Duration = "30d"
+    holdout: float = 0.2  # newest share, never trained on, judges the gates
+    reference_weight: float = 1.0  # the reference rows join the training set
+    seed: int = 0
+
+
+class GatesSpec(_Spec):
+    metric: str = "accuracy"  # accuracy | balanced_accuracy | f1 | roc_auc | mae | r2
+    min_improvement: float = 0.0  # the CI's lower bound must exceed this
+    confidence: float = 0.95
+    bootstrap: int = 1000
+    fairness_tolerance: float = 0.02  # max worsening of any group gap
+    reference_tolerance: float = 0.02  # max loss on the reference slice
+    latency_factor: float = 2.0
+    size_factor: float = 3.0
+
+
+class RollbackSpec(_Spec):
+    window: int = 500  # labeled events of the new champion before judging
+    margin: float = 0.02  # roll back when it is this much worse than the previous one
+
+
+class RetrainSpec(_Spec):
+    estimator: str  # import path of an estimator class or a factory function
+    params: dict[str, Any] = {}
+    preprocess: bool = True  # impute + one-hot in front; off if the estimator does it
+    feature_selection: bool = False  # SelectFromModel before the estimator
+    search: SearchSpec = msgspec.field(default_factory=SearchSpec)
+    data: DataSpec = msgspec.field(default_factory=DataSpec)
+    gates: GatesSpec = msgspec.field(default_factory=GatesSpec)
+    rollback: RollbackSpec = msgspec.field(default_factory=RollbackSpec)
+    triggers: list[str] = []
+    schedule: str | None = None
+    # Types skops may load besides its defaults (e.g. your own transformer).
+    trusted_types: list[str] = []
+
+
+GATE_METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "mae", "r2")
+
+
+def check_retrain(spec: RetrainSpec, at: str, task: str) -> None:
+    from driftd.config import parse_duration
+    from driftd.errors import ConfigError
+
+    if "." not in spec.estimator and ":" not in spec.estimator:
+        raise ConfigError(f"{at}.estimator", "an import path such as sklearn.linear_model.Ridge")
+    if spec.search.method not in ("halving", "random"):
+        raise ConfigError(f"{at}.search.method", "halving or random")
+    if spec.search.candidates < 1:
+        raise ConfigError(f"{at}.search.candidates", "must be at least 1")
+    if spec.search.splits < 2:
+        raise ConfigError(f"{at}.search.splits", "must be at least 2")
+    if not 0 < spec.data.holdout < 0.9:
+        raise ConfigError(f"{at}.data.holdout", "a share in (0, 0.9)")
+    if spec.gates.metric not in GATE_METRICS:
+        raise ConfigError(f"{at}.gates.metric", f"one of {', '.join(GATE_METRICS)}")
+    if (task == "regression") != (spec.gates.metric in ("mae", "r2")):
+        raise ConfigError(f"{at}.gates.metric", f"{spec.gates.metric!r} does not fit a {task} task")
+    if spec.schedule is not None:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(spec.schedule)
+        except ValueError as exc:
+            raise ConfigError(f"{at}.schedule", f"not a crontab expression: {exc}") from None
+    spec.search.time_budget = parse_duration(spec.search.time_budget, f"{at}.search.time_budget")
+    spec.data.max_age = parse_duration(spec.data.max_age, f"{at}.data.max_age")

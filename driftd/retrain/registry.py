@@ -1,0 +1,175 @@
+"""The model registry: versions, aliases, and artifacts that are never unpickled.
+
+Layout under ``runtime.registry_dir``::
+
+    <model>/versions/<n>/model.skops     the artifact (skops: no pickle)
+    <model>/versions/<n>/meta.json       params, metrics, gate verdicts, data window,
+                                         sha256 of the artifact, time, versions of things
+    <model>/aliases.json                 {"champion": n, "challenger": m, "previous": k}
+    <model>/runs/<run id>/report.{json,html}
+
+Atomicity comes from ``os.replace``: a version is written into a temporary
+directory and renamed into place whole, and aliases.json is replaced whole, so a
+process that dies midway leaves either the old state or the new one; the
+champion alias always names one complete, valid version.
+
+Loading checks the artifact's sha256 against the one recorded at registration,
+then asks skops which types the file would create and refuses any that are not
+trusted (skops' defaults plus ``retrain.trusted_types``). A pickle, or a skops
+file naming an unknown callable, is refused before anything is constructed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ALIASES = ("champion", "challenger", "previous")
+
+
+class ArtifactRefused(RuntimeError):
+    """The artifact failed its hash check or would load untrusted types."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True, default=str)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+class Registry:
+    def __init__(self, root: str | Path, trusted_types: list[str] | None = None):
+        self.root = Path(root)
+        self.trusted_types = list(trusted_types or [])
+
+    def _model_dir(self, model: str) -> Path:
+        return self.root / model
+
+    def _version_dir(self, model: str, version: int) -> Path:
+        return self._model_dir(model) / "versions" / str(version)
+
+    # -- versions ---------------------------------------------------------------------
+
+    def versions(self, model: str) -> list[int]:
+        directory = self._model_dir(model) / "versions"
+        if not directory.exists():
+            return []
+        return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
+
+    def meta(self, model: str, version: int) -> dict[str, Any]:
+        return json.loads((self._version_dir(model, version) / "meta.json").read_text())
+
+    def register(self, model: str, estimator: Any, meta: dict[str, Any]) -> int:
+        """Store a new version (complete or not at all); returns its number."""
+        import skops.io as sio
+
+        versions_dir = self._model_dir(model) / "versions"
+        versions_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=versions_dir, prefix=".new-"))
+        artifact = staging / "model.skops"
+        sio.dump(estimator, artifact)
+        record = {
+            **meta,
+            "sha256": sha256_file(artifact),
+            "size_bytes": artifact.stat().st_size,
+            "registered_at": time.time(),
+        }
+        while True:
+            version = (self.versions(model) or [0])[-1] + 1
+            record["version"] = version
+            (staging / "meta.json").write_text(json.dumps(record, indent=2, default=str))
+            try:
+                os.rename(staging, versions_dir / str(version))  # fails if taken: retry
+                return version
+            except OSError:
+                if (versions_dir / str(version)).exists():
+                    continue
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+
+    def load(self, model: str, version: int) -> Any:
+        """The estimator of a version, after its hash and type checks."""
+        import skops.io as sio
+
+        directory = self._version_dir(model, version)
+        artifact = directory / "model.skops"
+        expected = self.meta(model, version)["sha256"]
+        actual = sha256_file(artifact)
+        if actual != expected:
+            raise ArtifactRefused(
+                f"{model} v{version}: artifact sha256 {actual[:12]}... does not match the "
+                f"registered {expected[:12]}...: refusing to load a modified file"
+            )
+        try:
+            untrusted = sio.get_untrusted_types(file=artifact)
+        except Exception as exc:  # not a skops file (e.g. a pickle): never unpickle it
+            raise ArtifactRefused(f"{model} v{version}: not a skops artifact ({exc})") from None
+        unknown = [t for t in untrusted if t not in self.trusted_types]
+        if unknown:
+            raise ArtifactRefused(
+                f"{model} v{version}: would load untrusted types {unknown}; add them to "
+                "retrain.trusted_types if you trust them"
+            )
+        return sio.load(artifact, trusted=untrusted)
+
+    # -- aliases ----------------------------------------------------------------------
+
+    def aliases(self, model: str) -> dict[str, int]:
+        path = self._model_dir(model) / "aliases.json"
+        if not path.exists():
+            return {}
+        return {k: int(v) for k, v in json.loads(path.read_text()).items() if v is not None}
+
+    def champion(self, model: str) -> int | None:
+        return self.aliases(model).get("champion")
+
+    def set_aliases(self, model: str, **changes: int | None) -> dict[str, int]:
+        aliases: dict[str, int | None] = dict(self.aliases(model))
+        for name, version in changes.items():
+            if name not in ALIASES:
+                raise ValueError(f"unknown alias {name!r}")
+            if version is not None and version not in self.versions(model):
+                raise ValueError(f"{model} has no version {version}")
+            aliases[name] = version
+        clean = {k: v for k, v in aliases.items() if v is not None}
+        _write_json_atomic(self._model_dir(model) / "aliases.json", clean)
+        return clean
+
+    def promote(self, model: str, version: int) -> dict[str, int]:
+        """Make ``version`` the champion in one atomic write; the old one becomes previous."""
+        current = self.champion(model)
+        changes: dict[str, int | None] = {"champion": version}
+        if current is not None and current != version:
+            changes["previous"] = current
+        if self.aliases(model).get("challenger") == version:
+            changes["challenger"] = None
+        return self.set_aliases(model, **changes)
+
+    def rollback(self, model: str) -> dict[str, int]:
+        previous = self.aliases(model).get("previous")
+        if previous is None:
+            raise ValueError(f"{model} has no previous champion to roll back to")
+        return self.set_aliases(model, champion=previous, previous=self.champion(model))
+
+    def run_dir(self, model: str, run_id: str) -> Path:
+        path = self._model_dir(model) / "runs" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
