@@ -49,7 +49,7 @@ class DataSpec(_Spec):
     max_rows: int = 50_000  # joined events kept for training, newest first
     max_age: Duration = "30d"
     holdout: float = 0.2  # newest share, never trained on, judges the gates
-    reference_weight: float = 1.0  # the reference rows join the training set
+    use_reference: bool = True  # the reference rows join the training set
     seed: int = 0
 
 

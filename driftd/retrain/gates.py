@@ -1,0 +1,201 @@
+"""The gates a challenger must pass before it may replace the champion. All recorded.
+
+1. better: on the holdout (the newest labeled events), the paired bootstrap confidence
+   interval of (challenger - champion) on the gate metric must lie above
+   ``min_improvement``; one number from one sample is not enough to replace a model;
+2. not less fair: for each sensitive attribute, the spread between groups of accuracy
+   (or MAE) and, for binary tasks, of the selection rate (demographic parity
+   difference) must not grow by more than ``fairness_tolerance``;
+3. no loss on the reference slice beyond ``reference_tolerance``;
+4. not slower and not bigger: per-row inference latency and artifact size within
+   ``latency_factor`` and ``size_factor`` of the champion's.
+
+Without a champion (the first version), the comparative gates pass by definition
+and say so; the others still apply.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as skm
+
+from driftd.config_retrain import GatesSpec
+from driftd.retrain.dataset import Frame
+
+HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "f1", "roc_auc", "r2"}
+
+
+def _scores(model: Any, X) -> np.ndarray | None:
+    if not hasattr(model, "predict_proba"):
+        return None
+    proba = model.predict_proba(X)
+    return proba[:, 1] if proba.shape[1] == 2 else None
+
+
+def metric_value(name: str, y: np.ndarray, y_hat: np.ndarray, score: np.ndarray | None) -> float:
+    if name == "accuracy":
+        return float(np.mean(y == y_hat))
+    if name == "balanced_accuracy":
+        return float(skm.balanced_accuracy_score(y, y_hat))
+    if name == "f1":
+        return float(skm.f1_score(y, y_hat, average="weighted"))
+    if name == "roc_auc":
+        if score is None or len(np.unique(y)) < 2:
+            return float("nan")
+        return float(skm.roc_auc_score(y, score))
+    if name == "mae":
+        return float(np.mean(np.abs(y.astype(float) - y_hat.astype(float))))
+    return float(skm.r2_score(y, y_hat))
+
+
+def paired_bootstrap(name: str, y, challenger: tuple, champion: tuple, rounds: int,
+                     confidence: float, seed: int) -> dict[str, float]:  # fmt: skip
+    """CI of (challenger - champion), signed so that positive means better."""
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    sign = 1.0 if name in HIGHER_IS_BETTER else -1.0
+    diffs = np.empty(rounds)
+    for i in range(rounds):
+        idx = rng.integers(0, n, n)
+        a = metric_value(name, y[idx], challenger[0][idx],
+                         None if challenger[1] is None else challenger[1][idx])  # fmt: skip
+        b = metric_value(name, y[idx], champion[0][idx],
+                         None if champion[1] is None else champion[1][idx])  # fmt: skip
+        diffs[i] = sign * (a - b)
+    alpha = (1 - confidence) / 2
+    return {
+        "mean": float(np.nanmean(diffs)),
+        "low": float(np.nanquantile(diffs, alpha)),
+        "high": float(np.nanquantile(diffs, 1 - alpha)),
+    }
+
+
+def group_gaps(frame: Frame, y_hat: np.ndarray, task: str, positive: Any) -> dict[str, float]:
+    """Per sensitive attribute: the spread between groups of accuracy/MAE and selection rate."""
+    gaps: dict[str, float] = {}
+    for attribute in frame.groups.columns:
+        values = frame.groups[attribute].to_numpy()
+        quality, selection = [], []
+        for group in np.unique(values[values != ""]):
+            mask = values == group
+            if mask.sum() < 10:
+                continue
+            if task == "regression":
+                quality.append(float(np.mean(np.abs(frame.y[mask] - y_hat[mask]))))
+            else:
+                quality.append(float(np.mean(frame.y[mask] == y_hat[mask])))
+                if task == "binary":
+                    selection.append(float(np.mean(y_hat[mask] == positive)))
+        if len(quality) >= 2:
+            name = "mae" if task == "regression" else "accuracy"
+            gaps[f"{attribute}.{name}_difference"] = max(quality) - min(quality)
+        if len(selection) >= 2:
+            gaps[f"{attribute}.demographic_parity_difference"] = max(selection) - min(selection)
+    return gaps
+
+
+def latency_per_row(model: Any, X, repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        model.predict(X)
+        best = min(best, time.perf_counter() - started)
+    return best / max(len(X), 1)
+
+
+def artifact_size(model: Any) -> int:
+    import skops.io as sio
+
+    buffer = io.BytesIO(sio.dumps(model))
+    return len(buffer.getvalue())
+
+
+def evaluate(model: Any, frame: Frame, metric: str) -> dict[str, Any]:
+    y_hat = model.predict(frame.X)
+    score = _scores(model, frame.X) if metric == "roc_auc" else None
+    return {"y_hat": y_hat, "score": score, "value": metric_value(metric, frame.y, y_hat, score)}
+
+
+def judge(
+    gates: GatesSpec,
+    task: str,
+    positive: Any,
+    holdout: Frame,
+    reference: Frame | None,
+    challenger: Any,
+    champion: Any | None,
+    seed: int,
+) -> dict[str, Any]:
+    """Every gate's verdict with its numbers; ``passed`` is their conjunction."""
+    metric = gates.metric
+    new = evaluate(challenger, holdout, metric)
+    verdicts: dict[str, dict[str, Any]] = {}
+    report: dict[str, Any] = {"metric": metric, "challenger": {"holdout": new["value"]}}
+    if champion is None:
+        for gate in ("better", "fairness", "reference", "latency", "size"):
+            verdicts[gate] = {"passed": True, "why": "no champion yet: first version"}
+        report["verdicts"] = verdicts
+        report["passed"] = True
+        return report
+    old = evaluate(champion, holdout, metric)
+    report["champion"] = {"holdout": old["value"]}
+    interval = paired_bootstrap(metric, holdout.y, (new["y_hat"], new["score"]),
+                                (old["y_hat"], old["score"]), gates.bootstrap,
+                                gates.confidence, seed)  # fmt: skip
+    verdicts["better"] = {
+        "passed": interval["low"] > gates.min_improvement,
+        "interval": interval,
+        "why": f"{gates.confidence:.0%} CI of the improvement in {metric}: "
+        f"[{interval['low']:+.4f}, {interval['high']:+.4f}], must be above "
+        f"{gates.min_improvement:+.4f}",
+    }
+    new_gaps = group_gaps(holdout, new["y_hat"], task, positive)
+    old_gaps = group_gaps(holdout, old["y_hat"], task, positive)
+    worse = {
+        k: (old_gaps.get(k, 0.0), v)
+        for k, v in new_gaps.items()
+        if v > old_gaps.get(k, 0.0) + gates.fairness_tolerance
+    }
+    verdicts["fairness"] = {
+        "passed": not worse,
+        "challenger": new_gaps,
+        "champion": old_gaps,
+        "why": "no group gap grew beyond the tolerance"
+        if not worse
+        else "gaps grew: " + ", ".join(f"{k} {a:.3f} -> {b:.3f}" for k, (a, b) in worse.items()),
+    }
+    if reference is not None and len(reference):
+        ref_new = evaluate(challenger, reference, metric)["value"]
+        ref_old = evaluate(champion, reference, metric)["value"]
+        loss = (ref_old - ref_new) if metric in HIGHER_IS_BETTER else (ref_new - ref_old)
+        verdicts["reference"] = {
+            "passed": loss <= gates.reference_tolerance,
+            "challenger": ref_new,
+            "champion": ref_old,
+            "why": f"{metric} on the reference slice {ref_old:.4f} -> {ref_new:.4f}",
+        }
+    else:
+        verdicts["reference"] = {"passed": True, "why": "no reference with labels"}
+    latency_new = latency_per_row(challenger, holdout.X)
+    latency_old = latency_per_row(champion, holdout.X)
+    verdicts["latency"] = {
+        "passed": latency_new <= gates.latency_factor * latency_old,
+        "challenger_us": latency_new * 1e6,
+        "champion_us": latency_old * 1e6,
+        "why": f"{latency_old * 1e6:.1f} -> {latency_new * 1e6:.1f} us per row "
+        f"(limit x{gates.latency_factor:g})",
+    }
+    size_new, size_old = artifact_size(challenger), artifact_size(champion)
+    verdicts["size"] = {
+        "passed": size_new <= gates.size_factor * size_old,
+        "challenger_bytes": size_new,
+        "champion_bytes": size_old,
+        "why": f"{size_old} -> {size_new} bytes (limit x{gates.size_factor:g})",
+    }
+    report["verdicts"] = verdicts
+    report["passed"] = all(v["passed"] for v in verdicts.values())
+    return report
