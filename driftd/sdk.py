@@ -284,3 +284,122 @@ class Publisher:
             self._thread.join(timeout + 5)
             atexit.unregister(self.close)
         self.transport.close()
+
+
+class ModelClient:
+    """Serve the registry's champion and hot-swap it when a new one is promoted.
+
+        client = ModelClient("/var/lib/driftd/registry", "credit-risk")
+        client.listen_kafka("broker:9092")      # or client.watch() to poll the registry
+        y = client.predict(X)    # and publish_prediction(..., model_version=client.version)
+
+    A new version is loaded (sha256 checked, skops with an allowlist: never unpickled)
+    in the background, and only then swapped in with one reference assignment: requests
+    in flight finish on the old model, new ones get the new one, none is dropped. A
+    version that fails its checks is refused and the current one keeps serving.
+    """
+
+    def __init__(self, registry_dir: str, model_id: str, trusted_types: list[str] | None = None):
+        from driftd.retrain.registry import Registry
+
+        self.model_id = model_id
+        self._registry = Registry(registry_dir, trusted_types)
+        version = self._registry.champion(model_id)
+        if version is None:
+            raise LookupError(f"{model_id!r} has no champion in {registry_dir}")
+        self._current: tuple[int, Any] = (version, self._registry.load(model_id, version))
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.swaps = 0
+
+    @property
+    def version(self) -> int:
+        return self._current[0]
+
+    @property
+    def model(self) -> Any:
+        return self._current[1]
+
+    def predict(self, X: Any) -> Any:
+        return self._current[1].predict(X)
+
+    def predict_proba(self, X: Any) -> Any:
+        return self._current[1].predict_proba(X)
+
+    def refresh(self, version: int | None = None, sha256: str | None = None) -> bool:
+        """Load ``version`` (default: the current champion) and swap it in; False if refused."""
+        target = self._registry.champion(self.model_id) if version is None else version
+        if target is None or target == self.version:
+            return False
+        try:
+            if (
+                sha256 is not None
+                and self._registry.meta(self.model_id, target)["sha256"] != sha256
+            ):
+                raise ValueError("the announced sha256 differs from the registry's")
+            model = self._registry.load(self.model_id, target)
+        except Exception as exc:
+            log.error("not swapping %s to version %s: %s", self.model_id, target, exc)
+            return False
+        self._current = (target, model)  # one assignment: atomic for readers
+        self.swaps += 1
+        log.info("%s now serves version %s", self.model_id, target)
+        return True
+
+    def handle_event(self, event: Mapping[str, Any]) -> bool:
+        if event.get("type") != "model_promoted" or event.get("model_id") != self.model_id:
+            return False
+        return self.refresh(int(event["version"]), event.get("sha256"))
+
+    def watch(self, interval: float = 5.0) -> None:
+        """Poll the registry's champion alias (no Kafka needed)."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                self.refresh()
+
+        self._start(loop)
+
+    def listen_kafka(
+        self, bootstrap_servers: str, topic: str = "driftd.models", client: str = "kafka-python"
+    ) -> None:
+        """Follow the models topic (each instance in its own group: every app hears it)."""
+        import json
+
+        from driftd.consumers.kafka.client import open_consumer
+
+        spec = KafkaSpec(bootstrap_servers=bootstrap_servers, client=client,
+                         group_id=f"driftd-model-client-{uuid.uuid4().hex[:8]}",
+                         start_from="latest")  # fmt: skip
+
+        class _Latest:
+            def assigned(self, partitions: list) -> dict:
+                return dict.fromkeys(partitions)
+
+            def revoked(self, partitions: list) -> None:
+                pass
+
+        def loop() -> None:
+            consumer = open_consumer(spec, "driftd-model-client")
+            consumer.subscribe([topic], _Latest())
+            try:
+                while not self._stop.is_set():
+                    for record in consumer.poll(100, 0.5):
+                        try:
+                            self.handle_event(json.loads(record.value))
+                        except ValueError:
+                            log.warning("unreadable event on %s", topic)
+            finally:
+                consumer.close()
+
+        self._start(loop)
+
+    def _start(self, target: Any) -> None:
+        thread = threading.Thread(target=target, name="driftd-model-client", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)

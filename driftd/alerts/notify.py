@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -66,9 +67,16 @@ class JsonlNotifier:
 class Dispatcher:
     """Fans each alert out to every notifier; failures are logged and counted, never raised."""
 
-    def __init__(self, notifiers: list[Notifier], alerting: Alerting | None = None):
+    def __init__(
+        self,
+        notifiers: list[Notifier],
+        alerting: Alerting | None = None,
+        listeners: list[Callable[[list[Alert]], None]] | None = None,
+    ):
         self.notifiers = notifiers
         self.alerting = alerting
+        # Other consumers of alert transitions (retraining triggers).
+        self.listeners = list(listeners or [])
         # The most recent alerts (for summaries); bounded, the daemon runs for months.
         self.sent: deque[Alert] = deque(maxlen=10_000)
         self.failures: dict[str, int] = {}
@@ -78,6 +86,11 @@ class Dispatcher:
     ) -> None:
         if self.alerting is not None and (alerts or readings):
             self.alerting.manager.receive(alerts, readings)
+        for listener in self.listeners if alerts else []:
+            try:
+                listener(alerts)
+            except Exception as exc:  # e.g. the registry directory is unwritable
+                log.error("alert listener failed: %s", exc)
         for alert in alerts:
             self.sent.append(alert)
             for notifier in self.notifiers:

@@ -70,6 +70,21 @@ def build_notifiers(config: Config, quiet: bool) -> list[Notifier]:
     return notifiers
 
 
+def registry_dir(config: Config) -> Path:
+    path = Path(config.runtime.registry_dir)
+    return path if path.is_absolute() else state_dir(config) / path
+
+
+def retrain_listeners(config: Config) -> list:
+    """File a retraining request when an alert named in a model's triggers fires."""
+    if not any(spec.retrain is not None for spec in config.models.values()):
+        return []
+    from driftd.retrain.queue import RequestQueue
+    from driftd.retrain.worker import alert_triggers
+
+    return [alert_triggers(config, RequestQueue(registry_dir(config)))]
+
+
 def build_pipeline(config: Config, fresh: bool = False, quiet: bool = False) -> Pipeline:
     """Wire the embedded pipeline; ``fresh`` discards the state directory's previous run."""
     directory = state_dir(config)
@@ -99,7 +114,7 @@ def build_pipeline(config: Config, fresh: bool = False, quiet: bool = False) -> 
     pipeline = Pipeline(
         config,
         store,
-        Dispatcher(build_notifiers(config, quiet), alerting),
+        Dispatcher(build_notifiers(config, quiet), alerting, retrain_listeners(config)),
         DeadLetterFile(directory / DEAD_LETTER_FILE),
     )
     pipeline.restore()

@@ -17,7 +17,7 @@ import redis
 from driftd.alerts.notify import Dispatcher
 from driftd.config import Config, ConfigError
 from driftd.consumers.kafka.client import open_admin, open_consumer, open_producer
-from driftd.daemon.embedded import build_notifiers, state_dir
+from driftd.daemon.embedded import build_notifiers, retrain_listeners, state_dir
 from driftd.daemon.kafka_runtime import KafkaRuntime
 from driftd.store.redis import RedisStore
 
@@ -50,7 +50,7 @@ def build_dispatcher(config: Config, client: redis.Redis, quiet: bool) -> Dispat
         history = redis_store(config, client).history
         alerting = Alerting(config.alerting, outbox, state_dir(config), history)
         alerting.start()
-    return Dispatcher(build_notifiers(config, quiet), alerting)
+    return Dispatcher(build_notifiers(config, quiet), alerting, retrain_listeners(config))
 
 
 def build_kafka_runtime(config: Config, quiet: bool = False) -> KafkaRuntime:

@@ -226,6 +226,7 @@ class ModelMonitor:
             "x": {name: event.features.get(name) for name in self.spec.features},
             "a": {name: event.attributes.get(name) for name in self.spec.sensitive_attributes},
             "v": None if event.model_version is None else str(event.model_version),
+            "p": event.prediction,
         }
 
     def _keep_training_row(self, inputs: dict[str, Any], y: float) -> None:

@@ -1,0 +1,68 @@
+"""Retraining requests and the per-model lock, as files in the registry directory.
+
+A request is ``requests/<model>.json``: one file per model, so requests arriving
+while a run is going are coalesced into one (their reasons kept). The lock is an
+``flock`` on ``locks/<model>.lock``: the kernel drops it when the holder dies, so a
+killed worker never leaves a model locked. Both work for every process that sees
+the registry directory (the daemon files requests when a trigger alert fires,
+``driftd retrain`` files one by hand, the worker takes them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class RequestQueue:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _path(self, model: str) -> Path:
+        return self.root / "requests" / f"{model}.json"
+
+    def put(self, model: str, reason: str) -> None:
+        path = self._path(model)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self.lock(model, wait=True, name="requests"):
+            reasons = json.loads(path.read_text())["reasons"] if path.exists() else []
+            reasons = [*reasons, {"reason": reason, "at": time.time()}][-20:]
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"model": model, "reasons": reasons}))
+            os.replace(tmp, path)
+
+    def pending(self) -> list[str]:
+        directory = self.root / "requests"
+        return sorted(p.stem for p in directory.glob("*.json")) if directory.exists() else []
+
+    def take(self, model: str) -> list[dict]:
+        """Remove and return the model's coalesced request (empty if none)."""
+        path = self._path(model)
+        with self.lock(model, wait=True, name="requests"):
+            if not path.exists():
+                return []
+            reasons = json.loads(path.read_text())["reasons"]
+            path.unlink()
+        return reasons
+
+    @contextlib.contextmanager
+    def lock(self, model: str, wait: bool = False, name: str = "run") -> Iterator[bool]:
+        """Yields True when this process holds the model's lock, False if another does."""
+        path = self.root / "locks" / f"{model}.{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            flags = fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB)
+            try:
+                fcntl.flock(handle, flags)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

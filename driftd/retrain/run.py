@@ -1,0 +1,132 @@
+"""One retraining run, in order: data, search, gates, register, promote (or not), report.
+
+The champion is only touched by the last step (``Registry.promote``, one atomic
+file replace), after the challenger is registered whole. A failure anywhere before
+leaves it as it was; the run is then reported as failed, with the error.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import subprocess
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from driftd import __version__
+from driftd.config import Config
+from driftd.reference import load_reference
+from driftd.retrain.dataset import assemble
+from driftd.retrain.gates import judge
+from driftd.retrain.registry import Registry
+from driftd.retrain.report import write_report
+from driftd.retrain.tune import tune
+from driftd.store import Store
+
+log = logging.getLogger("driftd.retrain")
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    model: str
+    status: str  # promoted | rejected | failed
+    version: int | None = None
+    champion_before: int | None = None
+    champion_after: int | None = None
+    reasons: list[dict] = field(default_factory=list)
+    error: str = ""
+    report: dict[str, Any] = field(default_factory=dict)
+    report_path: Path | None = None
+    seconds: float = 0.0
+
+
+def environment() -> dict[str, str]:
+    import numpy
+    import sklearn
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).parent, check=False,
+        ).stdout.strip()  # fmt: skip
+    except OSError:
+        commit = ""
+    return {
+        "driftd": __version__,
+        "code_commit": commit or "unknown",
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def retrain(
+    config: Config,
+    model_id: str,
+    store: Store,
+    registry: Registry,
+    reasons: list[dict] | None = None,
+    seed: int | None = None,
+) -> RunResult:
+    spec = config.models[model_id]
+    retrain_spec = spec.retrain
+    if retrain_spec is None:
+        raise ValueError(f"model {model_id!r} has no retrain section in the config")
+    seed = retrain_spec.data.seed if seed is None else seed
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+    result = RunResult(run_id, model_id, "failed", reasons=list(reasons or []))
+    result.champion_before = result.champion_after = registry.champion(model_id)
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "run_id": run_id, "model": model_id, "reasons": result.reasons, "seed": seed,
+        "environment": environment(), "estimator": retrain_spec.estimator,
+        "champion_before": result.champion_before,
+    }  # fmt: skip
+    try:
+        rows = store.labeled_rows(model_id, retrain_spec.data.max_rows)
+        data = assemble(spec, load_reference(model_id, spec), rows)
+        report["data"] = data.window
+        challenger, search = tune(spec, retrain_spec, data.train, seed)
+        report["search"] = search
+        champion = None
+        if result.champion_before is not None:
+            champion = registry.load(model_id, result.champion_before)
+        positive = spec.positive_class if spec.task == "binary" else None
+        verdict = judge(retrain_spec.gates, spec.task, positive, data.holdout, data.reference,
+                        challenger, champion, seed)  # fmt: skip
+        report["gates"] = verdict
+        report["holdout"] = {"fairness_groups": list(data.holdout.groups.columns)}
+        meta = {
+            "run_id": run_id, "params": search["best_params"], "search": search["method"],
+            "metrics": {"holdout": verdict["challenger"]["holdout"]},
+            "gates": {k: v["passed"] for k, v in verdict["verdicts"].items()},
+            "data_window": data.window, "seed": seed, "environment": report["environment"],
+            "estimator": retrain_spec.estimator,
+        }  # fmt: skip
+        result.version = registry.register(model_id, challenger, meta)
+        if verdict["passed"]:
+            registry.promote(model_id, result.version)
+            result.status = "promoted"
+        else:
+            registry.set_aliases(model_id, challenger=result.version)
+            result.status = "rejected"
+        result.champion_after = registry.champion(model_id)
+    except Exception as exc:
+        result.status = "failed"
+        result.error = f"{type(exc).__name__}: {exc}"
+        report["traceback"] = traceback.format_exc()
+        log.exception("retraining %s failed; the champion is untouched", model_id)
+    result.seconds = time.perf_counter() - started
+    report.update(status=result.status, version=result.version, error=result.error,
+                  champion_after=result.champion_after, seconds=result.seconds)  # fmt: skip
+    result.report = report
+    try:
+        result.report_path = write_report(registry.run_dir(model_id, run_id), report)
+    except Exception:  # the outcome stands even if the report cannot be drawn
+        log.exception("could not write the report of run %s", run_id)
+    return result

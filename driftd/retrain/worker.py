@@ -1,0 +1,198 @@
+"""`driftd retrain-worker`: retrains models when asked, on schedule, or when an alert fires.
+
+APScheduler 3.x drives three kinds of jobs:
+- every 2 s, take the pending requests (filed by the daemon when a trigger alert
+  fires, by ``driftd retrain MODEL``, or by the cron jobs) and run them, one model at a
+  time under the model's lock; requests arriving meanwhile are coalesced into one;
+- per model with ``retrain.schedule``, a cron job that files a request;
+- every 30 s, the rollback check: a champion promoted by this worker whose live accuracy
+  (labeled events attributed to its version) falls more than ``rollback.margin`` below
+  the previous champion's over ``rollback.window`` events is rolled back.
+
+Each outcome is an alert (info when promoted, warning when rejected, critical when it
+failed or rolled back) through the same dispatcher as the daemon's, with the report's
+path; and a "model promoted" event for the apps (driftd.sdk.ModelClient).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from fnmatch import fnmatchcase
+from typing import Any
+
+import numpy as np
+
+from driftd.alerts.model import Alert, dedup_key
+from driftd.alerts.notify import Dispatcher
+from driftd.config import Config
+from driftd.retrain.queue import RequestQueue
+from driftd.retrain.registry import Registry
+from driftd.retrain.run import RunResult, retrain
+from driftd.store import Store
+
+log = logging.getLogger("driftd.retrain")
+
+Announce = Callable[[dict[str, Any]], None]
+SEVERITY = {"promoted": "info", "rejected": "warning", "failed": "critical"}
+
+
+class RetrainWorker:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        registry: Registry,
+        queue: RequestQueue,
+        dispatcher: Dispatcher,
+        announce: Announce | None = None,
+    ):
+        self.config = config
+        self.store = store
+        self.registry = registry
+        self.queue = queue
+        self.dispatcher = dispatcher
+        self.announce = announce or (lambda event: None)
+        self.results: list[RunResult] = []
+
+    def models(self) -> list[str]:
+        return [m for m, spec in self.config.models.items() if spec.retrain is not None]
+
+    # -- requests ---------------------------------------------------------------------
+
+    def run_pending(self) -> list[RunResult]:
+        results = []
+        for model in self.queue.pending():
+            if model not in self.models():
+                log.warning("retraining request for %r, which has no retrain config", model)
+                self.queue.take(model)
+                continue
+            with self.queue.lock(model) as held:
+                if not held:  # another worker is on it; the request waits
+                    continue
+                reasons = self.queue.take(model)
+                if reasons:
+                    results.append(self.run(model, reasons))
+        return results
+
+    def run(self, model: str, reasons: list[dict]) -> RunResult:
+        log.info("retraining %s (%s)", model, "; ".join(r["reason"] for r in reasons))
+        result = retrain(self.config, model, self.store, self.registry, reasons)
+        self.results = [*self.results[-99:], result]
+        self._tell(result)
+        return result
+
+    def _tell(self, result: RunResult) -> None:
+        if result.status == "promoted":
+            meta = self.registry.meta(result.model, result.version)  # type: ignore[arg-type]
+            self.announce({
+                "type": "model_promoted", "model_id": result.model, "version": result.version,
+                "previous": result.champion_before, "sha256": meta["sha256"],
+                "reason": "retrained", "run_id": result.run_id, "timestamp": time.time(),
+            })  # fmt: skip
+        gates = result.report.get("gates", {})
+        why = "; ".join(
+            f"{name}: {v['why']}" for name, v in gates.get("verdicts", {}).items()
+            if not v["passed"]
+        )  # fmt: skip
+        description = {
+            "promoted": f"Version {result.version} is the new champion (was "
+            f"{result.champion_before}).",
+            "rejected": f"Version {result.version} did not pass the gates ({why}); the "
+            f"champion stays {result.champion_before}.",
+            "failed": f"Retraining failed: {result.error}. The champion is untouched.",
+        }[result.status]
+        if result.report_path is not None:
+            description += f" Report: {result.report_path}"
+        self._alert(result.model, f"retrain-{result.status}", SEVERITY[result.status],
+                    float(result.version or 0), description)  # fmt: skip
+
+    def _alert(self, model: str, rule: str, severity: str, value: float, text: str) -> None:
+        now = time.time()
+        alert = Alert(
+            key=dedup_key(model, rule, "retrain.outcome"), model=model, rule=rule,
+            metric="retrain.outcome", state="firing", severity=severity, value=value,
+            op="==", threshold=value, first_event_time=now, event_time=now, description=text,
+        )  # fmt: skip
+        self.dispatcher.dispatch([alert])
+
+    # -- rollback ---------------------------------------------------------------------
+
+    def check_rollbacks(self) -> list[str]:
+        rolled = []
+        for model in self.models():
+            spec = self.config.models[model].retrain
+            aliases = self.registry.aliases(model)
+            champion, previous = aliases.get("champion"), aliases.get("previous")
+            if champion is None or previous is None:
+                continue
+            rows = self.store.labeled_rows(model, 4 * spec.rollback.window)  # type: ignore[union-attr]
+            new = _accuracy([r for r in rows if r.get("v") == str(champion)],
+                            spec.rollback.window)  # type: ignore[union-attr]  # fmt: skip
+            old = _accuracy([r for r in rows if r.get("v") == str(previous)],
+                            spec.rollback.window)  # type: ignore[union-attr]  # fmt: skip
+            if new is None or old is None or new >= old - spec.rollback.margin:  # type: ignore[union-attr]
+                continue
+            self.registry.rollback(model)
+            rolled.append(model)
+            meta = self.registry.meta(model, previous)
+            self.announce({
+                "type": "model_promoted", "model_id": model, "version": previous,
+                "previous": champion, "sha256": meta["sha256"], "reason": "rollback",
+                "timestamp": time.time(),
+            })  # fmt: skip
+            self._alert(model, "retrain-rollback", "critical", float(previous),
+                        f"Version {champion} ran at accuracy {new:.3f} live, below version "
+                        f"{previous}'s {old:.3f}: rolled back to {previous}.")  # fmt: skip
+        return rolled
+
+    # -- the scheduler ----------------------------------------------------------------
+
+    def schedule(self, scheduler: Any) -> None:
+        from apscheduler.triggers.cron import CronTrigger
+
+        scheduler.add_job(self._safe(self.run_pending), "interval", seconds=2,
+                          id="requests", max_instances=1, coalesce=True)  # fmt: skip
+        scheduler.add_job(self._safe(self.check_rollbacks), "interval", seconds=30,
+                          id="rollbacks", max_instances=1, coalesce=True)  # fmt: skip
+        for model in self.models():
+            cron = self.config.models[model].retrain.schedule  # type: ignore[union-attr]
+            if cron:
+                scheduler.add_job(self.queue.put, CronTrigger.from_crontab(cron),
+                                  args=[model, f"schedule {cron}"], id=f"cron-{model}")  # fmt: skip
+
+    @staticmethod
+    def _safe(job: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                job()
+            except Exception:  # a job must not kill the scheduler
+                log.exception("retraining job %s failed", job.__name__)
+
+        return run
+
+
+def _accuracy(rows: list[dict], window: int) -> float | None:
+    recent = rows[-window:]
+    if len(recent) < window:
+        return None
+    from driftd.values import category_text
+
+    hits = [category_text(r["y"]) == category_text(r.get("p")) for r in recent]
+    return float(np.mean(hits))
+
+
+def alert_triggers(config: Config, queue: RequestQueue) -> Callable[[list[Alert]], None]:
+    """For the daemon: file a request when an alert named in a model's triggers fires."""
+
+    def check(alerts: list[Alert]) -> None:
+        for alert in alerts:
+            spec = config.models.get(alert.model)
+            if alert.state != "firing" or spec is None or spec.retrain is None:
+                continue
+            if any(fnmatchcase(alert.rule, t) or fnmatchcase(alert.metric, t)
+                   for t in spec.retrain.triggers):  # fmt: skip
+                queue.put(alert.model, f"alert {alert.rule} on {alert.metric}")
+
+    return check
