@@ -212,9 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--config", required=True)
     create.set_defaults(func=cmd_topics_create)
 
-    from driftd import cli_alerts
+    from driftd import cli_alerts, cli_models
 
     cli_alerts.register(sub)
+    cli_models.register(sub)
 
     metrics = sub.add_parser("metrics", help="current value of every detector, from the store")
     metrics.add_argument("--config", required=True)

@@ -1,0 +1,213 @@
+"""`driftd retrain-worker`, `driftd retrain MODEL`, `driftd models list|show|promote|rollback`.
+
+Embedded by default (labeled events from the SQLite store in the state directory);
+``--service`` reads them from the service's Redis store and announces promotions
+on the Kafka models topic. Every promotion or rollback is also appended to
+``<registry>/<model>/events.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from driftd.config import Config, ConfigError, load_config
+from driftd.daemon.embedded import registry_dir
+from driftd.retrain.registry import Registry
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _registry(config: Config, model: str | None = None) -> Registry:
+    trusted: list[str] = []
+    if model is not None:
+        if model not in config.models:
+            raise ConfigError("", f"model {model!r} is not in the config")
+        spec = config.models[model].retrain
+        trusted = spec.trusted_types if spec else []
+    return Registry(registry_dir(config), trusted)
+
+
+def announcer(config: Config, service: bool) -> Callable[[dict[str, Any]], None]:
+    producer = None
+    if service:
+        from driftd.consumers.kafka.client import open_producer
+
+        producer = open_producer(config.kafka, "driftd-retrain")
+
+    def announce(event: dict[str, Any]) -> None:
+        path = registry_dir(config) / event["model_id"] / "events.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as handle:
+            handle.write(json.dumps(event) + "\n")
+        if producer is not None:
+            producer.produce(
+                config.kafka.topics.models, json.dumps(event).encode(), event["model_id"].encode()
+            )
+            producer.flush(10)
+
+    return announce
+
+
+def _store(config: Config, service: bool):
+    if service:
+        from driftd.daemon.service import redis_store
+
+        return redis_store(config)
+    from driftd.daemon.embedded import STORE_FILE, state_dir
+    from driftd.store.sqlite import SqliteStore
+
+    return SqliteStore(state_dir(config) / STORE_FILE)
+
+
+def build_worker(config: Config, service: bool):
+    from driftd.alerts.notify import Dispatcher
+    from driftd.daemon.embedded import build_notifiers
+    from driftd.retrain.queue import RequestQueue
+    from driftd.retrain.worker import RetrainWorker
+
+    registry = Registry(
+        registry_dir(config),
+        sorted({t for s in config.models.values() if s.retrain for t in s.retrain.trusted_types}),
+    )
+    return RetrainWorker(
+        config,
+        _store(config, service),
+        registry,
+        RequestQueue(registry_dir(config)),
+        Dispatcher(build_notifiers(config, quiet=False)),
+        announcer(config, service),
+    )
+
+
+def cmd_retrain_worker(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    worker = build_worker(config, args.service)
+    if not worker.models():
+        raise ConfigError("models", "no model has a retrain section")
+    if args.once:
+        results = worker.run_pending()
+        for result in results:
+            out.print(f"{result.model}: {result.status} (version {result.version}) "
+                      f"report {result.report_path}")  # fmt: skip
+        return 0 if all(r.status != "failed" for r in results) else 1
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone="UTC")
+    worker.schedule(scheduler)
+    out.print(f"retrain-worker: watching {', '.join(worker.models())}")
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):  # SIGINT/SIGTERM: stop cleanly
+        scheduler.start()
+    return 0
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    from driftd.retrain.queue import RequestQueue
+
+    config = load_config(args.config)
+    spec = config.models.get(args.model)
+    if spec is None or spec.retrain is None:
+        raise ConfigError(f"models.{args.model}.retrain", "no retrain section for this model")
+    RequestQueue(registry_dir(config)).put(args.model, f"asked by hand: {args.reason}")
+    out.print(f"retraining of {args.model} requested")
+    if not args.now:
+        return 0
+    results = build_worker(config, args.service).run_pending()
+    for result in results:
+        out.print(f"{result.model}: {result.status} (version {result.version}); "
+                  f"report {result.report_path}")  # fmt: skip
+    return 0 if results and all(r.status != "failed" for r in results) else 1
+
+
+def cmd_models_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    registry = _registry(config, args.model)
+    aliases = registry.aliases(args.model)
+    table = Table(title=f"{args.model} versions")
+    for column in ("version", "aliases", "registered", "holdout", "gates", "sha256"):
+        table.add_column(column)
+    for version in registry.versions(args.model):
+        meta = registry.meta(args.model, version)
+        gates = meta.get("gates", {})
+        table.add_row(
+            str(version),
+            ", ".join(k for k, v in aliases.items() if v == version),
+            time.strftime("%Y-%m-%d %H:%M", time.gmtime(meta["registered_at"])),
+            f"{meta.get('metrics', {}).get('holdout', float('nan')):.4f}",
+            "all passed" if gates and all(gates.values()) else
+            ", ".join(k for k, v in gates.items() if not v) or "-",
+            meta["sha256"][:12],
+        )  # fmt: skip
+    out.print(table)
+    return 0
+
+
+def cmd_models_show(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    registry = _registry(config, args.model)
+    version = args.version or registry.champion(args.model)
+    if version is None:
+        out.print(f"[red]{args.model} has no champion yet[/]")
+        return 1
+    sys.stdout.write(json.dumps(registry.meta(args.model, version), indent=2, default=str) + "\n")
+    return 0
+
+
+def _switch(args: argparse.Namespace, action: str) -> int:
+    config = load_config(args.config)
+    registry = _registry(config, args.model)
+    before = registry.champion(args.model)
+    if action == "promote":
+        registry.load(args.model, args.version)  # refuse a version that would not load
+        aliases = registry.promote(args.model, args.version)
+    else:
+        aliases = registry.rollback(args.model)
+    champion = aliases["champion"]
+    announcer(config, args.service)({
+        "type": "model_promoted", "model_id": args.model, "version": champion,
+        "previous": before, "sha256": registry.meta(args.model, champion)["sha256"],
+        "reason": action, "timestamp": time.time(),
+    })  # fmt: skip
+    out.print(f"{args.model}: champion {before} -> {champion}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    worker = sub.add_parser("retrain-worker", help="retrain models on request, schedule, alert")
+    worker.add_argument("--config", required=True)
+    worker.add_argument("--service", action="store_true", help="Redis store, Kafka events")
+    worker.add_argument("--once", action="store_true", help="run pending requests and exit")
+    worker.set_defaults(func=cmd_retrain_worker)
+
+    retrain = sub.add_parser("retrain", help="ask the worker to retrain a model")
+    retrain.add_argument("model")
+    retrain.add_argument("--config", required=True)
+    retrain.add_argument("--reason", default="")
+    retrain.add_argument("--now", action="store_true", help="run it here and now")
+    retrain.add_argument("--service", action="store_true")
+    retrain.set_defaults(func=cmd_retrain)
+
+    models = sub.add_parser("models", help="the model registry")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    for name, func, help_text in (
+        ("list", cmd_models_list, "versions and aliases"),
+        ("show", cmd_models_show, "one version's metadata (default: the champion)"),
+        ("promote", lambda a: _switch(a, "promote"), "make a version the champion"),
+        ("rollback", lambda a: _switch(a, "rollback"), "back to the previous champion"),
+    ):
+        command = models_sub.add_parser(name, help=help_text)
+        command.add_argument("model")
+        command.add_argument("--config", required=True)
+        if name in ("show", "promote"):
+            command.add_argument("version", type=int, nargs="?" if name == "show" else None)
+        if name in ("promote", "rollback"):
+            command.add_argument("--service", action="store_true")
+        command.set_defaults(func=func)
