@@ -5,7 +5,9 @@
    ``min_improvement``; one number from one sample is not enough to replace a model;
 2. not less fair: for each sensitive attribute, the spread between groups of accuracy
    (or MAE) and, for binary tasks, of the selection rate (demographic parity
-   difference) must not grow by more than ``fairness_tolerance``;
+   difference) must not grow by more than ``fairness_tolerance``: judged, like (1),
+   on the paired bootstrap (the lower bound of the growth must stay within it), so
+   sampling noise in small groups does not block a better model;
 3. no loss on the reference slice beyond ``reference_tolerance``;
 4. not slower and not bigger: per-row inference latency and artifact size within
    ``latency_factor`` and ``size_factor`` of the champion's.
@@ -24,7 +26,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from driftd.config_retrain import GatesSpec
-from driftd.retrain.dataset import Frame
+from driftd.retrain.dataset import Frame, take
 
 HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "f1", "roc_auc", "r2"}
 
@@ -98,6 +100,34 @@ def group_gaps(frame: Frame, y_hat: np.ndarray, task: str, positive: Any) -> dic
     return gaps
 
 
+def gap_growth(
+    frame: Frame,
+    new: np.ndarray,
+    old: np.ndarray,
+    task: str,
+    positive: Any,
+    rounds: int,
+    confidence: float,
+    seed: int,
+) -> dict[str, dict[str, float]]:
+    """Per gap: the bootstrap CI of (challenger's gap - champion's gap), same resamples."""
+    rng = np.random.default_rng(seed + 1)
+    n = len(frame)
+    samples: dict[str, list[float]] = {}
+    for _ in range(min(rounds, 300)):
+        idx = rng.integers(0, n, n)
+        part = take(frame, idx)
+        a = group_gaps(part, new[idx], task, positive)
+        b = group_gaps(part, old[idx], task, positive)
+        for key in a:
+            samples.setdefault(key, []).append(a[key] - b.get(key, 0.0))
+    alpha = (1 - confidence) / 2
+    return {
+        key: {"low": float(np.quantile(v, alpha)), "high": float(np.quantile(v, 1 - alpha))}
+        for key, v in samples.items()
+    }
+
+
 def latency_per_row(model: Any, X, repeats: int = 3) -> float:
     best = float("inf")
     for _ in range(repeats):
@@ -155,20 +185,25 @@ def judge(
     }
     new_gaps = group_gaps(holdout, new["y_hat"], task, positive)
     old_gaps = group_gaps(holdout, old["y_hat"], task, positive)
-    worse = {
-        k: (old_gaps.get(k, 0.0), v)
-        for k, v in new_gaps.items()
-        if v > old_gaps.get(k, 0.0) + gates.fairness_tolerance
-    }
+    growth = gap_growth(holdout, new["y_hat"], old["y_hat"], task, positive,
+                        gates.bootstrap, gates.confidence, seed)  # fmt: skip
+    worse = {k: ci for k, ci in growth.items() if ci["low"] > gates.fairness_tolerance}
     verdicts["fairness"] = {
         "passed": not worse,
         "challenger": new_gaps,
         "champion": old_gaps,
+        "growth": growth,
         "why": "no group gap grew beyond the tolerance"
         if not worse
-        else "gaps grew: " + ", ".join(f"{k} {a:.3f} -> {b:.3f}" for k, (a, b) in worse.items()),
+        else "gaps grew: "
+        + ", ".join(
+            f"{k} {old_gaps.get(k, 0):.3f} -> {new_gaps[k]:.3f} (CI low {ci['low']:+.3f})"
+            for k, ci in worse.items()
+        ),
     }
-    if reference is not None and len(reference):
+    if gates.reference_tolerance is None:
+        verdicts["reference"] = {"passed": True, "why": "disabled (reference_tolerance: null)"}
+    elif reference is not None and len(reference):
         ref_new = evaluate(challenger, reference, metric)["value"]
         ref_old = evaluate(champion, reference, metric)["value"]
         loss = (ref_old - ref_new) if metric in HIGHER_IS_BETTER else (ref_new - ref_old)

@@ -31,6 +31,13 @@ from pathlib import Path
 from typing import Any
 
 ALIASES = ("champion", "challenger", "previous")
+# Types skops asks about for ordinary scikit-learn models: data types and compiled tree
+# structures, no callables. Anything else must be named in retrain.trusted_types.
+DEFAULT_TRUSTED = (
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+)
 
 
 class ArtifactRefused(RuntimeError):
@@ -58,7 +65,7 @@ def _write_json_atomic(path: Path, data: Any) -> None:
 class Registry:
     def __init__(self, root: str | Path, trusted_types: list[str] | None = None):
         self.root = Path(root)
-        self.trusted_types = list(trusted_types or [])
+        self.trusted_types = [*DEFAULT_TRUSTED, *(trusted_types or [])]
 
     def _model_dir(self, model: str) -> Path:
         return self.root / model

@@ -43,7 +43,7 @@ models:
         space:
           C: {{low: 0.01, high: 10, log: true}}
       data: {{use_reference: false, holdout: 0.25}}
-      gates: {{bootstrap: 300}}{extra}
+      gates: {{bootstrap: 300, reference_tolerance: null}}{extra}
 runtime:
   state_dir: {state}
 notifiers: [jsonl]
