@@ -61,8 +61,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.save_events:
         Path(args.save_events).write_bytes(b"".join(raw + b"\n" for raw in published))
     messages: Iterator[Message] = ((raw, "demo", i) for i, raw in enumerate(published))
+    registry = None
+    if not args.no_retrain:
+        from driftd.daemon.demo_loop import register_production_model
+
+        registry = register_production_model(config, args.seed)
     _run(pipeline, messages, len(published), args.json or args.quiet, "demo: simulated traffic")
+    loop = None
+    if registry is not None:
+        from driftd.daemon.demo_loop import second_act
+
+        loop = second_act(config, pipeline, app, registry)
     summary = summarize(pipeline)
+    if loop is not None:
+        summary["loop"] = loop
     summary["injections"] = [injection.as_dict() for injection in app.injections]
     summary["state_dir"] = str(state.resolve())
     _emit(summary, args.json)
@@ -183,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--save-events", help="also write the simulated messages to this JSONL file")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo.add_argument("--quiet", action="store_true", help="no progress bar or console alerts")
+    demo.add_argument("--no-retrain", action="store_true",
+                      help="stop after the first act (no retraining loop)")  # fmt: skip
     demo.set_defaults(func=cmd_demo)
 
     replay = sub.add_parser("replay", help="run recorded events (JSONL) through the pipeline")

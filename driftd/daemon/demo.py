@@ -148,10 +148,24 @@ def demo_config(state_dir: Path) -> dict[str, Any]:
                 "windows": {"size": 1000, "tumbling": "6h"},
                 "join": {"ttl": "2d"},
                 "quality": {"silence_after": "2h"},
+                "retrain": RETRAIN,
             }
         },
         "runtime": {"state_dir": str(state_dir.resolve()), "evaluate_every": 250},
     }
+
+
+# The loop's second act (daemon/demo_loop.py): retrain on what driftd joined, after a
+# concept change (so without the reference's now-wrong labels).
+RETRAIN = {
+    "estimator": "sklearn.linear_model.LogisticRegression",
+    "params": {"max_iter": 1000},
+    "search": {"method": "random", "candidates": 8,
+               "space": {"C": {"low": 0.01, "high": 10.0, "log": True}}},
+    "data": {"use_reference": False, "max_rows": 20000, "max_age": "2d"},  # after the change
+    "gates": {"reference_tolerance": None, "bootstrap": 300},
+    "triggers": ["accuracy-drop", "concept-drift"],
+}  # fmt: skip
 
 
 class DemoApp:

@@ -81,6 +81,14 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             alert["first_event_time"],
         )  # fmt: skip
     console.print(table if summary["alerts"] else "[green]No alerts.[/]")
+    if loop := summary.get("loop"):
+        console.print(
+            f"[bold]The loop:[/] retraining requested by {loop['requests']}; outcome "
+            f"[bold]{loop['outcome']}[/]: version {loop['version_before']} -> "
+            f"{loop['version_after']}. Accuracy over the last labeled window: "
+            f"{_fmt(loop['accuracy_before'])} before, {_fmt(loop['accuracy_after'])} after "
+            f"{loop['predictions_after']} more predictions. Report: {loop['report']}"
+        )
     for model_id, readings in summary["metrics"].items():
         table = Table(title=f"Model {model_id}: final window")
         table.add_column("metric")

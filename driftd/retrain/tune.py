@@ -2,7 +2,7 @@
 
 The estimator is anything with fit/predict(_proba), named by import path (a class,
 or a factory function returning an estimator or Pipeline). By default it gets a
-preprocessing step in front (median imputation for numeric features, one-hot
+preprocessing step in front (median imputation and scaling for numeric features, one-hot
 for categorical ones) and, when asked, a SelectFromModel step. The search space
 is the config's, its keys prefixed for the estimator step.
 
@@ -28,7 +28,7 @@ from sklearn.feature_selection import SelectFromModel
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import ParameterSampler, TimeSeriesSplit, cross_val_score
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from driftd.config import ModelSpec
 from driftd.config_retrain import Range, RetrainSpec
@@ -57,9 +57,15 @@ def build_estimator(spec: ModelSpec, retrain: RetrainSpec) -> Any:
         return estimator
     numeric = [n for n, f in spec.features.items() if f.kind == "numeric"]
     categorical = [n for n, f in spec.features.items() if f.kind != "numeric"]
+    numeric_steps = Pipeline(
+        [
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("scale", StandardScaler()),  # linear models need it; trees do not mind
+        ]
+    )
     prep = ColumnTransformer(
         [
-            ("num", SimpleImputer(strategy="median", keep_empty_features=True), numeric),
+            ("num", numeric_steps, numeric),
             ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical),
         ]
     )
