@@ -145,6 +145,7 @@ def assemble(
         "live_from": rows[0]["t"],
         "live_to": rows[-1]["t"],
         "holdout_from": rows[cut]["t"],
+        "train_to": rows[cut - 1]["t"] if cut > 0 else None,
         "policy": f"newest {data.max_rows} joined events within {float(data.max_age):g}s; "
         f"newest {data.holdout:.0%} held out; reference rows "
         f"{'included' if data.use_reference else 'excluded'}",

@@ -7,6 +7,7 @@ leaves it as it was; the run is then reported as failed, with the error.
 
 from __future__ import annotations
 
+import copy
 import logging
 import platform
 import subprocess
@@ -17,11 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from driftd import __version__
 from driftd.config import Config
 from driftd.reference import load_reference
-from driftd.retrain.dataset import assemble
+from driftd.retrain.dataset import Frame, assemble
 from driftd.retrain.gates import judge
+from driftd.retrain.online import RiverModel
 from driftd.retrain.registry import Registry
 from driftd.retrain.report import write_report
 from driftd.retrain.tune import tune
@@ -65,6 +69,19 @@ def environment() -> dict[str, str]:
     }
 
 
+def continue_online(champion: Any, train: Frame, meta: dict[str, Any]) -> tuple[Any, dict]:
+    """A copy of the online champion that learns only the rows newer than its data."""
+    started = time.perf_counter()
+    learned_until = meta.get("data_window", {}).get("train_to", float("-inf"))
+    newer = np.nan_to_num(train.t, nan=float("-inf")) > learned_until
+    challenger = copy.deepcopy(champion).partial_fit(train.X[newer], train.y[newer])
+    return challenger, {
+        "method": "incremental", "scoring": "-", "candidates": [], "best_params": {},
+        "seconds": time.perf_counter() - started, "n_jobs": 1, "folds": 0,
+        "rows_learned": int(newer.sum()),
+    }  # fmt: skip
+
+
 def retrain(
     config: Config,
     model_id: str,
@@ -91,11 +108,16 @@ def retrain(
         rows = store.labeled_rows(model_id, retrain_spec.data.max_rows)
         data = assemble(spec, load_reference(model_id, spec), rows)
         report["data"] = data.window
-        challenger, search = tune(spec, retrain_spec, data.train, seed)
-        report["search"] = search
         champion = None
         if result.champion_before is not None:
             champion = registry.load(model_id, result.champion_before)
+        if isinstance(champion, RiverModel):  # online: continue from the champion
+            challenger, search = continue_online(
+                champion, data.train, registry.meta(model_id, result.champion_before)
+            )
+        else:
+            challenger, search = tune(spec, retrain_spec, data.train, seed)
+        report["search"] = search
         positive = spec.positive_class if spec.task == "binary" else None
         verdict = judge(retrain_spec.gates, spec.task, positive, data.holdout, data.reference,
                         challenger, champion, seed)  # fmt: skip

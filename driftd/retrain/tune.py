@@ -51,6 +51,10 @@ def import_object(path: str) -> Any:
 
 
 def build_estimator(spec: ModelSpec, retrain: RetrainSpec) -> Any:
+    if retrain.estimator.startswith("river."):
+        from driftd.retrain.online import RiverModel
+
+        return RiverModel(retrain.estimator, dict(retrain.params) or None)
     target = import_object(retrain.estimator)
     estimator = target(**retrain.params)
     if not retrain.preprocess:
