@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from retrain.helpers import draw, store_rows, write_reference  # noqa: E402
+from retrain.helpers import config_text, draw, store_rows, write_reference  # noqa: E402
 
 from driftd.config import load_config  # noqa: E402
 from driftd.daemon.embedded import registry_dir  # noqa: E402
@@ -40,24 +40,15 @@ ESTIMATORS = {
 
 
 def config(work: Path, estimator: str, params: str, space: str, method: str, n: int) -> Path:
-    reference = write_reference(work / "reference.csv")
     path = work / "driftd.yaml"
-    path.write_text(f"""
-models:
-  credit:
-    task: binary
-    features: {{x1: numeric, x2: numeric, color: categorical}}
-    reference: {reference}
-    sensitive_attributes: [sex]
-    retrain:
-      estimator: {estimator}
-      params: {params}
-      search: {{method: {method}, candidates: {n}, space: {space}}}
-      data: {{use_reference: false, max_rows: 60000}}
-      gates: {{reference_tolerance: null}}
-runtime:
-  state_dir: {work / "state"}
-""")
+    path.write_text(
+        config_text(
+            write_reference(work / "reference.csv"), work / "state", estimator=estimator,
+            params=params, search=f"{{method: {method}, candidates: {n}, space: {space}}}",
+            data="{use_reference: false, max_rows: 60000}",
+            gates="{reference_tolerance: null}",
+        )
+    )  # fmt: skip
     return path
 
 

@@ -25,7 +25,17 @@ def write_reference(path: Path, n: int = 3000, seed: int = 1) -> Path:
     return path
 
 
-def config_text(reference: Path, state: Path, **retrain: str) -> str:
+def config_text(
+    reference: Path,
+    state: Path,
+    estimator: str = "sklearn.linear_model.LogisticRegression",
+    params: str = "{max_iter: 500}",
+    search: str = "{method: random, candidates: 6, space: {C: {low: 0.01, high: 10, log: true}}}",
+    data: str = "{use_reference: false, holdout: 0.25}",
+    gates: str = "{bootstrap: 300, reference_tolerance: null}",
+    **retrain: str,
+) -> str:
+    """The concept-shift model's config; keyword arguments replace retrain settings."""
     extra = "".join(f"\n      {k}: {v}" for k, v in retrain.items())
     return f"""
 models:
@@ -35,15 +45,11 @@ models:
     reference: {reference}
     sensitive_attributes: [sex]
     retrain:
-      estimator: sklearn.linear_model.LogisticRegression
-      params: {{max_iter: 500}}
-      search:
-        method: random
-        candidates: 6
-        space:
-          C: {{low: 0.01, high: 10, log: true}}
-      data: {{use_reference: false, holdout: 0.25}}
-      gates: {{bootstrap: 300, reference_tolerance: null}}{extra}
+      estimator: {estimator}
+      params: {params}
+      search: {search}
+      data: {data}
+      gates: {gates}{extra}
 runtime:
   state_dir: {state}
 notifiers: [jsonl]

@@ -29,14 +29,10 @@ def river_types() -> list[str]:
 
 def test_river_model_learns_then_continues_incrementally(tmp_path):
     reference = write_reference(tmp_path / "reference.csv")
-    text = config_text(reference, tmp_path / "state")
-    text = text.replace(
-        "sklearn.linear_model.LogisticRegression", "river.linear_model.LogisticRegression"
-    )
-    text = text.replace("params: {max_iter: 500}", "params: {}")
-    text = text.replace("          C: {low: 0.01, high: 10, log: true}", "          {}")
-    text = text.replace("        space:\n          {}", "        space: {}")
-    text = text.replace("      gates: {", f"      trusted_types: {river_types()}\n      gates: {{")
+    text = config_text(
+        reference, tmp_path / "state", estimator="river.linear_model.LogisticRegression",
+        params="{}", search="{space: {}}", trusted_types=str(river_types()),
+    )  # fmt: skip
     (tmp_path / "driftd.yaml").write_text(text)
     config = load_config(tmp_path / "driftd.yaml")
     (tmp_path / "state").mkdir()
