@@ -119,6 +119,7 @@ def tune(spec: ModelSpec, retrain: RetrainSpec, train: Frame, seed: int) -> tupl
         search = HalvingRandomSearchCV(
             base, space, n_candidates=retrain.search.candidates, cv=folds, scoring=scoring,
             random_state=seed, n_jobs=n_jobs(retrain), refit=False, error_score=np.nan,
+            min_resources="exhaust",  # the last rung sees all rows, not a few hundred
         )  # fmt: skip
         search.fit(train.X, train.y)
         results = search.cv_results_
