@@ -226,10 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--config", required=True)
     create.set_defaults(func=cmd_topics_create)
 
-    from driftd import cli_alerts, cli_models
+    from driftd import cli_alerts, cli_models, cli_serve
 
     cli_alerts.register(sub)
     cli_models.register(sub)
+    cli_serve.register(sub)
 
     metrics = sub.add_parser("metrics", help="current value of every detector, from the store")
     metrics.add_argument("--config", required=True)

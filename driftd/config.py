@@ -17,7 +17,7 @@ import yaml
 
 from driftd.config_alerts import AlertingSpec, check_alerting
 from driftd.config_retrain import RetrainSpec, check_retrain
-from driftd.config_services import KafkaSpec, RedisSpec, check_services
+from driftd.config_services import HttpSpec, KafkaSpec, RedisSpec, check_services
 from driftd.errors import ConfigError
 from driftd.events import Scalar
 
@@ -187,6 +187,7 @@ class Config(_Spec):
     kafka: KafkaSpec = msgspec.field(default_factory=KafkaSpec)
     redis: RedisSpec = msgspec.field(default_factory=RedisSpec)
     alerting: AlertingSpec = msgspec.field(default_factory=AlertingSpec)
+    http: HttpSpec = msgspec.field(default_factory=HttpSpec)
     notifiers: list[NotifierSpec | Literal["console", "jsonl"]] = msgspec.field(
         default_factory=lambda: ["console", "jsonl"]
     )

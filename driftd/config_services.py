@@ -99,6 +99,17 @@ class RedisSpec(_Spec):
         return resolve_secret(self.password_env, "redis.password_env")
 
 
+class HttpSpec(_Spec):
+    """The daemon's HTTP server: health, Prometheus metrics, the JSON API, the dashboard."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"  # loopback unless you say otherwise
+    port: int = 8080
+    # State-changing endpoints need "Authorization: Bearer <this variable's value>";
+    # with the variable unset they always answer 401.
+    token_env: str = "DRIFTD_API_TOKEN"
+
+
 def check_services(kafka: KafkaSpec, redis: RedisSpec) -> None:
     if kafka.partitions < 1:
         raise ConfigError("kafka.partitions", f"must be at least 1, got {kafka.partitions}")

@@ -90,8 +90,66 @@ def run_service(
         config.kafka.client,
         runtime.namespace,
     )
-    runtime.run(idle_timeout=idle_timeout)
+    server = start_http(config, runtime) if config.http.enabled else None
+    try:
+        runtime.run(idle_timeout=idle_timeout)
+    finally:
+        if server is not None:
+            server.stop()
     return 0
+
+
+def start_http(config: Config, runtime: KafkaRuntime):
+    """The HTTP server of `driftd run`: Redis-backed views plus the consumer's own state."""
+    from prometheus_client.core import GaugeMetricFamily
+
+    from driftd.alerts.outbox import RedisOutbox
+    from driftd.daemon.embedded import ALERT_FILE, registry_dir
+    from driftd.daemon.http import Actions, StatusServer
+    from driftd.daemon.state_view import StateView
+    from driftd.retrain.registry import Registry
+
+    client = runtime.partitions.redis
+    view = StateView(config, redis_store(config, client), state_dir(config) / ALERT_FILE,
+                     RedisOutbox(client, config.redis.namespace),
+                     Registry(registry_dir(config)))  # fmt: skip
+
+    def ready() -> dict[str, bool]:
+        return {
+            "partitions_assigned": bool(runtime.workers),
+            "not_paused_by_dead_letters": runtime.guard.paused_until is None,
+        }
+
+    def extra() -> list:
+        consumed = GaugeMetricFamily("driftd_records_consumed", "Records polled by this member")
+        consumed.add_metric([], runtime.records_seen)
+        assigned = GaugeMetricFamily("driftd_partitions_assigned", "Partition numbers owned")
+        assigned.add_metric([], len(runtime.workers))
+        dead = GaugeMetricFamily("driftd_dead_letters", "Dead letters by reason",
+                                 labels=["reason"])  # fmt: skip
+        reasons: dict[str, int] = {}
+        for worker in list(runtime.workers.values()):
+            for reason, count in worker.pipeline.dead_letters.counts.items():
+                reasons[reason] = reasons.get(reason, 0) + count
+        for reason, count in reasons.items():
+            dead.add_metric([reason], count)
+        out = [consumed, assigned, dead]
+        alerting = runtime.dispatcher.alerting
+        if alerting is not None:
+            delivery = GaugeMetricFamily("driftd_notifications", "Notification outcomes",
+                                         labels=["receiver", "outcome"])  # fmt: skip
+            for (receiver, outcome), count in alerting.worker.counts.items():
+                delivery.add_metric([receiver, outcome], count)
+            out.append(delivery)
+        return out
+
+    try:
+        server = StatusServer(view, config.http.host, config.http.port, config.http.token_env,
+                              ready, extra, Actions(view))  # fmt: skip
+    except OSError as exc:
+        raise ConfigError("http.port", f"cannot listen on {config.http.host}:"
+                          f"{config.http.port}: {exc.strerror}") from None  # fmt: skip
+    return server.start()
 
 
 def topic_partitions(config: Config) -> dict[str, int]:

@@ -8,6 +8,7 @@ dashboard and ``driftd metrics`` read).
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ class SqliteStore:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path)
+        # One connection shared with the HTTP server's threads, serialised by a lock.
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
@@ -49,7 +52,7 @@ class SqliteStore:
         offsets: dict[str, int] | None = None,
         labeled: list[LabeledRow] | None = None,
     ) -> None:
-        with self._db:
+        with self._lock, self._db:
             self._db.executemany(
                 "INSERT INTO state (name, value) VALUES (?, ?) "
                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
@@ -79,33 +82,38 @@ class SqliteStore:
                 )
 
     def labeled_rows(self, model: str, limit: int) -> list[dict[str, Any]]:
-        rows = self._db.execute(
+        rows = self._all(
             "SELECT row FROM labeled WHERE model = ? ORDER BY seq DESC LIMIT ?", (model, limit)
-        ).fetchall()
+        )
         return [self._decode(row[0]) for row in reversed(rows)]
 
     def load_offsets(self) -> dict[str, int]:
-        return dict(self._db.execute("SELECT source, next_offset FROM offsets").fetchall())
+        return dict(self._all("SELECT source, next_offset FROM offsets", ()))
 
     def load_state(self, name: str) -> Any | None:
-        row = self._db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
-        return None if row is None else self._decode(row[0])
+        rows = self._all("SELECT value FROM state WHERE name = ?", (name,))
+        return None if not rows else self._decode(rows[0][0])
 
     def latest_readings(self, model: str) -> tuple[float, dict[str, float | None]] | None:
-        row = self._db.execute(
+        rows = self._all(
             "SELECT event_time, value FROM readings WHERE model = ? ORDER BY seq DESC LIMIT 1",
             (model,),
-        ).fetchone()
-        return None if row is None else (row[0], self._decode(row[1]))
+        )
+        return None if not rows else (rows[0][0], self._decode(rows[0][1]))
 
     def history(
         self, model: str, metric: str, limit: int = 500
     ) -> list[tuple[float, float | None]]:
-        rows = self._db.execute(
+        rows = self._all(
             "SELECT event_time, value FROM readings WHERE model = ? ORDER BY seq DESC LIMIT ?",
             (model, limit),
-        ).fetchall()
+        )
         return [(t, self._decode(v).get(metric)) for t, v in reversed(rows)]
 
+    def _all(self, sql: str, params: tuple) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()

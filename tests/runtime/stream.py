@@ -131,6 +131,7 @@ redis:
   url: "{redis_url}"
   namespace: test-{suffix}
 notifiers: [jsonl]
+http: {{port: 0}}
 {extra}
 """
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 import time
+import urllib.request
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from runtime.harness import (
     Background,
     assert_equals_recomputation,
@@ -38,6 +41,17 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
     publish(setup, stream)
     daemon = daemons(setup.config_path)
     readings = final_readings(setup, stream)
+    # The live daemon's HTTP server (port 0: the one it logged).
+    port = int(re.search(r"HTTP on 127\.0\.0\.1:(\d+)", daemon.log()).group(1))
+    base = f"http://127.0.0.1:{port}"
+    ready = json.loads(urllib.request.urlopen(f"{base}/readyz", timeout=10).read())
+    assert ready["checks"] == {"store": True, "partitions_assigned": True,
+                               "not_paused_by_dead_letters": True}  # fmt: skip
+    scrape = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
+    families = {f.name: f for f in text_string_to_metric_families(scrape)}
+    assert families["driftd_records_consumed"].samples[0].value == len(stream.messages)
+    dead = {s.labels["reason"]: s.value for s in families["driftd_dead_letters"].samples}
+    assert dead == {"malformed_json": stream.malformed}
     assert daemon.terminate() == 0, daemon.log()[-3000:]
     assert_equals_recomputation(setup, stream, readings)
     shown = subprocess.run(

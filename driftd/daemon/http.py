@@ -1,0 +1,286 @@
+"""The daemon's HTTP server: health, Prometheus metrics, and the JSON API.
+
+    GET  /healthz                      alive
+    GET  /readyz                       store reachable (and whatever the runtime adds)
+    GET  /metrics                      Prometheus text format
+    GET  /api/models                   every model with its current readings
+    GET  /api/models/<id>              one model
+    GET  /api/models/<id>/history?metric=accuracy&limit=500
+    GET  /api/models/<id>/versions     registry versions and aliases
+    GET  /api/alerts                   firing now, and recent transitions
+    GET  /api/silences
+    POST /api/silences                 {"matchers": {...}, "duration": "2h", "comment": ""}
+    POST /api/models/<id>/promote      {"version": 3}
+    POST /api/models/<id>/rollback
+    POST /api/models/<id>/retrain      {"reason": "..."}
+
+POSTs need ``Authorization: Bearer <token>`` where the token is the value of the
+environment variable named by ``http.token_env``; without that variable set they
+always answer 401. Bound to 127.0.0.1 unless configured. Every answer goes through
+secret redaction. stdlib's ThreadingHTTPServer: the load is a scrape and a few
+people, and it adds no dependency.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+from driftd.daemon.state_view import StateView
+from driftd.secrets import redact
+
+log = logging.getLogger("driftd.http")
+
+Ready = Callable[[], dict[str, bool]]
+Extra = Callable[[], list[GaugeMetricFamily]]
+
+
+class _Collector:
+    def __init__(self, view: StateView, extra: Extra | None):
+        self.view = view
+        self.extra = extra
+
+    def collect(self):
+        readings = GaugeMetricFamily(
+            "driftd_reading", "Every detector's current value", labels=["model", "metric"]
+        )
+        events = GaugeMetricFamily(
+            "driftd_events", "Events counted by the model's monitor", labels=["model", "kind"]
+        )
+        champion = GaugeMetricFamily(
+            "driftd_model_champion_version", "The registry's champion", labels=["model"]
+        )
+        for model in self.view.models():
+            for name, value in model["metrics"].items():
+                if value is None:
+                    continue
+                if name.startswith("events."):
+                    events.add_metric([model["model"], name.split(".", 1)[1]], value)
+                else:
+                    readings.add_metric([model["model"], name], value)
+            if model["champion"] is not None:
+                champion.add_metric([model["model"]], model["champion"])
+        firing = GaugeMetricFamily(
+            "driftd_alert_firing", "1 while an alert fires",
+            labels=["model", "rule", "metric", "severity"],
+        )  # fmt: skip
+        for alert in self.view.alerts()["firing"]:
+            firing.add_metric(
+                [alert["model"], alert["rule"], alert["metric"], alert["severity"]], 1.0
+            )
+        yield from (readings, events, champion, firing)
+        if self.extra is not None:
+            yield from self.extra()
+
+
+class StatusServer:
+    def __init__(
+        self,
+        view: StateView,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        token_env: str = "DRIFTD_API_TOKEN",
+        ready: Ready | None = None,
+        extra_metrics: Extra | None = None,
+        actions: Any = None,
+    ):
+        self.view = view
+        self.token_env = token_env
+        self.ready = ready
+        self.actions = actions
+        self.metrics = CollectorRegistry(auto_describe=False)
+        self.metrics.register(_Collector(view, extra_metrics))  # type: ignore[arg-type]
+        self.httpd = ThreadingHTTPServer((host, port), self._handler())
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> StatusServer:
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True,
+                                        name="driftd-http")  # fmt: skip
+        self._thread.start()
+        log.info("HTTP on %s:%d", *self.httpd.server_address[:2])
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -- routing ----------------------------------------------------------------------
+
+    def authorized(self, header: str | None) -> bool:
+        token = os.environ.get(self.token_env)
+        if not token or not header or not header.startswith("Bearer "):
+            return False
+        return hmac.compare_digest(header[7:].encode(), token.encode())
+
+    def get(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        view = self.view
+        parts = [p for p in path.split("/") if p]
+        if path == "/healthz":
+            return 200, {"status": "ok"}
+        if path == "/readyz":
+            checks = {"store": _reachable(view)}
+            if self.ready is not None:
+                checks.update(self.ready())
+            return (200 if all(checks.values()) else 503), {"ready": all(checks.values()),
+                                                            "checks": checks}  # fmt: skip
+        if parts == ["api", "models"]:
+            return 200, view.models()
+        if parts == ["api", "alerts"]:
+            return 200, view.alerts()
+        if parts == ["api", "silences"]:
+            return 200, view.silences()
+        if len(parts) >= 3 and parts[:2] == ["api", "models"]:
+            model = parts[2]
+            if model not in view.config.models:
+                return 404, {"error": f"no model {model!r}"}
+            if len(parts) == 3:
+                return 200, view.model(model)
+            if parts[3:] == ["history"]:
+                metric = query.get("metric", ["accuracy"])[0]
+                limit = int(query.get("limit", ["500"])[0])
+                return 200, {"model": model, "metric": metric,
+                             "points": view.history(model, metric, limit)}  # fmt: skip
+            if parts[3:] == ["versions"]:
+                return 200, view.versions(model)
+        return 404, {"error": f"nothing at {path}"}
+
+    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        parts = [p for p in path.split("/") if p]
+        if self.actions is None:
+            return 503, {"error": "this server is read-only"}
+        if parts == ["api", "silences"]:
+            return 201, self.actions.silence(body)
+        if len(parts) == 4 and parts[:2] == ["api", "models"]:
+            model, action = parts[2], parts[3]
+            if model not in self.view.config.models:
+                return 404, {"error": f"no model {model!r}"}
+            if action in ("promote", "rollback", "retrain"):
+                return 200, getattr(self.actions, action)(model, body)
+        return 404, {"error": f"nothing at {path}"}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "driftd"
+
+            def log_message(self, fmt: str, *args: Any) -> None:
+                log.debug("%s %s", self.address_string(), fmt % args)
+
+            def _send(self, status: int, payload: Any, content_type: str = "application/json"):
+                if content_type == "application/json":
+                    body = redact(json.dumps(payload, default=str)).encode()
+                else:
+                    body = payload
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                if status == 401:
+                    self.send_header("WWW-Authenticate", 'Bearer realm="driftd"')
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                try:
+                    if url.path == "/metrics":
+                        text = redact(generate_latest(server.metrics).decode()).encode()
+                        return self._send(200, text, "text/plain; version=0.0.4; charset=utf-8")
+                    status, payload = server.get(url.path, parse_qs(url.query))
+                except Exception as exc:
+                    log.exception("GET %s failed", url.path)
+                    status, payload = 500, {"error": redact(exc)}
+                self._send(status, payload)
+
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                if not server.authorized(self.headers.get("Authorization")):
+                    return self._send(401, {"error": "a valid bearer token is required"})
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                    if not isinstance(body, dict):
+                        raise ValueError("the body must be a JSON object")
+                    status, payload = server.post(url.path, body)
+                except (ValueError, KeyError) as exc:
+                    status, payload = 400, {"error": redact(exc)}
+                except Exception as exc:
+                    log.exception("POST %s failed", url.path)
+                    status, payload = 500, {"error": redact(exc)}
+                self._send(status, payload)
+
+        return Handler
+
+
+def _reachable(view: StateView) -> bool:
+    try:
+        view.store.latest_readings(next(iter(view.config.models)))
+        return True
+    except Exception:
+        return False
+
+
+class Actions:
+    """What the authorised POSTs do: the same operations as the CLI."""
+
+    def __init__(self, view: StateView, announce: Callable[[dict[str, Any]], None] | None = None):
+        self.view = view
+        self.announce = announce
+
+    def silence(self, body: dict[str, Any]) -> dict[str, Any]:
+        from driftd.alerts.matchers import parse_matchers
+        from driftd.alerts.outbox import put_silence
+        from driftd.alerts.silences import new_silence
+        from driftd.config import parse_duration
+
+        if self.view.outbox is None:
+            raise ValueError("no outbox: alerting is not configured")
+        matchers = parse_matchers([f"{k}={v}" for k, v in dict(body["matchers"]).items()])
+        duration = parse_duration(body.get("duration", "2h"), "duration")
+        author, comment = str(body.get("created_by", "api")), str(body.get("comment", ""))
+        silence = new_silence(matchers, duration, author, comment)
+        put_silence(self.view.outbox, silence)
+        return {"id": silence.id, "ends_at": silence.ends_at}
+
+    def _switched(self, model: str, before: int | None, reason: str) -> dict[str, Any]:
+        registry = self.view.registry
+        champion = registry.champion(model)
+        if self.announce is not None and champion is not None:
+            self.announce({"type": "model_promoted", "model_id": model, "version": champion,
+                           "previous": before, "sha256": registry.meta(model, champion)["sha256"],
+                           "reason": reason, "timestamp": time.time()})  # fmt: skip
+        return {"model": model, "champion": champion, "previous": before}
+
+    def promote(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        registry = self.view.registry
+        before = registry.champion(model)
+        version = int(body["version"])
+        registry.load(model, version)  # refuse what would not load
+        registry.promote(model, version)
+        return self._switched(model, before, "promote")
+
+    def rollback(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        before = self.view.registry.champion(model)
+        self.view.registry.rollback(model)
+        return self._switched(model, before, "rollback")
+
+    def retrain(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        from driftd.retrain.queue import RequestQueue
+
+        if self.view.config.models[model].retrain is None:
+            raise ValueError(f"{model} has no retrain section")
+        RequestQueue(self.view.registry.root).put(model, f"API: {body.get('reason', '')}")
+        return {"model": model, "requested": True}

@@ -1,0 +1,81 @@
+"""The read side the HTTP server shows: models, readings, history, alerts, silences, versions.
+
+It reads what the runtimes write (the store's readings, the alert log, the outbox's
+silences, the registry), so the same server works inside `driftd run`, next to an
+embedded replay, or on its own over a state directory (`driftd serve`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from driftd.alerts.outbox import Outbox, silences
+from driftd.config import Config
+from driftd.retrain.registry import Registry
+from driftd.store import Store
+
+
+class StateView:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        alert_log: Path,
+        outbox: Outbox | None,
+        registry: Registry,
+    ):
+        self.config = config
+        self.store = store
+        self.alert_log = alert_log
+        self.outbox = outbox
+        self.registry = registry
+
+    def models(self) -> list[dict[str, Any]]:
+        out = []
+        for model_id, spec in self.config.models.items():
+            latest = self.store.latest_readings(model_id)
+            out.append(
+                {
+                    "model": model_id,
+                    "task": spec.task,
+                    "features": list(spec.features),
+                    "event_time": None if latest is None else latest[0],
+                    "metrics": {} if latest is None else latest[1],
+                    "champion": self.registry.champion(model_id),
+                }
+            )
+        return out
+
+    def model(self, model_id: str) -> dict[str, Any] | None:
+        return next((m for m in self.models() if m["model"] == model_id), None)
+
+    def history(self, model_id: str, metric: str, limit: int = 500) -> list[list[Any]]:
+        return [[t, v] for t, v in self.store.history(model_id, metric, limit)]
+
+    def alerts(self, limit: int = 500) -> dict[str, Any]:
+        """The newest transitions, and the alerts firing now (the last state per key)."""
+        if not self.alert_log.exists():
+            return {"firing": [], "recent": []}
+        with self.alert_log.open() as handle:
+            recent = [json.loads(line) for line in deque(handle, maxlen=limit) if line.strip()]
+        last: dict[str, dict] = {}
+        for alert in recent:
+            last[alert["key"]] = alert
+        firing = [a for a in last.values() if a["state"] == "firing"]
+        return {"firing": firing, "recent": recent[::-1]}
+
+    def silences(self) -> list[dict[str, Any]]:
+        if self.outbox is None:
+            return []
+        return [msgspec.to_builtins(s) for s in silences(self.outbox)]
+
+    def versions(self, model_id: str) -> dict[str, Any]:
+        return {
+            "aliases": self.registry.aliases(model_id),
+            "versions": [self.registry.meta(model_id, v) for v in self.registry.versions(model_id)],
+        }

@@ -1,0 +1,114 @@
+"""The HTTP server over a demo's state: every endpoint, the 401s, a parsed Prometheus scrape."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from driftd.cli_serve import build_view
+from driftd.config import load_config
+from driftd.daemon.http import Actions, StatusServer
+
+pytestmark = pytest.mark.e2e
+TOKEN = "api-token-for-tests-123"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    state = tmp_path_factory.mktemp("demo") / "state"
+    done = subprocess.run(
+        [sys.executable, "-m", "driftd.cli", "demo", "--quiet", "--state-dir", str(state),
+         "--predictions", "8000"], capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    config = load_config(state / "config.yaml")
+    view = build_view(config, use_redis=False)
+    server = StatusServer(view, "127.0.0.1", 0, "DRIFTD_TEST_TOKEN", actions=Actions(view))
+    yield server.start()
+    server.stop()
+
+
+def call(server, path: str, method: str = "GET", body=None, token: str | None = None):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{path}", method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}"} if token else {},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            status, kind = response.status, response.headers["Content-Type"]
+    except urllib.error.HTTPError as exc:
+        raw, status, kind = exc.read(), exc.code, exc.headers["Content-Type"]
+    return status, (json.loads(raw) if kind.startswith("application/json") else raw.decode())
+
+
+def test_health_and_readiness(server):
+    assert call(server, "/healthz") == (200, {"status": "ok"})
+    status, ready = call(server, "/readyz")
+    assert status == 200 and ready == {"ready": True, "checks": {"store": True}}
+
+
+def test_models_history_alerts_versions(server):
+    status, models = call(server, "/api/models")
+    assert status == 200 and [m["model"] for m in models] == ["credit-risk"]
+    metrics = models[0]["metrics"]
+    assert 0 < metrics["accuracy"] < 1 and models[0]["champion"] == 2
+    status, one = call(server, "/api/models/credit-risk")
+    assert one["metrics"] == metrics
+    status, history = call(server, "/api/models/credit-risk/history?metric=accuracy&limit=50")
+    assert status == 200 and len(history["points"]) == 50
+    assert history["points"][-1][1] == metrics["accuracy"]
+    status, alerts = call(server, "/api/alerts")
+    assert status == 200 and alerts["firing"] and alerts["recent"]
+    status, versions = call(server, "/api/models/credit-risk/versions")
+    assert versions["aliases"]["champion"] == 2 and len(versions["versions"]) == 2
+    assert call(server, "/api/models/nope")[0] == 404
+    assert call(server, "/nothing")[0] == 404
+
+
+def test_prometheus_scrape_parses(server):
+    status, text = call(server, "/metrics")
+    assert status == 200
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    readings = {s.labels["metric"]: s.value for s in families["driftd_reading"].samples}
+    _, models = call(server, "/api/models")
+    assert readings["accuracy"] == models[0]["metrics"]["accuracy"]
+    events = {s.labels["kind"]: s.value for s in families["driftd_events"].samples}
+    assert events["predictions"] > 0
+    assert any(s.value == 1.0 for s in families["driftd_alert_firing"].samples)
+    assert families["driftd_model_champion_version"].samples[0].value == 2
+
+
+@pytest.mark.parametrize("path", ["/api/silences", "/api/models/credit-risk/rollback",
+                                  "/api/models/credit-risk/promote",
+                                  "/api/models/credit-risk/retrain"])  # fmt: skip
+def test_state_changes_need_the_token(server, path, monkeypatch):
+    monkeypatch.delenv("DRIFTD_TEST_TOKEN", raising=False)
+    assert call(server, path, "POST", {}, token=TOKEN)[0] == 401  # no token configured
+    monkeypatch.setenv("DRIFTD_TEST_TOKEN", TOKEN)
+    assert call(server, path, "POST", {})[0] == 401  # none given
+    assert call(server, path, "POST", {}, token="wrong")[0] == 401
+
+
+def test_authorised_silence_rollback_promote_retrain(server, monkeypatch):
+    monkeypatch.setenv("DRIFTD_TEST_TOKEN", TOKEN)
+    status, made = call(server, "/api/silences", "POST",
+                        {"matchers": {"metric": "drift.*"}, "duration": "1h"}, TOKEN)  # fmt: skip
+    assert status == 201
+    _, listed = call(server, "/api/silences")
+    assert [s["id"] for s in listed] == [made["id"]]
+    assert call(server, "/api/silences", "POST", {"matchers": {"colour": "x"}}, TOKEN)[0] == 400
+    status, back = call(server, "/api/models/credit-risk/rollback", "POST", {}, TOKEN)
+    assert status == 200 and back["champion"] == 1
+    status, again = call(server, "/api/models/credit-risk/promote", "POST", {"version": 2}, TOKEN)
+    assert status == 200 and again["champion"] == 2
+    status, asked = call(server, "/api/models/credit-risk/retrain", "POST",
+                         {"reason": "test"}, TOKEN)  # fmt: skip
+    assert status == 200 and asked["requested"]
