@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,7 +17,8 @@ from driftd.config import Config, ConfigError, load_config
 from driftd.daemon.embedded import build_pipeline, read_jsonl, run_messages
 from driftd.daemon.pipeline import Message, Pipeline
 from driftd.daemon.summary import print_summary, summarize
-from driftd.secrets import install_log_redaction, redact
+from driftd.logs import setup_logging
+from driftd.secrets import redact
 from driftd.store.sqlite import SqliteStore
 
 err = Console(stderr=True)
@@ -185,7 +186,10 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="driftd", description=__doc__)
-    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--log-level", default=os.environ.get("DRIFTD_LOG_LEVEL", "WARNING"))
+    parser.add_argument("--log-format", choices=["text", "json"],
+                        default=os.environ.get("DRIFTD_LOG_FORMAT", "text"),
+                        help="json: one object per line, for log pipelines")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="simulate a production model with injected problems")
@@ -249,8 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
-    install_log_redaction()
+    setup_logging(args.log_level, args.log_format)
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -90,6 +90,9 @@ def build_worker(config: Config, service: bool):
 
 def cmd_retrain_worker(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    from driftd.logs import apply_config
+
+    apply_config(config.runtime)
     worker = build_worker(config, args.service)
     if not worker.models():
         raise ConfigError("models", "no model has a retrain section")

@@ -41,6 +41,9 @@ def build_view(config: Config, use_redis: bool) -> StateView:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    from driftd.logs import apply_config
+
+    apply_config(config.runtime)
     view = build_view(config, args.redis)
     server = StatusServer(
         view,

@@ -168,6 +168,10 @@ class RuntimeSpec(_Spec):
     # Model versions, their artifacts and retraining reports (shared storage when the
     # worker and the apps run on several machines). Relative to state_dir.
     registry_dir: str = "registry"
+    # For the long-lived commands (run, serve, retrain-worker); overrides --log-level
+    # and --log-format when set.
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    log_format: Literal["text", "json"] | None = None
     max_event_bytes: int = 1 << 20
     # Detectors are cheap per event; statistics and rules run every N events per model.
     evaluate_every: int = 500

@@ -67,6 +67,9 @@ def build_kafka_runtime(config: Config, quiet: bool = False) -> KafkaRuntime:
 def run_service(
     config: Config, engine: str = "kafka", idle_timeout: float | None = None, quiet: bool = False
 ) -> int:
+    from driftd.logs import apply_config
+
+    apply_config(config.runtime)
     ensure_topics(config, create=False)
     if engine == "faust":
         from driftd.daemon.faust_engine import run_faust
