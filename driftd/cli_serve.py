@@ -1,13 +1,15 @@
-"""`driftd serve`: the HTTP server over a state directory (or the service's Redis store).
+"""`driftd serve` and `driftd status`: what driftd knows, over HTTP or in the terminal.
 
-`driftd run` starts the same server itself; this command shows what an embedded
-replay or the demo left behind, or looks at a production Redis from a laptop.
+Both read a state directory (what an embedded replay or the demo left behind) or,
+with ``--redis``, the service's Redis store; `driftd run` starts the same server
+itself. `status --redis` also shows the consumer group's lag per partition.
 """
 
 from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -62,7 +64,83 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+HEADLINE = ("accuracy", "estimated.accuracy", "roc_auc", "mae")
+
+
+def consumer_lag(config: Config) -> list[tuple[str, int, int, int]]:
+    """(topic, partition, committed, end) for both event topics, from Kafka."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from driftd.consumers.kafka.confluent import client_settings
+
+    settings = client_settings(config.kafka, "driftd-status")
+    settings.update({"group.id": config.kafka.group_id, "enable.auto.commit": False})
+    consumer = Consumer(settings)
+    rows = []
+    try:
+        topics = config.kafka.topics
+        for topic in (topics.predictions, topics.labels):
+            metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+            if metadata is None or metadata.error is not None:
+                continue
+            parts = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+            for tp in consumer.committed(parts, timeout=10):
+                _, end = consumer.get_watermark_offsets(tp, timeout=10)
+                rows.append((topic, tp.partition, max(tp.offset, 0), end))
+    finally:
+        consumer.close()
+    return rows
+
+
+def _cell(metrics: dict, key: str, fmt: str) -> str:
+    return "-" if metrics.get(key) is None else fmt.format(metrics[key])
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from driftd.events import format_timestamp
+
+    config = load_config(args.config)
+    view = build_view(config, args.redis)
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    models = Table(title="models")
+    for column in ("model", "last event", "predictions", "labels", *HEADLINE, "champion"):
+        models.add_column(column, justify="left" if column in ("model", "last event") else "right")
+    for model in view.models():
+        m = model["metrics"]
+        models.add_row(
+            model["model"],
+            "-" if model["event_time"] is None else format_timestamp(model["event_time"]),
+            *(_cell(m, k, "{:.0f}") for k in ("events.predictions", "events.labels")),
+            *(_cell(m, k, "{:.4g}") for k in HEADLINE),
+            str(model["champion"] or "-"),
+        )
+    console.print(models)
+    firing = Table(title="firing alerts")
+    for column in ("model", "rule", "metric", "value", "threshold", "severity", "since"):
+        firing.add_column(column)
+    for alert in view.alerts()["firing"]:
+        firing.add_row(alert["model"], alert["rule"], alert["metric"], f"{alert['value']:.4g}",
+                       f"{alert['op']} {alert['threshold']:g}", alert["severity"],
+                       format_timestamp(alert["first_event_time"]))  # fmt: skip
+    console.print(firing if firing.row_count else "[green]No alert firing.[/]")
+    if args.redis:
+        lag = Table(title=f"consumer group {config.kafka.group_id}")
+        for column in ("topic", "partition", "committed", "end", "lag"):
+            lag.add_column(column)
+        for topic, partition, committed, end in consumer_lag(config):
+            lag.add_row(topic, str(partition), str(committed), str(end), str(end - committed))
+        console.print(lag)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    status = sub.add_parser("status", help="models, current metrics, firing alerts, lag")
+    status.add_argument("--config", required=True)
+    status.add_argument("--redis", action="store_true", help="the service (Redis, Kafka lag)")
+    status.set_defaults(func=cmd_status)
+
     serve = sub.add_parser("serve", help="the HTTP API and metrics over a state directory")
     serve.add_argument("--config", required=True)
     serve.add_argument("--host", default=None, help="default: http.host (127.0.0.1)")

@@ -20,19 +20,25 @@ from driftd import secrets
 from driftd.errors import ConfigError
 
 
-def resolve_secret(env_name: str | None, key_path: str) -> str | None:
-    """The secret held by environment variable ``env_name`` (or the file ``<env_name>_FILE``)."""
+def resolve_secret(env_name: str | None, key_path: str, secret: bool = True) -> str | None:
+    """The value held by environment variable ``env_name`` (or the file ``<env_name>_FILE``).
+
+    Secrets are registered for redaction; user names (``secret=False``) are not, or
+    every log line and metric name containing, say, "driftd" would be masked.
+    """
     if not env_name:
         return None
     value = os.environ.get(env_name)
     if value is not None:
-        secrets.register(value)
+        if secret:
+            secrets.register(value)
         return value
     file_name = os.environ.get(f"{env_name}_FILE")
     if file_name:
         try:
             value = Path(file_name).read_text().strip()
-            secrets.register(value)
+            if secret:
+                secrets.register(value)
             return value
         except OSError as exc:
             raise ConfigError(

@@ -45,7 +45,7 @@ def build_channels(spec: AlertingSpec, outbox: Outbox, state_dir: Path) -> dict[
             channels[name] = EmailChannel(
                 name,
                 receiver,
-                resolve_secret(receiver.username_env, f"{at}.username_env"),
+                resolve_secret(receiver.username_env, f"{at}.username_env", secret=False),
                 resolve_secret(receiver.password_env, f"{at}.password_env"),
             )
         elif isinstance(receiver, WebhookReceiver):

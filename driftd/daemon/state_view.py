@@ -66,7 +66,11 @@ class StateView:
         last: dict[str, dict] = {}
         for alert in recent:
             last[alert["key"]] = alert
-        firing = [a for a in last.values() if a["state"] == "firing"]
+        # Retraining outcomes are announcements, not conditions: never "firing now".
+        firing = [
+            a for a in last.values()
+            if a["state"] == "firing" and a["metric"] != "retrain.outcome"
+        ]  # fmt: skip
         return {"firing": firing, "recent": recent[::-1]}
 
     def silences(self) -> list[dict[str, Any]]:

@@ -112,3 +112,15 @@ def test_authorised_silence_rollback_promote_retrain(server, monkeypatch):
     status, asked = call(server, "/api/models/credit-risk/retrain", "POST",
                          {"reason": "test"}, TOKEN)  # fmt: skip
     assert status == 200 and asked["requested"]
+
+
+def test_status_in_the_terminal(server):
+    done = subprocess.run(
+        [sys.executable, "-m", "driftd.cli", "status", "--config",
+         str(server.view.alert_log.parent / "config.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    model = server.view.models()[0]
+    assert "credit-risk" in done.stdout and "firing alerts" in done.stdout
+    assert f"{model['metrics']['events.predictions']:.0f}" in done.stdout

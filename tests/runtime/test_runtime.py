@@ -60,6 +60,12 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
         capture_output=True, check=True,
     )  # fmt: skip
     assert json.loads(shown.stdout)["metrics"] == readings["credit"]
+    status = subprocess.run(
+        [sys.executable, "-m", "driftd.cli", "status", "--config", str(setup.config_path),
+         "--redis"], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    lag_rows = [line for line in status.stdout.splitlines() if "predictions-" in line]
+    assert len(lag_rows) == 4 and all(line.rstrip(" │").endswith(" 0") for line in lag_rows)
 
     # Every malformed message is in the dead-letter topic with its reason and origin.
     config = setup.config

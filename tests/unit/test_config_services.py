@@ -77,3 +77,13 @@ def test_a_missing_secret_names_the_variable_and_the_key(monkeypatch):
         resolve_secret("NOPE", "redis.password_env")
     assert error.value.path == "redis.password_env"
     assert "NOPE" in str(error.value) and "NOPE_FILE" in str(error.value)
+
+
+def test_user_names_are_not_redacted_but_passwords_are(monkeypatch):
+    from driftd.secrets import redact
+
+    monkeypatch.setenv("DEMO_USER", "metricsbot")
+    monkeypatch.setenv("DEMO_PASSWORD", "pw-0f9e8d7c")
+    assert resolve_secret("DEMO_USER", "k", secret=False) == "metricsbot"
+    assert resolve_secret("DEMO_PASSWORD", "k") == "pw-0f9e8d7c"
+    assert redact("metricsbot:pw-0f9e8d7c") == "metricsbot:***"

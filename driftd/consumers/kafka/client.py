@@ -98,7 +98,7 @@ def security_settings(spec: KafkaSpec, names: dict[str, str]) -> dict[str, Any]:
     if security.sasl_mechanism:
         settings[names["mechanism"]] = security.sasl_mechanism
         settings[names["username"]] = resolve_secret(
-            security.sasl_username_env, "kafka.security.sasl_username_env"
+            security.sasl_username_env, "kafka.security.sasl_username_env", secret=False
         )
         settings[names["password"]] = resolve_secret(
             security.sasl_password_env, "kafka.security.sasl_password_env"
