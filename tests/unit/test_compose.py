@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -17,7 +18,8 @@ def _services() -> dict:
 
 def test_services_and_their_wiring():
     services = _services()
-    assert set(services) == {"kafka", "redis", "topics", "driftd", "mailpit"}
+    assert set(services) == {"kafka", "redis", "topics", "driftd", "mailpit", "prometheus",
+                             "grafana"}  # fmt: skip
     kafka = services["kafka"]["environment"]
     assert kafka["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft, no ZooKeeper
     assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
@@ -54,3 +56,22 @@ def test_the_mounted_driftd_config_is_valid_and_matches_the_services(monkeypatch
     mounts = services["driftd"]["volumes"]
     assert "./driftd.yaml:/etc/driftd/driftd.yaml:ro" in mounts
     assert any(m.endswith(f":{config.runtime.state_dir}") for m in mounts)
+
+
+def test_prometheus_scrapes_the_daemon_and_grafana_shows_its_metrics():
+    config = load_config_for_compose()
+    scrape = yaml.safe_load((COMPOSE / "prometheus.yml").read_text())
+    (target,) = scrape["scrape_configs"][0]["static_configs"][0]["targets"]
+    assert target == f"driftd:{config.http.port}" and config.http.host == "0.0.0.0"
+    dashboard = json.loads((COMPOSE / "grafana" / "dashboards" / "driftd.json").read_text())
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for metric in ("driftd_reading", "driftd_alert_firing", "driftd_events",
+                   "driftd_dead_letters", "driftd_notifications"):  # fmt: skip
+        assert metric in exprs
+
+
+def load_config_for_compose():
+    import os
+
+    os.environ.setdefault("REDIS_PASSWORD", "x")
+    return load_config(COMPOSE / "driftd.yaml")
