@@ -178,7 +178,11 @@ class Pipeline:
         for model_id in [*self.monitors, *meta.get("models", [])]:
             state = self.store.load_state(f"monitor:{model_id}")
             if state is not None and model_id in self.config.models:
-                self.monitor(model_id).restore(state)
+                monitor = self.monitor(model_id)
+                monitor.restore(state)
+                # Whether events came after its last evaluation is not in the snapshot:
+                # evaluate at the next chance, so the readings catch up after a restart.
+                monitor.since_evaluation = 1
         self.engine.restore(self.store.load_state("rules") or {})
         self._changed = set()
         return True

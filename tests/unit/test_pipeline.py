@@ -188,3 +188,22 @@ def test_nan_infinity_and_wrong_types_are_quality_findings(binary_config_file):
     assert readings["quality.x.type_error_rate"] == 1 / 8  # "text"
     assert readings["quality.x.out_of_range_rate"] == 2 / 8  # Infinity, 99 (reference max < 5)
     assert readings["quality.color.type_error_rate"] == 1 / 8
+
+
+def test_a_restored_model_is_evaluated_again_so_readings_catch_up(binary_config_file):
+    """Events processed after the last tick and checkpointed must reach the readings
+    after a restart, even if no new event arrives (found by the kill -9 test)."""
+    from driftd.daemon.embedded import build_pipeline
+
+    config = load_config(binary_config_file)
+    first = build_pipeline(config, fresh=True, quiet=True)
+    messages = _events(20, seed=5)  # fewer events than evaluate_every (50): no tick yet
+    first.process(messages)
+    first.checkpoint()
+    assert first.store.latest_readings("m1") is None
+    first.store.close()
+    second = build_pipeline(config, quiet=True)
+    second.evaluate_pending()
+    second.checkpoint()
+    _, readings = second.store.latest_readings("m1")
+    assert readings["events.predictions"] + readings["events.labels"] == len(messages)
