@@ -1,5 +1,6 @@
 """The daemon's HTTP server: health, Prometheus metrics, and the JSON API.
 
+    GET  /                             the dashboard (models); /models/<id>: charts
     GET  /healthz                      alive
     GET  /readyz                       store reachable (and whatever the runtime adds)
     GET  /metrics                      Prometheus text format
@@ -30,6 +31,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -37,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from driftd.daemon import dashboard
 from driftd.daemon.state_view import StateView
 from driftd.secrets import redact
 
@@ -44,6 +47,14 @@ log = logging.getLogger("driftd.http")
 
 Ready = Callable[[], dict[str, bool]]
 Extra = Callable[[], list[GaugeMetricFamily]]
+
+
+@dataclass
+class Raw:
+    """A non-JSON answer (a page, a static file)."""
+
+    body: bytes
+    content_type: str
 
 
 class _Collector:
@@ -130,6 +141,14 @@ class StatusServer:
         parts = [p for p in path.split("/") if p]
         if path == "/healthz":
             return 200, {"status": "ok"}
+        if path == "/":
+            return 200, Raw(dashboard.index(view), "text/html; charset=utf-8")
+        if len(parts) == 2 and parts[0] == "models" and parts[1] in view.config.models:
+            return 200, Raw(dashboard.model_page(view, parts[1]), "text/html; charset=utf-8")
+        if len(parts) == 2 and parts[0] == "static":
+            found = dashboard.static_file(parts[1])
+            if found is not None:
+                return 200, Raw(*found)
         if path == "/readyz":
             checks = {"store": _reachable(view)}
             if self.ready is not None:
@@ -181,7 +200,9 @@ class StatusServer:
                 log.debug("%s %s", self.address_string(), fmt % args)
 
             def _send(self, status: int, payload: Any, content_type: str = "application/json"):
-                if content_type == "application/json":
+                if isinstance(payload, Raw):
+                    body, content_type = payload.body, payload.content_type
+                elif content_type == "application/json":
                     body = redact(json.dumps(payload, default=str)).encode()
                 else:
                     body = payload
