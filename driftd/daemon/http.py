@@ -142,9 +142,9 @@ class StatusServer:
         if path == "/healthz":
             return 200, {"status": "ok"}
         if path == "/":
-            return 200, Raw(dashboard.index(view), "text/html; charset=utf-8")
+            return 200, _html(dashboard.index(view))
         if len(parts) == 2 and parts[0] == "models" and parts[1] in view.config.models:
-            return 200, Raw(dashboard.model_page(view, parts[1]), "text/html; charset=utf-8")
+            return 200, _html(dashboard.model_page(view, parts[1]))
         if len(parts) == 2 and parts[0] == "static":
             found = dashboard.static_file(parts[1])
             if found is not None:
@@ -244,6 +244,11 @@ class StatusServer:
                 self._send(status, payload)
 
         return Handler
+
+
+def _html(page: bytes) -> Raw:
+    """Pages show alert texts and errors: they go through redaction like the JSON does."""
+    return Raw(redact(page.decode()).encode(), "text/html; charset=utf-8")
 
 
 def _reachable(view: StateView) -> bool:
