@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,3 +23,14 @@ def write_reference_csv(path: Path, n: int = 2000, seed: int = 0) -> Path:
     ]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def run_demo(state: Path, predictions: int = 8000, *extra: str) -> Path:
+    """`driftd demo` into ``state`` (a smaller stream than the default); returns its config."""
+    done = subprocess.run(
+        [sys.executable, "-m", "driftd.cli", "demo", "--quiet", "--state-dir", str(state),
+         "--predictions", str(predictions), *extra],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return state / "config.yaml"

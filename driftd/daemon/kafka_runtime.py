@@ -66,6 +66,7 @@ class KafkaRuntime:
         )
         self.records_seen = 0
         self._guard_firing_since: float | None = None  # wall time the guard alert fired
+        self._paused = False
         self._last_checkpoint = clock()
 
     @property
@@ -98,6 +99,7 @@ class KafkaRuntime:
                     self.dispatcher.alerting.tick()
                 now = self.clock()
                 if self.guard.paused(now):
+                    self._paused = True
                     self.consumer.pause(self.consumer.assignment())
                     # Polling keeps the group membership; a partition assigned since the
                     # pause may still deliver: process it rather than skip past it.
@@ -106,7 +108,9 @@ class KafkaRuntime:
                         self.partitions.feed(late)
                         self.records_seen += len(late)
                     continue
-                self.consumer.resume(self.consumer.assignment())
+                if self._paused:  # the pause is over
+                    self._paused = False
+                    self.consumer.resume(self.consumer.assignment())
                 records = self.consumer.poll(runtime.batch_size, 0.5)
                 if records:
                     idle_since = None
@@ -116,7 +120,7 @@ class KafkaRuntime:
                     continue
                 if idle_since is None:
                     idle_since = self.clock()
-                    self._evaluate_pending()
+                    self.partitions.evaluate_pending()
                     self.checkpoint()
                 elif idle_timeout is not None and self.clock() - idle_since >= idle_timeout:
                     break
@@ -129,7 +133,7 @@ class KafkaRuntime:
     def shutdown(self) -> None:
         """Finish cleanly: evaluate, checkpoint, leave the group (partitions move at once)."""
         try:
-            self._evaluate_pending()
+            self.partitions.evaluate_pending()
             self.checkpoint()
         except Exception:
             log.exception("final checkpoint failed; the next owner resumes from the previous one")
@@ -148,9 +152,6 @@ class KafkaRuntime:
             # A whole window within the limit since the pause: the producers are fixed.
             self._guard_alert("resolved", self.guard.ratio)
             self._guard_firing_since = None
-
-    def _evaluate_pending(self) -> None:
-        self.partitions.evaluate_pending()
 
     def _trip_guard(self) -> None:
         ratio = self.guard.ratio

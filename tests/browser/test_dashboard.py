@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from testdata import run_demo
 
 from driftd.cli_serve import build_view
 from driftd.config import load_config
@@ -25,13 +25,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    state = tmp_path_factory.mktemp("demo") / "state"
-    done = subprocess.run(
-        [sys.executable, "-m", "driftd.cli", "demo", "--quiet", "--state-dir", str(state),
-         "--predictions", "8000"], capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    server = StatusServer(build_view(load_config(state / "config.yaml"), False), "127.0.0.1", 0)
+    config_path = run_demo(tmp_path_factory.mktemp("demo") / "state")
+    server = StatusServer(build_view(load_config(config_path), False), "127.0.0.1", 0)
     yield server.start(), tmp_path_factory.mktemp("chromium")
     server.stop()
 

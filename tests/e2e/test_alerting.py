@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from services.receivers import SlackStandIn, WebhookReceiver
+from testdata import run_demo
 
 from driftd.alerts.outbox import SqliteOutbox
 
@@ -39,13 +40,7 @@ def receivers():
 def demo_events(tmp_path_factory):
     directory = tmp_path_factory.mktemp("demo")
     events = directory / "events.jsonl"
-    done = subprocess.run(
-        [*DRIFTD, "demo", "--quiet", "--state-dir", str(directory / "state"),
-         "--predictions", "8000", "--save-events", str(events)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return directory / "state" / "config.yaml", events
+    return run_demo(directory / "state", 8000, "--save-events", str(events)), events
 
 
 def _config(tmp_path: Path, demo_config: Path) -> Path:

@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from testdata import run_demo
 
 from driftd.cli_serve import build_view
 from driftd.config import load_config
@@ -21,13 +22,8 @@ TOKEN = "api-token-for-tests-123"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    state = tmp_path_factory.mktemp("demo") / "state"
-    done = subprocess.run(
-        [sys.executable, "-m", "driftd.cli", "demo", "--quiet", "--state-dir", str(state),
-         "--predictions", "8000"], capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    config = load_config(state / "config.yaml")
+    config_path = run_demo(tmp_path_factory.mktemp("demo") / "state")
+    config = load_config(config_path)
     view = build_view(config, use_redis=False)
     server = StatusServer(view, "127.0.0.1", 0, "DRIFTD_TEST_TOKEN", actions=Actions(view))
     yield server.start()
