@@ -95,17 +95,25 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
 def test_kill_9_five_times_loses_nothing_and_counts_nothing_twice(make_setup, daemons):
     setup = make_setup()
     stream = make_stream(55_000, seed=2)
-    producer = Background(publish, setup, stream, "confluent", 5000, 0.7)
+    producer = Background(publish, setup, stream, "confluent", 5000, 2.0)
     rng = random.Random(5)
     progress = []
     for _ in range(5):
         daemon = daemons(setup.config_path)
-        time.sleep(rng.uniform(3.0, 5.0))
+        # Kill at a random moment once it owns partitions (joining after a kill waits
+        # out the dead member's session, so a fixed delay may kill it before any work).
+        deadline = time.monotonic() + 60
+        while "assigned partitions" not in daemon.log() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(rng.uniform(0.5, 2.0))
         daemon.kill()
         progress.append(consumed(setup))
     producer.finish()
     daemon = daemons(setup.config_path)
     readings = final_readings(setup, stream)
+    deadline = time.monotonic() + 60  # a clean stop of a running daemon, not of one starting
+    while "assigned partitions" not in daemon.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert daemon.terminate() == 0
     assert_equals_recomputation(setup, stream, readings)
     # The kills really landed mid-stream: progress was checkpointed between them.
