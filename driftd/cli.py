@@ -11,8 +11,8 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from driftd.cli_progress import err, progress_bar
 from driftd.config import Config, ConfigError, load_config
 from driftd.daemon.embedded import build_pipeline, read_jsonl, run_messages
 from driftd.daemon.pipeline import Message, Pipeline
@@ -21,25 +21,11 @@ from driftd.logs import setup_logging
 from driftd.secrets import redact
 from driftd.store.sqlite import SqliteStore
 
-err = Console(stderr=True)
-
-
-def _progress(quiet: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-        transient=False,
-    )
-
 
 def _run(
     pipeline: Pipeline, messages: Iterable[Message], total: int | None, quiet: bool, label: str
 ) -> None:
-    with _progress(quiet) as progress:
+    with progress_bar(quiet) as progress:
         task = progress.add_task(label, total=total)
         run_messages(pipeline, messages, on_batch=lambda n: progress.advance(task, n))
 

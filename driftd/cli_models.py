@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from driftd.cli_progress import run_stages
 from driftd.config import Config, ConfigError, load_config
 from driftd.daemon.embedded import registry_dir
 from driftd.retrain.registry import Registry
@@ -97,7 +98,8 @@ def cmd_retrain_worker(args: argparse.Namespace) -> int:
     if not worker.models():
         raise ConfigError("models", "no model has a retrain section")
     if args.once:
-        results = worker.run_pending()
+        with run_stages(args.quiet) as progress:
+            results = worker.run_pending(progress)
         for result in results:
             out.print(f"{result.model}: {result.status} (version {result.version}) "
                       f"report {result.report_path}")  # fmt: skip
@@ -123,7 +125,8 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     out.print(f"retraining of {args.model} requested")
     if not args.now:
         return 0
-    results = build_worker(config, args.service).run_pending()
+    with run_stages(args.quiet) as progress:
+        results = build_worker(config, args.service).run_pending(progress)
     for result in results:
         out.print(f"{result.model}: {result.status} (version {result.version}); "
                   f"report {result.report_path}")  # fmt: skip
@@ -188,6 +191,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     worker.add_argument("--config", required=True)
     worker.add_argument("--service", action="store_true", help="Redis store, Kafka events")
     worker.add_argument("--once", action="store_true", help="run pending requests and exit")
+    worker.add_argument("--quiet", action="store_true", help="no progress bar with --once")
     worker.set_defaults(func=cmd_retrain_worker)
 
     retrain = sub.add_parser("retrain", help="ask the worker to retrain a model")
@@ -195,6 +199,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     retrain.add_argument("--config", required=True)
     retrain.add_argument("--reason", default="")
     retrain.add_argument("--now", action="store_true", help="run it here and now")
+    retrain.add_argument("--quiet", action="store_true", help="no progress bar")
     retrain.add_argument("--service", action="store_true")
     retrain.set_defaults(func=cmd_retrain)
 

@@ -17,7 +17,7 @@ import yaml
 
 from driftd.config_alerts import AlertingSpec, check_alerting
 from driftd.config_retrain import RetrainSpec, check_retrain
-from driftd.config_services import HttpSpec, KafkaSpec, RedisSpec, check_services
+from driftd.config_services import HttpSpec, KafkaSpec, RedisSpec, check_http, check_services
 from driftd.errors import ConfigError
 from driftd.events import Scalar
 
@@ -301,6 +301,7 @@ def _normalise(config: Config) -> Config:
         runtime.dead_letter_pause, "runtime.dead_letter_pause"
     )
     check_services(config.kafka, config.redis)
+    check_http(config.http)
     check_alerting(config.alerting)
     return config
 

@@ -114,6 +114,15 @@ class HttpSpec(_Spec):
     # State-changing endpoints need "Authorization: Bearer <this variable's value>";
     # with the variable unset they always answer 401.
     token_env: str = "DRIFTD_API_TOKEN"
+    # /readyz fails while any owned partition is more than this many messages behind.
+    ready_max_lag: int = 100_000
+
+
+def check_http(http: HttpSpec) -> None:
+    if not 0 <= http.port <= 65535:
+        raise ConfigError("http.port", f"must be 0..65535, got {http.port}")
+    if http.ready_max_lag < 0:
+        raise ConfigError("http.ready_max_lag", f"must be >= 0, got {http.ready_max_lag}")
 
 
 def check_services(kafka: KafkaSpec, redis: RedisSpec) -> None:

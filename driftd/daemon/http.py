@@ -8,6 +8,7 @@
     GET  /api/models/<id>              one model
     GET  /api/models/<id>/history?metric=accuracy&limit=500
     GET  /api/models/<id>/versions     registry versions and aliases
+    GET  /api/models/<id>/runs         retraining runs, newest first
     GET  /api/alerts                   firing now, and recent transitions
     GET  /api/silences
     POST /api/silences                 {"matchers": {...}, "duration": "2h", "comment": ""}
@@ -90,9 +91,33 @@ class _Collector:
             firing.add_metric(
                 [alert["model"], alert["rule"], alert["metric"], alert["severity"]], 1.0
             )
-        yield from (readings, events, champion, firing)
+        yield from (readings, events, champion, firing, *self._retraining())
         if self.extra is not None:
             yield from self.extra()
+
+    def _retraining(self) -> list[GaugeMetricFamily]:
+        """Runs by outcome, and the last run's duration and end time, per model."""
+        runs = GaugeMetricFamily(
+            "driftd_retrain_runs", "Retraining runs by outcome", labels=["model", "outcome"]
+        )
+        seconds = GaugeMetricFamily(
+            "driftd_retrain_last_run_seconds", "Duration of the last run", labels=["model"]
+        )
+        finished = GaugeMetricFamily(
+            "driftd_retrain_last_run_timestamp_seconds", "When the last run ended",
+            labels=["model", "outcome"],
+        )  # fmt: skip
+        for model in self.view.config.models:
+            history = self.view.registry.runs(model)
+            if not history:
+                continue
+            for outcome in ("promoted", "rejected", "failed"):
+                count = sum(1 for run in history if run.get("status") == outcome)
+                runs.add_metric([model, outcome], count)
+            last = history[-1]
+            seconds.add_metric([model], float(last.get("seconds", 0.0)))
+            finished.add_metric([model, str(last.get("status"))], float(last["finished_at"]))
+        return [runs, seconds, finished]
 
 
 class StatusServer:
@@ -174,6 +199,8 @@ class StatusServer:
                              "points": view.history(model, metric, limit)}  # fmt: skip
             if parts[3:] == ["versions"]:
                 return 200, view.versions(model)
+            if parts[3:] == ["runs"]:
+                return 200, view.runs(model)
         return 404, {"error": f"nothing at {path}"}
 
     def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:

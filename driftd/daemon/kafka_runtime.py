@@ -65,6 +65,8 @@ class KafkaRuntime:
             float(runtime.dead_letter_pause),
         )
         self.records_seen = 0
+        self.lag: dict[TopicPartition, int] = {}  # messages behind, per owned partition
+        self._lag_measured = 0.0
         self._guard_firing_since: float | None = None  # wall time the guard alert fired
         self._paused = False
         self._last_checkpoint = clock()
@@ -115,9 +117,11 @@ class KafkaRuntime:
                 if records:
                     idle_since = None
                     self._feed(records)
+                    self.measure_lag()
                     if self.clock() - self._last_checkpoint >= float(runtime.checkpoint_interval):
                         self.checkpoint()
                     continue
+                self.measure_lag(at_most_every=0.0 if idle_since is None else 1.0)
                 if idle_since is None:
                     idle_since = self.clock()
                     self.partitions.evaluate_pending()
@@ -129,6 +133,26 @@ class KafkaRuntime:
 
     def stop(self) -> None:
         self.stop_event.set()
+
+    def measure_lag(self, at_most_every: float = 1.0) -> None:
+        """End offsets (as of the last fetch) minus the next offset each pipeline needs.
+
+        From the polling thread after feeding (at once when the stream goes idle, so a
+        caught-up member reports 0); readers get a fresh dict.
+        """
+        now = self.clock()
+        if now - self._lag_measured < at_most_every:
+            return
+        self._lag_measured = now
+        lag = {}
+        for (topic, partition), high in self.consumer.high_watermarks().items():
+            worker = self.workers.get(partition)
+            position = worker.next_offsets.get(topic) if worker is not None else None
+            if position is None and high == 0:
+                position = 0  # an empty partition: nothing to be behind on
+            if position is not None:
+                lag[(topic, partition)] = max(0, high - position)
+        self.lag = lag
 
     def shutdown(self) -> None:
         """Finish cleanly: evaluate, checkpoint, leave the group (partitions move at once)."""

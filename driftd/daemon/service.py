@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 
 import redis
 
@@ -19,6 +20,7 @@ from driftd.config import Config, ConfigError
 from driftd.consumers.kafka.client import open_admin, open_consumer, open_producer
 from driftd.daemon.embedded import build_notifiers, retrain_listeners, state_dir
 from driftd.daemon.kafka_runtime import KafkaRuntime
+from driftd.daemon.probe import BrokerProbe
 from driftd.store.redis import RedisStore
 
 log = logging.getLogger("driftd.service")
@@ -70,22 +72,31 @@ def run_service(
     from driftd.logs import apply_config
 
     apply_config(config.runtime)
-    ensure_topics(config, create=False)
     if engine == "faust":
+        ensure_topics(config, create=False)
         from driftd.daemon.faust_engine import run_faust
 
         return run_faust(config, quiet=quiet)
-    runtime = build_kafka_runtime(config, quiet)
+    # Handlers first: a SIGTERM while connecting still ends in a clean exit 0.
+    started: list[KafkaRuntime] = []
+    stopping = threading.Event()
 
     def stop(signum: int, _frame: object) -> None:
         log.warning(
             "received %s: finishing the batch, checkpointing, leaving the group",
             signal.Signals(signum).name,
         )
-        runtime.stop()
+        stopping.set()
+        for runtime in started:
+            runtime.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    ensure_topics(config, create=False)
+    runtime = build_kafka_runtime(config, quiet)
+    started.append(runtime)
+    if stopping.is_set():
+        runtime.stop()
     log.info(
         "driftd run: group %s on %s (%s client), state in Redis namespace %s",
         config.kafka.group_id,
@@ -93,16 +104,21 @@ def run_service(
         config.kafka.client,
         runtime.namespace,
     )
-    server = start_http(config, runtime) if config.http.enabled else None
+    server = probe = None
+    if config.http.enabled:
+        probe = BrokerProbe(config.kafka, config.kafka.topics.predictions).start()
+        server = start_http(config, runtime, probe)
     try:
         runtime.run(idle_timeout=idle_timeout)
     finally:
         if server is not None:
             server.stop()
+        if probe is not None:
+            probe.stop()
     return 0
 
 
-def start_http(config: Config, runtime: KafkaRuntime):
+def start_http(config: Config, runtime: KafkaRuntime, probe: BrokerProbe):
     """The HTTP server of `driftd run`: Redis-backed views plus the consumer's own state."""
     from prometheus_client.core import GaugeMetricFamily
 
@@ -119,7 +135,9 @@ def start_http(config: Config, runtime: KafkaRuntime):
 
     def ready() -> dict[str, bool]:
         return {
+            "broker_reachable": probe.reachable(),
             "partitions_assigned": bool(runtime.workers),
+            "lag_under_bound": max(runtime.lag.values(), default=0) <= config.http.ready_max_lag,
             "not_paused_by_dead_letters": runtime.guard.paused_until is None,
         }
 
@@ -136,7 +154,13 @@ def start_http(config: Config, runtime: KafkaRuntime):
                 reasons[reason] = reasons.get(reason, 0) + count
         for reason, count in reasons.items():
             dead.add_metric([reason], count)
-        out = [consumed, assigned, dead]
+        lag = GaugeMetricFamily("driftd_consumer_lag", "Messages behind the partition's end",
+                                labels=["topic", "partition"])  # fmt: skip
+        for (topic, partition), behind in sorted(runtime.lag.items()):
+            lag.add_metric([topic, str(partition)], behind)
+        reachable = GaugeMetricFamily("driftd_broker_reachable", "1 while the broker answers")
+        reachable.add_metric([], float(probe.reachable()))
+        out = [consumed, assigned, dead, lag, reachable]
         alerting = runtime.dispatcher.alerting
         if alerting is not None:
             delivery = GaugeMetricFamily("driftd_notifications", "Notification outcomes",

@@ -78,6 +78,10 @@ class StateView:
             return []
         return [msgspec.to_builtins(s) for s in silences(self.outbox)]
 
+    def runs(self, model_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Retraining runs of a model, newest first."""
+        return self.registry.runs(model_id)[::-1][:limit]
+
     def versions(self, model_id: str) -> dict[str, Any]:
         return {
             "aliases": self.registry.aliases(model_id),

@@ -176,6 +176,36 @@ class Registry:
             raise ValueError(f"{model} has no previous champion to roll back to")
         return self.set_aliases(model, champion=previous, previous=self.champion(model))
 
+    # -- runs -------------------------------------------------------------------------
+
+    def record_run(self, model: str, summary: dict[str, Any]) -> None:
+        """Append one run's outcome to the model's ledger (what /metrics counts).
+
+        One short line per run, appended with O_APPEND: concurrent workers on the same
+        directory cannot interleave within a line, and a crash loses at most that line.
+        """
+        path = self._model_dir(model) / "runs.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(summary, sort_keys=True, default=str) + "\n").encode()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def runs(self, model: str) -> list[dict[str, Any]]:
+        """Every recorded run, oldest first (a torn last line is skipped)."""
+        path = self._model_dir(model) / "runs.jsonl"
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
     def run_dir(self, model: str, run_id: str) -> Path:
         path = self._model_dir(model) / "runs" / run_id
         path.mkdir(parents=True, exist_ok=True)

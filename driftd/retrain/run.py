@@ -14,6 +14,7 @@ import subprocess
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ from driftd.retrain.tune import tune
 from driftd.store import Store
 
 log = logging.getLogger("driftd.retrain")
+
+# A run's stages, in order, for progress reporting.
+STAGES = ("rows", "search", "gates", "register", "report", "done")
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -89,8 +94,15 @@ def retrain(
     registry: Registry,
     reasons: list[dict] | None = None,
     seed: int | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
+    """One run; ``progress(stage, done, total)`` is told each stage as it starts."""
     spec = config.models[model_id]
+
+    def step(stage: str, detail: str = "") -> None:
+        if progress is not None:
+            progress(f"{stage} {detail}".strip(), STAGES.index(stage), len(STAGES) - 1)
+
     retrain_spec = spec.retrain
     if retrain_spec is None:
         raise ValueError(f"model {model_id!r} has no retrain section in the config")
@@ -105,6 +117,7 @@ def retrain(
         "champion_before": result.champion_before,
     }  # fmt: skip
     try:
+        step("rows")
         rows = store.labeled_rows(model_id, retrain_spec.data.max_rows)
         data = assemble(spec, load_reference(model_id, spec), rows)
         report["data"] = data.window
@@ -116,8 +129,13 @@ def retrain(
                 champion, data.train, registry.meta(model_id, result.champion_before)
             )
         else:
-            challenger, search = tune(spec, retrain_spec, data.train, seed)
+            step("search", f"{len(data.train)} rows")
+            challenger, search = tune(
+                spec, retrain_spec, data.train, seed,
+                on_candidate=lambda done, total: step("search", f"candidate {done}/{total}"),
+            )  # fmt: skip
         report["search"] = search
+        step("gates")
         positive = spec.positive_class if spec.task == "binary" else None
         verdict = judge(retrain_spec.gates, spec.task, positive, data.holdout, data.reference,
                         challenger, champion, seed)  # fmt: skip
@@ -130,6 +148,7 @@ def retrain(
             "data_window": data.window, "seed": seed, "environment": report["environment"],
             "estimator": retrain_spec.estimator,
         }  # fmt: skip
+        step("register")
         result.version = registry.register(model_id, challenger, meta)
         if verdict["passed"]:
             registry.promote(model_id, result.version)
@@ -147,8 +166,15 @@ def retrain(
     report.update(status=result.status, version=result.version, error=result.error,
                   champion_after=result.champion_after, seconds=result.seconds)  # fmt: skip
     result.report = report
-    try:
+    step("report")
+    try:  # the outcome stands even if it cannot be recorded or drawn
+        registry.record_run(model_id, {
+            "run_id": run_id, "status": result.status, "version": result.version,
+            "seconds": round(result.seconds, 3), "finished_at": time.time(),
+            "champion_before": result.champion_before, "champion_after": result.champion_after,
+        })  # fmt: skip
         result.report_path = write_report(registry.run_dir(model_id, run_id), report)
-    except Exception:  # the outcome stands even if the report cannot be drawn
-        log.exception("could not write the report of run %s", run_id)
+    except Exception:
+        log.exception("could not record or write the report of run %s", run_id)
+    step("done")
     return result

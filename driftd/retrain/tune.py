@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -101,8 +102,18 @@ def n_jobs(retrain: RetrainSpec) -> int:
     return cores if retrain.search.n_jobs <= 0 else min(retrain.search.n_jobs, cores)
 
 
-def tune(spec: ModelSpec, retrain: RetrainSpec, train: Frame, seed: int) -> tuple[Any, dict]:
-    """Search, refit the best candidate on all training rows; returns (model, results)."""
+def tune(
+    spec: ModelSpec,
+    retrain: RetrainSpec,
+    train: Frame,
+    seed: int,
+    on_candidate: Callable[[int, int], None] | None = None,
+) -> tuple[Any, dict]:
+    """Search, refit the best candidate on all training rows; returns (model, results).
+
+    ``on_candidate(done, total)`` follows the budgeted search candidate by candidate
+    (halving runs inside scikit-learn and reports only when it is over).
+    """
     base = build_estimator(spec, retrain)
     space = distributions(retrain)
     scoring = SCORING[retrain.gates.metric]
@@ -136,6 +147,8 @@ def tune(spec: ModelSpec, retrain: RetrainSpec, train: Frame, seed: int) -> tupl
                                      n_jobs=n_jobs(retrain), error_score=np.nan)  # fmt: skip
             candidates.append({"params": params, "score": float(np.nanmean(scores)),
                                "rows": len(train)})  # fmt: skip
+            if on_candidate is not None:
+                on_candidate(len(candidates), retrain.search.candidates)
         finite = [c for c in candidates if np.isfinite(c["score"])]
         if not finite:
             raise RuntimeError("every candidate failed to fit")

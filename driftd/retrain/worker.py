@@ -29,12 +29,13 @@ from driftd.alerts.notify import Dispatcher
 from driftd.config import Config
 from driftd.retrain.queue import RequestQueue
 from driftd.retrain.registry import Registry
-from driftd.retrain.run import RunResult, retrain
+from driftd.retrain.run import Progress, RunResult, retrain
 from driftd.store import Store
 
 log = logging.getLogger("driftd.retrain")
 
 Announce = Callable[[dict[str, Any]], None]
+ProgressFor = Callable[[str], Progress | None]
 SEVERITY = {"promoted": "info", "rejected": "warning", "failed": "critical"}
 
 
@@ -61,7 +62,8 @@ class RetrainWorker:
 
     # -- requests ---------------------------------------------------------------------
 
-    def run_pending(self) -> list[RunResult]:
+    def run_pending(self, progress: ProgressFor | None = None) -> list[RunResult]:
+        """Run every waiting request; ``progress(model)`` gives a run's stage reporter."""
         results = []
         for model in self.queue.pending():
             if model not in self.models():
@@ -73,12 +75,12 @@ class RetrainWorker:
                     continue
                 reasons = self.queue.take(model)
                 if reasons:
-                    results.append(self.run(model, reasons))
+                    results.append(self.run(model, reasons, progress and progress(model)))
         return results
 
-    def run(self, model: str, reasons: list[dict]) -> RunResult:
+    def run(self, model: str, reasons: list[dict], progress: Progress | None = None) -> RunResult:
         log.info("retraining %s (%s)", model, "; ".join(r["reason"] for r in reasons))
-        result = retrain(self.config, model, self.store, self.registry, reasons)
+        result = retrain(self.config, model, self.store, self.registry, reasons, progress=progress)
         self.results = [*self.results[-99:], result]
         self._tell(result)
         return result

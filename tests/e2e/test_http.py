@@ -65,6 +65,9 @@ def test_models_history_alerts_versions(server):
     assert status == 200 and alerts["firing"] and alerts["recent"]
     status, versions = call(server, "/api/models/credit-risk/versions")
     assert versions["aliases"]["champion"] == 2 and len(versions["versions"]) == 2
+    status, runs = call(server, "/api/models/credit-risk/runs")
+    assert status == 200 and [r["status"] for r in runs] == ["promoted"]
+    assert runs[0]["version"] == 2 and runs[0]["champion_before"] == 1 and runs[0]["seconds"] > 0
     assert call(server, "/api/models/nope")[0] == 404
     assert call(server, "/nothing")[0] == 404
 
@@ -80,6 +83,11 @@ def test_prometheus_scrape_parses(server):
     assert events["predictions"] > 0
     assert any(s.value == 1.0 for s in families["driftd_alert_firing"].samples)
     assert families["driftd_model_champion_version"].samples[0].value == 2
+    runs = {s.labels["outcome"]: s.value for s in families["driftd_retrain_runs"].samples}
+    assert runs == {"promoted": 1, "rejected": 0, "failed": 0}
+    _, history = call(server, "/api/models/credit-risk/runs")
+    last = families["driftd_retrain_last_run_seconds"].samples[0].value
+    assert last == history[0]["seconds"]
 
 
 @pytest.mark.parametrize("path", ["/api/silences", "/api/models/credit-risk/rollback",

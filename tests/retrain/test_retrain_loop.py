@@ -18,6 +18,7 @@ from driftd.config import load_config
 from driftd.daemon.embedded import STORE_FILE, registry_dir
 from driftd.retrain.queue import RequestQueue
 from driftd.retrain.registry import Registry
+from driftd.retrain.run import STAGES
 from driftd.retrain.worker import RetrainWorker
 from driftd.sdk import ModelClient
 from driftd.store.sqlite import SqliteStore
@@ -68,8 +69,17 @@ def test_retraining_recovers_a_concept_shift_to_within_the_oracle_margin(tmp_pat
     store_rows(store, after, version=str(champion))
     worker.queue.put("credit", "alert accuracy-drop on accuracy")
     worker.queue.put("credit", "asked by hand")  # coalesced with the first
-    (result,) = worker.run_pending()
+    stages: list[tuple[str, str, int, int]] = []
+    (result,) = worker.run_pending(
+        lambda model: lambda stage, done, total: stages.append((model, stage, done, total))
+    )
     assert result.status == "promoted", result.report.get("gates")
+    # Progress: every stage in order, the search candidate by candidate when budgeted.
+    order = [stage.split()[0] for _, stage, _, _ in stages]
+    assert order[0] == "rows" and order[-1] == "done" and stages[-1][2:] == (5, 5)
+    assert sorted(set(order), key=order.index) == list(STAGES)
+    assert [d for _, _, d, _ in stages] == sorted(d for _, _, d, _ in stages)
+    assert ("credit", "search candidate 6/6", 1, 5) in stages
     assert [r["reason"] for r in result.reasons] == ["alert accuracy-drop on accuracy",
                                                      "asked by hand"]  # fmt: skip
     assert registry.aliases("credit") == {"champion": result.version, "previous": champion}
@@ -97,6 +107,8 @@ def test_retraining_recovers_a_concept_shift_to_within_the_oracle_margin(tmp_pat
     assert "<h1" in result.report_path.read_text()
     assert events[0]["type"] == "model_promoted" and events[0]["version"] == result.version
     assert [a["rule"] for a in alerts(tmp_path)] == ["retrain-promoted"]
+    (run,) = registry.runs("credit")
+    assert run["status"] == "promoted" and run["version"] == result.version
 
 
 def test_a_failing_training_leaves_the_champion_and_raises_an_alert(tmp_path):
@@ -174,6 +186,7 @@ def test_cli_retrain_now_and_models_list(tmp_path):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert "credit: promoted (version 2)" in run.stdout
+    assert "retrain credit: done" in run.stderr  # the progress bar's last state
     listed = subprocess.run(
         [sys.executable, "-m", "driftd.cli", "models", "list", "credit", "--config", str(path)],
         capture_output=True, text=True, timeout=60, check=False,

@@ -121,6 +121,9 @@ def test_consumer_contract(kafka_service, topic, client):
     # (listener returns None) resumes... from the configured default, not the commit:
     # driftd's offsets live in Redis. The commit is what lag tools read.
     ends = {(topic, p): max(offs) + 1 for p, offs in per_partition.items()}
+    # End offsets as of the last fetch (what lag is computed from): ours, fully read.
+    marks = consumer.high_watermarks()
+    assert {tp: high for tp, high in marks.items() if high} == ends
     consumer.commit(ends)
     consumer.pause(consumer.assignment())
     assert consumer.poll(100, 0.5) == []

@@ -45,10 +45,16 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
     port = int(re.search(r"HTTP on 127\.0\.0\.1:(\d+)", daemon.log()).group(1))
     base = f"http://127.0.0.1:{port}"
     ready = json.loads(urllib.request.urlopen(f"{base}/readyz", timeout=10).read())
-    assert ready["checks"] == {"store": True, "partitions_assigned": True,
+    assert ready["checks"] == {"store": True, "broker_reachable": True,
+                               "partitions_assigned": True, "lag_under_bound": True,
                                "not_paused_by_dead_letters": True}  # fmt: skip
     scrape = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
     families = {f.name: f for f in text_string_to_metric_families(scrape)}
+    # Caught up: every owned partition of both topics reports lag, and it is 0.
+    lag = {(s.labels["topic"], s.labels["partition"]): s.value
+           for s in families["driftd_consumer_lag"].samples}  # fmt: skip
+    assert len(lag) == 8 and set(lag.values()) == {0.0}, lag
+    assert families["driftd_broker_reachable"].samples[0].value == 1.0
     assert families["driftd_records_consumed"].samples[0].value == len(stream.messages)
     dead = {s.labels["reason"]: s.value for s in families["driftd_dead_letters"].samples}
     assert dead == {"malformed_json": stream.malformed}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import yaml
 
 from driftd.config import load_config
 
-COMPOSE = Path(__file__).resolve().parents[2] / "compose"
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "compose"
 
 
 def _services() -> dict:
@@ -66,8 +68,13 @@ def test_prometheus_scrapes_the_daemon_and_grafana_shows_its_metrics():
     dashboard = json.loads((COMPOSE / "grafana" / "dashboards" / "driftd.json").read_text())
     exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
     for metric in ("driftd_reading", "driftd_alert_firing", "driftd_events",
-                   "driftd_dead_letters", "driftd_notifications"):  # fmt: skip
+                   "driftd_dead_letters", "driftd_notifications", "driftd_consumer_lag",
+                   "driftd_retrain_runs"):  # fmt: skip
         assert metric in exprs
+    # Every metric a panel queries is one the daemon exports (no typo'd, dead panels).
+    source = " ".join(p.read_text() for p in (ROOT / "driftd").rglob("*.py"))
+    for metric in set(re.findall(r"driftd_\w+", exprs)):
+        assert f'"{metric}"' in source, metric
 
 
 def load_config_for_compose():

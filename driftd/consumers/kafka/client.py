@@ -1,6 +1,6 @@
 """The small Kafka interface driftd needs, so either client library can sit behind it.
 
-Two implementations pass one contract suite (``tests/kafka/test_client_contract.py``):
+Two implementations pass one contract suite (``tests/runtime/test_client_contract.py``):
 :mod:`~driftd.consumers.kafka.confluent` (librdkafka; the daemon's default, ~40x
 faster here) and :mod:`~driftd.consumers.kafka.kafkapython` (pure Python, the
 lighter install for apps that only publish).
@@ -56,6 +56,12 @@ class Consumer(Protocol):
     def resume(self, partitions: list[TopicPartition]) -> None: ...
 
     def assignment(self) -> list[TopicPartition]: ...
+
+    def high_watermarks(self) -> dict[TopicPartition, int]:
+        """Each assigned partition's end offset as of the last fetch (no broker call).
+
+        Partitions not fetched from yet are left out. Call from the polling thread.
+        """
 
     def close(self) -> None: ...
 

@@ -136,6 +136,15 @@ class ConfluentConsumer:
     def assignment(self) -> list[TopicPartition]:
         return [(p.topic, p.partition) for p in self._consumer.assignment()]
 
+    def high_watermarks(self) -> dict[TopicPartition, int]:
+        # cached=True: librdkafka updates the high mark from every fetch response.
+        marks = {}
+        for p in self._consumer.assignment():
+            _, high = self._consumer.get_watermark_offsets(p, cached=True)
+            if high >= 0:
+                marks[(p.topic, p.partition)] = high
+        return marks
+
     def close(self) -> None:
         self._consumer.close()
 

@@ -126,6 +126,14 @@ class KafkaPythonConsumer:
     def assignment(self) -> list[TopicPartition]:
         return [(tp.topic, tp.partition) for tp in self._consumer.assignment()]
 
+    def high_watermarks(self) -> dict[TopicPartition, int]:
+        marks = {}
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)  # from the last fetch response
+            if high is not None:
+                marks[(tp.topic, tp.partition)] = high
+        return marks
+
     def close(self) -> None:
         self._consumer.close(autocommit=False)
 
