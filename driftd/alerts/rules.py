@@ -62,28 +62,33 @@ class RuleEngine:
     def __init__(self, rules: list[Rule]):
         self.rules = rules
         self._tracks: dict[str, _Track] = {}
-        # Readings keep the same names tick after tick: match each glob once per name.
-        self._matches: dict[tuple[int, str], bool] = {}
+        # Readings keep the same names tick after tick: which rule watches which
+        # metric is worked out once per model and set of names, not per tick.
+        self._plans: dict[str, tuple[tuple[str, ...], list[tuple[Rule, list[str]]]]] = {}
 
-    def _matching(self, index: int, rule: Rule, metric: str) -> bool:
-        key = (index, metric)
-        hit = self._matches.get(key)
-        if hit is None:
-            hit = self._matches[key] = rule.matches(metric)
-        return hit
+    def _plan(self, model: str, names: tuple[str, ...]) -> list[tuple[Rule, list[str]]]:
+        cached = self._plans.get(model)
+        if cached is not None and cached[0] == names:
+            return cached[1]
+        plan = [
+            (rule, [metric for metric in names if rule.matches(metric)])
+            for rule in self.rules
+            if rule.model == model
+        ]
+        self._plans[model] = (names, plan)
+        return plan
 
     def evaluate(self, model: str, readings: dict[str, float | None], now: float) -> list[Alert]:
         """Advance every matching (rule, metric) and return the transitions to notify."""
         alerts: list[Alert] = []
-        for index, rule in enumerate(self.rules):
-            if rule.model != model:
-                continue
+        for rule, metrics in self._plan(model, tuple(readings)):
             if rule.guard_metric is not None:
                 guard = readings.get(rule.guard_metric)
                 if guard is None or guard < rule.guard_minimum:
                     continue
-            for metric, value in readings.items():
-                if value is None or not self._matching(index, rule, metric):
+            for metric in metrics:
+                value = readings[metric]
+                if value is None:
                     continue
                 alert = self._step(rule, metric, float(value), now)
                 if alert is not None:

@@ -53,6 +53,10 @@ class NumericDrift:
     def update(self, value: float) -> None:
         self._values.append(value)
 
+    def update_many(self, values: np.ndarray) -> None:
+        """Values in arrival order; NaN for missing or non-finite ones."""
+        self._values.extend(values)
+
     def current(self) -> np.ndarray:
         values = self._values.values()
         return np.sort(values[np.isfinite(values)])
@@ -63,11 +67,11 @@ class NumericDrift:
         if len(current) < self._spec.min_samples:
             return out
         counts = stats.bin_counts(current, self._edges)
-        ks_statistic, ks_pvalue = stats.ks_2samp_sorted(self._reference, current)
+        ks_statistic, ks_pvalue, wasserstein = stats.ks_wasserstein_sorted(self._reference, current)
         out.update(
             psi=stats.psi(self._reference_counts, counts),
             jensenshannon=stats.jensenshannon(self._reference_counts, counts),
-            wasserstein=stats.wasserstein_sorted(self._reference, current) / self._scale,
+            wasserstein=wasserstein / self._scale,
             ks_statistic=ks_statistic,
             ks_pvalue=ks_pvalue,
         )
@@ -118,6 +122,10 @@ class CategoricalDrift:
 
     def update(self, category: str) -> None:
         self._values.append(self._codes.get(category, self._unseen))
+
+    def update_many(self, categories: list[str]) -> None:
+        codes, unseen = self._codes, self._unseen
+        self._values.extend(np.fromiter((codes.get(c, unseen) for c in categories), np.int32))
 
     def readings(self) -> Readings:
         codes = self._values.values()

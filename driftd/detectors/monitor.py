@@ -31,6 +31,37 @@ from driftd.reference import Reference
 from driftd.values import as_number, category_text
 
 ColumnDrift = NumericDrift | CategoricalDrift
+FLUSH_AT = 512  # predictions whose features wait for one columnar update, at most
+_PLAIN_NUMBERS = {float, int, type(None)}
+
+
+def _numeric_column(raw: list[Any], bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Quality codes and drift values (NaN unless finite) of one numeric column."""
+    if set(map(type, raw)) <= _PLAIN_NUMBERS:  # the usual case: numbers and nulls
+        values = np.array(raw, dtype=float)  # None -> NaN
+        low, high = bounds
+        codes = np.where(
+            np.isnan(values), q.MISSING,
+            np.where(np.isinf(values) | (values < low) | (values > high), q.OUT_OF_RANGE, q.OK),
+        ).astype(np.int8)  # fmt: skip
+        return codes, np.where(np.isfinite(values), values, np.nan)
+    numbers = [as_number(value) for value in raw]  # strings, bools, containers: one by one
+    codes = np.array([q.numeric_code(n, *bounds) for n in numbers], dtype=np.int8)
+    values = np.array(
+        [n if not isinstance(n, str) and math.isfinite(n) else math.nan for n in numbers]
+    )
+    return codes, values
+
+
+def _categorical_column(raw: list[Any]) -> tuple[np.ndarray, list[str]]:
+    """Quality codes and the categories (as text) of the present values of a column."""
+    if set(map(type, raw)) == {str}:
+        return np.zeros(len(raw), np.int8), raw
+    codes = np.array(
+        [q.MISSING if v is None else q.TYPE_ERROR if isinstance(v, dict | list) else q.OK
+         for v in raw], dtype=np.int8,
+    )  # fmt: skip
+    return codes, [category_text(v) for v, c in zip(raw, codes, strict=True) if c == q.OK]
 
 
 class RejectedEvent(Exception):
@@ -91,6 +122,7 @@ class ModelMonitor:
         self.prediction_drift: dict[str, ColumnDrift] = {}
         self.label_drift: ColumnDrift | None = None
         self.reference_performance: Readings = {}
+        self._pending: list[Prediction] = []  # features not yet observed (see flush)
         self._build_reference_detectors(reference)
 
     # -- set-up -------------------------------------------------------------------
@@ -209,7 +241,9 @@ class ModelMonitor:
             ) from None
         self.counts["predictions"] += 1
         self.since_evaluation += 1
-        self._observe_features(event)
+        self._pending.append(event)
+        if len(self._pending) >= FLUSH_AT:
+            self.flush()
         self._observe_output(encoded)
         if self.tumbling is not None:
             self.tumbling.observe_time(event.timestamp)
@@ -243,28 +277,32 @@ class ModelMonitor:
                 return self.estimate.contribution(float(row[int(y_hat)] / row.sum()))
         return None
 
-    def _observe_features(self, event: Prediction) -> None:
-        codes: dict[str, int] = {}
+    def flush(self) -> None:
+        """Feed the waiting predictions' features to quality and drift, column by column.
+
+        Features are observed in batches (one numpy operation per feature rather than
+        one Python call per value), always before anything reads those detectors: the
+        result is the same as observing each event as it came.
+        """
+        events, self._pending = self._pending, []
+        if not events:
+            return
+        rows = [event.features for event in events]
+        codes: dict[str, np.ndarray] = {}
         for name, feature in self.spec.features.items():
-            raw = event.features.get(name)
+            raw = [row.get(name) for row in rows]
             drift = self.feature_drift.get(name)
             if feature.kind == "numeric":
-                value = as_number(raw)
-                low, high = self.ranges[name]
-                codes[name] = q.numeric_code(value, low, high)
+                codes[name], values = _numeric_column(raw, self.ranges[name])
                 if drift is not None:
-                    finite = not isinstance(value, str) and math.isfinite(value)
-                    drift.update(value if finite else math.nan)  # type: ignore[arg-type]
+                    drift.update_many(values)  # type: ignore[arg-type]
             else:
-                if raw is None:
-                    codes[name] = q.MISSING
-                elif isinstance(raw, dict | list):
-                    codes[name] = q.TYPE_ERROR
-                else:
-                    codes[name] = q.OK
-                    if drift is not None:
-                        drift.update(category_text(raw))  # type: ignore[arg-type]
-        self.quality.update(codes, event.timestamp, event.latency_ms)
+                codes[name], categories = _categorical_column(raw)
+                if drift is not None:
+                    drift.update_many(categories)  # type: ignore[arg-type]
+        latencies = [e.latency_ms for e in events if e.latency_ms is not None]
+        self.quality.update_many(codes, np.asarray(latencies, dtype=float),
+                                 max(e.timestamp for e in events))  # fmt: skip
 
     def _observe_output(self, encoded: list[Any]) -> None:
         _, y_hat, score, _, _ = encoded
@@ -352,6 +390,7 @@ class ModelMonitor:
         return f"last {spec.windows.size} labeled events"
 
     def readings(self, now: float | None) -> Readings:
+        self.flush()
         out: Readings = {
             "events.predictions": float(self.counts["predictions"]),
             "events.labels": float(self.counts["labels"]),
@@ -403,6 +442,7 @@ class ModelMonitor:
         return parts
 
     def snapshot(self) -> dict[str, Any]:
+        self.flush()
         state = {name: part.snapshot() for name, part in self._parts().items()}
         state["counts"] = dict(self.counts)
         return state

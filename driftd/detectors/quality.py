@@ -26,12 +26,16 @@ class DataQuality:
         self._latency = RingBuffer(window)
         self.last_event_time: float | None = None
 
-    def update(self, codes: dict[str, int], event_time: float, latency_ms: float | None) -> None:
+    def update_many(
+        self, codes: dict[str, np.ndarray], latencies: np.ndarray, last_time: float
+    ) -> None:
+        """Many predictions at once, in arrival order (see ``ModelMonitor.flush``)."""
+        size = len(next(iter(codes.values()))) if codes else 0
         for name, ring in self._codes.items():
-            ring.append(codes.get(name, MISSING))
-        if latency_ms is not None:
-            self._latency.append(latency_ms)
-        self.saw_event(event_time)
+            column = codes.get(name)
+            ring.extend(column if column is not None else np.full(size, MISSING, np.int8))
+        self._latency.extend(latencies)
+        self.saw_event(last_time)
 
     def saw_event(self, event_time: float) -> None:
         """Any event of the model (prediction or label) ends a silence."""

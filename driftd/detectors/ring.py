@@ -34,6 +34,22 @@ class RingBuffer:
         if self._size < self._capacity:
             self._size += 1
 
+    def extend(self, values: np.ndarray) -> None:
+        """Append many values at once (the same result as appending them one by one)."""
+        n = len(values)
+        if n == 0:
+            return
+        if n >= self._capacity:
+            self._data[:] = values[-self._capacity :]
+            self._next = 0
+            self._size = self._capacity
+            return
+        first = min(n, self._capacity - self._next)
+        self._data[self._next : self._next + first] = values[:first]
+        self._data[: n - first] = values[first:]
+        self._next = (self._next + n) % self._capacity
+        self._size = min(self._size + n, self._capacity)
+
     def values(self) -> np.ndarray:
         if self._size < self._capacity:
             return self._data[: self._size].copy()
