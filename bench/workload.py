@@ -68,6 +68,7 @@ def events(
     drift_at: float = 0.5,
     extra: int = 0,
     start: float = 1_700_000_000.0,
+    id_prefix: str = "e",
 ) -> list[bytes]:
     """Encoded prediction and label events, 2 x ``predictions`` messages in all."""
     rng = np.random.default_rng(seed)
@@ -82,6 +83,11 @@ def events(
     categorical = {name: cols[name].tolist() for name in CATEGORICAL}
     groups, scores = cols["group"].tolist(), cols["score"].round(5).tolist()
     labels = cols["label"].tolist()
+
+    def label(j: int, t: float) -> bytes:
+        return encoder.encode({"type": "label", "event_id": f"{id_prefix}{j}", "model_id": model,
+                               "timestamp": t, "label": labels[j]})  # fmt: skip
+
     due: dict[int, list[int]] = {}
     lags = rng.integers(1, label_lag + 1, predictions)
     out: list[bytes] = []
@@ -90,17 +96,13 @@ def events(
         features = {name: values[i] for name, values in numeric.items()}
         features.update({name: values[i] for name, values in categorical.items()})
         out.append(encoder.encode({
-            "type": "prediction", "event_id": f"e{i}", "model_id": model, "timestamp": t,
+            "type": "prediction", "event_id": f"{id_prefix}{i}", "model_id": model, "timestamp": t,
             "prediction": int(scores[i] >= 0.5), "score": scores[i], "features": features,
             "attributes": {"group": groups[i]}, "model_version": "1", "latency_ms": 3.0,
         }))  # fmt: skip
         due.setdefault(i + int(lags[i]), []).append(i)
-        for j in due.pop(i, []):
-            out.append(encoder.encode({"type": "label", "event_id": f"e{j}", "model_id": model,
-                                       "timestamp": t, "label": labels[j]}))  # fmt: skip
+        out.extend(label(j, t) for j in due.pop(i, []))
+    end = start + predictions * 0.05
     for i in sorted(due):
-        for j in due[i]:
-            t = start + predictions * 0.05
-            out.append(encoder.encode({"type": "label", "event_id": f"e{j}", "model_id": model,
-                                       "timestamp": t, "label": labels[j]}))  # fmt: skip
+        out.extend(label(j, end) for j in due[i])
     return out

@@ -30,7 +30,7 @@ from driftd.config import Config
 from driftd.consumers.deadletters import DeadLetterSink
 from driftd.daemon.catalog import ModelCatalog
 from driftd.detectors.monitor import ModelMonitor, RejectedEvent
-from driftd.events import DeadLetter, EventDecoder, Label, encode
+from driftd.events import DeadLetter, Event, EventDecoder, Label, encode
 from driftd.store import ReadingsRow, Store
 
 log = logging.getLogger("driftd.pipeline")
@@ -74,11 +74,16 @@ class Pipeline:
     # -- data path ------------------------------------------------------------------
 
     def process(self, batch: Iterable[Message]) -> None:
+        decode = self.decoder.decode
+        self.route([(decode(raw, source, offset), raw, source, offset)
+                    for raw, source, offset in batch])  # fmt: skip
+
+    def route(self, decoded: Iterable[tuple[Event | DeadLetter, bytes, str, int | None]]) -> None:
+        """Feed decoded events to their models' monitors (``process`` minus decoding)."""
         every = self.config.runtime.evaluate_every
         changed = self._changed
-        for raw, source, offset in batch:
+        for event, raw, source, offset in decoded:
             self.processed += 1
-            event = self.decoder.decode(raw, source, offset)
             if isinstance(event, DeadLetter):
                 self.dead_letters.add(event)
                 continue

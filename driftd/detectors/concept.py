@@ -325,13 +325,16 @@ class ConceptDrift:
         self._error_sum = 0.0
         self._seen = 0
 
-    def update(self, error: float) -> None:
+    def update(self, error: float) -> bool:
+        """One error; True when this one made the detector flag a change."""
         self._seen += 1
         if self._since_detection is not None:
             self._since_detection += 1
         if self._detector.update(error):
             self._detections += 1
             self._since_detection = 0
+            return True
+        return False
 
     def readings(self) -> dict[str, float | None]:
         held = self._since_detection is not None and self._since_detection < self._hold

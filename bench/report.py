@@ -1,0 +1,143 @@
+"""Regenerate BENCHMARKS.md: every benchmark, run in turn, one section each.
+
+    .venv/bin/python -m bench.report                 # everything (about half an hour)
+    .venv/bin/python -m bench.report --only memory   # one section; the others are kept
+    .venv/bin/python -m bench.report --smoke --out /tmp/b.md   # seconds-long (CI)
+
+Each section is a benchmark module run as its own process (a fresh heap, one
+machine state at a time) whose stdout is the table; the section adds what was run
+and how to read it. Sections whose environment is missing (the peers' virtualenv,
+say) say so instead of failing the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS_PYTHON = ROOT / "bench" / ".venv-peers" / "bin" / "python"
+
+
+@dataclass
+class Section:
+    name: str
+    title: str
+    module: str
+    full: list[str]
+    smoke: list[str]
+    about: str
+    python: Path | None = None  # another interpreter (the peers' virtualenv)
+
+
+SECTIONS = [
+    Section("throughput", "Embedded throughput on one core", "bench.throughput",
+            ["--events", "1000000"], ["--events", "4000"],
+            "Goal: >= 100k events/s for the full pipeline. Decode-only is the baseline; "
+            "detectors-only shows the monitor's share; the last row shows what the "
+            "evaluation ticks (readings + rules every `evaluate_every` events) cost."),
+    Section("kafka", "`driftd run` on real Kafka vs the raw consume rate", "bench.kafka_throughput",
+            ["--predictions", "110000"], ["--predictions", "300"],
+            "One local Kafka broker (from its jars) and Redis share the 2 cores with driftd. "
+            "The full daemon path: decode, join, every default detector, rules, dead letters, "
+            "Redis checkpoints and Kafka commits. Goal: >= 80% of raw and >= 100k events/s."),
+    Section("memory", "Memory over a long stream", "bench.memory",
+            ["--events", "10000000"], ["--events", "20000", "--report-every", "10000"],
+            "10 models x 50 features through the embedded pipeline. State is bounded by the "
+            "windows and `join.max_pending`: RSS should level off, not grow with the stream."),
+    Section("peers", "The same work as the peers", "bench.peers", [], ["--smoke"],
+            "Drift statistics for a 50k x 23 reference against a 50k current window, by "
+            "driftd's detectors, Evidently's DataDriftPreset and NannyML's univariate drift "
+            "calculator, on the same data; fairness by group on 100k rows against fairlearn's "
+            "MetricFrame. Run in bench/.venv-peers (bench/requirements-peers.txt). Goal: 10x "
+            "faster than NannyML, 100x faster than Evidently.", PEERS_PYTHON),
+    Section("detection", "Detection quality on streams with known drift points",
+            "bench.detection", ["--seeds", "10"], ["--seeds", "1", "--smoke"],
+            "Detection rate, median delay (events after the drift point to the first alarm) "
+            "and false alarms per 100k stable events, for driftd's detectors and, in the same "
+            "run, river's with their defaults. Goals: delay no worse than ADWIN's, <= 1 false "
+            "alarm per 100k, the weak SEA drift caught within 2,000 events in every seed."),
+    Section("alert_latency", "Alert latency: a breach -> the Slack request received",
+            "bench.alert_latency", ["--alerts", "200"], ["--alerts", "10"],
+            "Each round hands one new firing alert to the dispatcher and times until a local "
+            "Slack stand-in has the request (waits 0; in production `group_wait` adds its "
+            "value). Baseline: a bare urllib POST to the same stand-in."),
+    Section("retrain", "Retraining time", "bench.retrain_time",
+            ["--rows", "50000", "--candidates", "20"], ["--rows", "2000", "--candidates", "2"],
+            "One full worker run: read the joined rows, search, refit, gates (bootstrap), "
+            "register (skops + sha256), promote, report. Baseline: one default fit."),
+]  # fmt: skip
+
+
+def run_section(section: Section, smoke: bool) -> str:
+    args = section.smoke if smoke else section.full
+    python = section.python or Path(sys.executable)
+    command = f"{'.venv/bin/python' if section.python is None else python.relative_to(ROOT)} " \
+              f"-m {section.module} {' '.join(args)}".strip()  # fmt: skip
+    head = f"## {section.title}\n\nCommand: `{command}`\n\n{section.about}\n\n"
+    if not python.exists():
+        return head + f"Not run: {python.relative_to(ROOT)} is missing (see the section).\n"
+    started = time.perf_counter()
+    done = subprocess.run([str(python), "-m", section.module, *args], cwd=ROOT, text=True,
+                          capture_output=True, check=False)  # fmt: skip
+    took = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{section.module} failed:\n{done.stderr[-3000:]}")
+    when = time.strftime("%Y-%m-%d")
+    return head + f"Run of {when} ({took:.0f} s):\n\n{done.stdout.strip()}\n"
+
+
+def merge(old: str, fresh: dict[str, str]) -> str:
+    """The report with the fresh sections replaced (or appended), the others kept."""
+    out = old
+    for name in [s.name for s in SECTIONS]:
+        if name not in fresh:
+            continue
+        block = f"<!-- section:{name} -->\n{fresh[name]}<!-- /section:{name} -->\n"
+        pattern = re.compile(rf"<!-- section:{name} -->.*?<!-- /section:{name} -->\n", re.S)
+        if pattern.search(out):
+            out = pattern.sub(lambda _, b=block: b, out)
+        else:
+            out += "\n" + block
+    return out
+
+
+HEADER = f"""# Benchmarks
+
+Produced by `.venv/bin/python -m bench.report` (each section names its own command).
+Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
+Our machines are shared and noisy: compare the ratios within a table (measured in the
+same process, on the same data), not absolute rates across tables or runs.
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="seconds-long sizes (CI)")
+    parser.add_argument("--only", default="", help="comma-separated section names")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+    wanted = {n for n in args.only.split(",") if n} or {s.name for s in SECTIONS}
+    unknown = wanted - {s.name for s in SECTIONS}
+    if unknown:
+        raise SystemExit(f"unknown sections {sorted(unknown)}; known: "
+                         f"{[s.name for s in SECTIONS]}")  # fmt: skip
+    fresh = {}
+    for section in SECTIONS:
+        if section.name in wanted:
+            print(f"running {section.name} ...", file=sys.stderr, flush=True)
+            fresh[section.name] = run_section(section, args.smoke)
+    old = args.out.read_text() if args.out.exists() and args.only else HEADER
+    args.out.write_text(merge(old, fresh))
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
