@@ -108,3 +108,18 @@ def test_categorical_against_scipy():
 def test_empty_reference_is_refused():
     with pytest.raises(ValueError):
         NumericDrift(np.array([np.nan]), DriftSpec())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(0, 4), min_size=2, max_size=80),
+    st.lists(st.integers(0, 4), min_size=1, max_size=80),
+)
+def test_ks_and_wasserstein_with_heavy_ties(reference, current):
+    """Few distinct values: the CDFs must be read at the end of each run of ties."""
+    reference, current = np.array(reference, float), np.array(current, float)
+    ks_stat, ks_p, w = stats.ks_wasserstein_sorted(np.sort(reference), np.sort(current))
+    expected = sps.ks_2samp(reference, current, method="asymp")
+    assert ks_stat == pytest.approx(expected.statistic, abs=TOL)
+    assert ks_p == pytest.approx(expected.pvalue, abs=TOL)
+    assert w == pytest.approx(sps.wasserstein_distance(reference, current), abs=1e-9)
