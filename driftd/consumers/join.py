@@ -91,12 +91,18 @@ class LabelJoin:
         return {
             "predictions": [[k, t, p] for k, (t, p) in self.predictions.items()],
             "labels": [[k, t, v] for k, (t, v) in self.labels.items()],
-            "joined": [[k, t] for k, (t, _) in self.joined.items()],
+            # Two flat lists: the remembered ids can be a million (one TTL of traffic).
+            "joined_ids": list(self.joined),
+            "joined_times": [t for t, _ in self.joined.values()],
             "counts": dict(self.counts),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         self.predictions = {k: (t, p) for k, t, p in state["predictions"]}
         self.labels = {k: (t, v) for k, t, v in state["labels"]}
-        self.joined = {k: (t, None) for k, t in state["joined"]}
+        if "joined_ids" in state:
+            pairs = zip(state["joined_ids"], state["joined_times"], strict=True)
+        else:  # checkpoints written before 0.5.0
+            pairs = ((k, t) for k, t in state["joined"])
+        self.joined = {k: (t, None) for k, t in pairs}
         self.counts = dict(state["counts"])

@@ -104,3 +104,21 @@ def test_expected_confusion_matches_batch_formula_and_tracks_realised_accuracy()
     for c in contributions[:1000]:
         estimate.remove(c)
     assert estimate.readings()["estimated.pending"] == 2000
+
+
+def test_join_snapshot_round_trip_and_the_pre_0_5_format():
+    join = LabelJoin(ttl=100, max_pending=1000)
+    join.add_prediction("a", 1.0, "pa")
+    join.add_label("a", 2.0, 1)
+    join.add_label("b", 3.0, 0)
+    state = join.snapshot()
+    again = LabelJoin(ttl=100, max_pending=1000)
+    again.restore(state)
+    assert again.snapshot() == state
+    with pytest.raises(KeyError):  # "a" is remembered as joined: a duplicate
+        again.add_label("a", 4.0, 1)
+    old = {k: v for k, v in state.items() if not k.startswith("joined_")}
+    old["joined"] = [["a", 2.0]]
+    legacy = LabelJoin(ttl=100, max_pending=1000)
+    legacy.restore(old)
+    assert legacy.snapshot() == state
