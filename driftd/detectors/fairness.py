@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from driftd.detectors.base import Outcome, Readings
+from driftd.detectors.base import Readings
 from driftd.detectors.ring import RingBuffer
 
 MAX_GROUPS = 64  # beyond this many distinct values, the rest count as "other"
@@ -55,14 +55,13 @@ class FairnessWindow:
             self._group_names.append(name)
             return len(self._group_names) - 1
 
-    def update(self, outcome: Outcome, y: float, y_hat: float) -> None:
-        """y / y_hat: 0/1 for 'selection', class index for 'accuracy', value for regression."""
-        group = outcome.groups.get(self.attribute)
-        if group is None:
-            return
-        self._y.append(y)
-        self._y_hat.append(y_hat)
-        self._group.append(self._group_code(group))
+    def update_many(self, groups: list[str | None], y: np.ndarray, y_hat: np.ndarray) -> None:
+        """Outcomes in join order; those without this attribute are left out."""
+        keep = np.array([g is not None for g in groups], dtype=bool)
+        codes = [self._group_code(g) for g in groups if g is not None]
+        self._y.extend(y[keep])
+        self._y_hat.extend(y_hat[keep])
+        self._group.extend(np.array(codes, dtype=np.int32))
 
     def group_metrics(self) -> dict[str, dict[str, float | None]]:
         y, y_hat, codes = self._y.values(), self._y_hat.values(), self._group.values()

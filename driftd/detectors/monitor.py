@@ -12,6 +12,8 @@ label drift. ``readings()`` gathers all detector values under stable names
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -35,7 +37,9 @@ FLUSH_AT = 512  # predictions whose features wait for one columnar update, at mo
 _PLAIN_NUMBERS = {float, int, type(None)}
 
 
-def _numeric_column(raw: list[Any], bounds: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def _numeric_column(
+    raw: Sequence[Any], bounds: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
     """Quality codes and drift values (NaN unless finite) of one numeric column."""
     if set(map(type, raw)) <= _PLAIN_NUMBERS:  # the usual case: numbers and nulls
         values = np.array(raw, dtype=float)  # None -> NaN
@@ -53,10 +57,27 @@ def _numeric_column(raw: list[Any], bounds: tuple[float, float]) -> tuple[np.nda
     return codes, values
 
 
-def _categorical_column(raw: list[Any]) -> tuple[np.ndarray, list[str]]:
+def _columns(rows: list[dict[str, Any]], names: list[str]) -> list[Sequence[Any]]:
+    """The rows' values, column by column (None where a row lacks a feature)."""
+    if len(names) > 1:
+        try:  # every feature present (the usual case): one C call per row
+            return list(zip(*map(itemgetter(*names), rows), strict=True))
+        except KeyError:
+            pass
+    return [[row.get(name) for row in rows] for name in names]
+
+
+def _outcome(encoded: list[Any], y: float) -> Outcome:
+    event_time, y_hat, score, proba, groups = encoded[:5]
+    return Outcome(event_time=event_time, y=y, y_hat=y_hat, score=score,
+                   proba=None if proba is None else np.asarray(proba, dtype=float),
+                   groups=groups)  # fmt: skip
+
+
+def _categorical_column(raw: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
     """Quality codes and the categories (as text) of the present values of a column."""
     if set(map(type, raw)) == {str}:
-        return np.zeros(len(raw), np.int8), raw
+        return np.zeros(len(raw), np.int8), list(raw)
     codes = np.array(
         [q.MISSING if v is None else q.TYPE_ERROR if isinstance(v, dict | list) else q.OK
          for v in raw], dtype=np.int8,
@@ -122,7 +143,10 @@ class ModelMonitor:
         self.prediction_drift: dict[str, ColumnDrift] = {}
         self.label_drift: ColumnDrift | None = None
         self.reference_performance: Readings = {}
-        self._pending: list[Prediction] = []  # features not yet observed (see flush)
+        # Observed in batches, before anything reads the detectors (see flush):
+        self._pending: list[Prediction] = []  # predictions whose features wait
+        self._outputs: list[list[Any]] = []  # their encoded outputs, for prediction drift
+        self._outcomes: list[tuple[list[Any], float]] = []  # joined (encoded, label)
         self._build_reference_detectors(reference)
 
     # -- set-up -------------------------------------------------------------------
@@ -242,9 +266,9 @@ class ModelMonitor:
         self.counts["predictions"] += 1
         self.since_evaluation += 1
         self._pending.append(event)
+        self._outputs.append(encoded)
         if len(self._pending) >= FLUSH_AT:
             self.flush()
-        self._observe_output(encoded)
         if self.tumbling is not None:
             self.tumbling.observe_time(event.timestamp)
         if label is not None:
@@ -278,19 +302,26 @@ class ModelMonitor:
         return None
 
     def flush(self) -> None:
-        """Feed the waiting predictions' features to quality and drift, column by column.
+        """Feed what waits to the detectors: features, outputs and joined outcomes.
 
-        Features are observed in batches (one numpy operation per feature rather than
-        one Python call per value), always before anything reads those detectors: the
-        result is the same as observing each event as it came.
+        Per event the monitor only encodes, joins and queues; the detectors are fed
+        in batches (one numpy operation per column rather than one Python call per
+        value), always before anything reads them, in arrival order: the result is
+        the same as feeding each event as it came.
         """
-        events, self._pending = self._pending, []
-        if not events:
-            return
-        rows = [event.features for event in events]
+        if self._pending:
+            self._observe_features(self._pending)
+            self._observe_outputs(self._outputs)
+            self._pending, self._outputs = [], []
+        if self._outcomes:
+            outcomes, self._outcomes = self._outcomes, []
+            self._observe_outcomes(outcomes)
+
+    def _observe_features(self, events: list[Prediction]) -> None:
+        names = list(self.spec.features)
         codes: dict[str, np.ndarray] = {}
-        for name, feature in self.spec.features.items():
-            raw = [row.get(name) for row in rows]
+        for name, raw in zip(names, _columns([e.features for e in events], names), strict=True):
+            feature = self.spec.features[name]
             drift = self.feature_drift.get(name)
             if feature.kind == "numeric":
                 codes[name], values = _numeric_column(raw, self.ranges[name])
@@ -304,15 +335,39 @@ class ModelMonitor:
         self.quality.update_many(codes, np.asarray(latencies, dtype=float),
                                  max(e.timestamp for e in events))  # fmt: skip
 
-    def _observe_output(self, encoded: list[Any]) -> None:
-        _, y_hat, score, _, _ = encoded
+    def _observe_outputs(self, outputs: list[list[Any]]) -> None:
         for key, detector in self.prediction_drift.items():
             if key == "class":
-                detector.update(self.class_names[int(y_hat)])  # type: ignore[arg-type]
-            elif key == "score":
-                detector.update(score)  # type: ignore[arg-type]
+                names = self.class_names
+                detector.update_many([names[int(o[1])] for o in outputs])  # type: ignore[arg-type]
             else:
-                detector.update(float(y_hat))  # type: ignore[arg-type]
+                column = 2 if key == "score" else 1
+                detector.update_many(np.array([o[column] for o in outputs], dtype=float))  # type: ignore[arg-type]
+
+    def _observe_outcomes(self, outcomes: list[tuple[list[Any], float]]) -> None:
+        """Performance, tumbling windows, fairness and concept drift, in join order."""
+        y = np.array([label for _, label in outcomes], dtype=float)
+        y_hat = np.array([encoded[1] for encoded, _ in outcomes], dtype=float)
+        if self.task == "multiclass":
+            width = len(self.class_names)
+            scores = np.array([e[3] if e[3] is not None else [math.nan] * width
+                               for e, _ in outcomes], dtype=float)  # fmt: skip
+        else:
+            scores = np.array([encoded[2] for encoded, _ in outcomes], dtype=float)
+        self.performance.update_many(y, y_hat, scores)
+        if self.tumbling is not None:
+            for encoded, label in outcomes:
+                self.tumbling.update(_outcome(encoded, label))
+        for fairness in self.fairness:
+            groups = [encoded[4].get(fairness.attribute) for encoded, _ in outcomes]
+            if self.task == "binary":
+                fairness.update_many(groups, (y == 1).astype(float), (y_hat == 1).astype(float))
+            else:
+                fairness.update_many(groups, y, y_hat)
+        errors = np.abs(y - y_hat) if not self.classification else (y != y_hat).astype(float)
+        update = self.concept.update
+        for error in errors.tolist():
+            update(error)
 
     def on_label(self, event: Label) -> None:
         if self.classification:
@@ -343,25 +398,9 @@ class ModelMonitor:
                 self._keep_training_row(waiting[6], y)
 
     def _on_outcome(self, encoded: list[Any], y: float) -> None:
-        event_time, y_hat, score, proba, groups = encoded
-        outcome = Outcome(
-            event_time=event_time,
-            y=y,
-            y_hat=y_hat,
-            score=score,
-            proba=None if proba is None else np.asarray(proba, dtype=float),
-            groups=groups,
-        )
-        self.performance.update(outcome)
-        if self.tumbling is not None:
-            self.tumbling.update(outcome)
-        for fairness in self.fairness:
-            if self.task == "binary":
-                fairness.update(outcome, float(y == 1), float(y_hat == 1))
-            else:
-                fairness.update(outcome, y, y_hat)
-        error = abs(y - y_hat) if not self.classification else float(y != y_hat)
-        self.concept.update(error)
+        self._outcomes.append((encoded, y))
+        if len(self._outcomes) >= FLUSH_AT:
+            self.flush()
 
     def expire(self, now: float) -> list[tuple[str, float, Any]]:
         """Expire waiting joins on the stream clock; returns orphan labels."""

@@ -31,13 +31,11 @@ class PerformanceWindow:
         width = len(class_names) if task == "multiclass" else None
         self._score = RingBuffer(size, width=width)
 
-    def update(self, outcome: Outcome) -> None:
-        self._y.append(outcome.y)
-        self._y_hat.append(outcome.y_hat)
-        if self._task == "multiclass":
-            self._score.append(outcome.proba if outcome.proba is not None else np.nan)
-        else:
-            self._score.append(outcome.score)
+    def update_many(self, y: np.ndarray, y_hat: np.ndarray, scores: np.ndarray) -> None:
+        """Outcomes in join order; scores: the binary score (NaN if none) or proba rows."""
+        self._y.extend(y)
+        self._y_hat.extend(y_hat)
+        self._score.extend(scores)
 
     def readings(self) -> Readings:
         y, y_hat = self._y.values(), self._y_hat.values()

@@ -16,9 +16,7 @@ from scipy import stats as sps
 PROPORTION_FLOOR = 1e-4  # PSI's usual guard against log(0) on empty bins
 
 
-def ks_wasserstein_sorted(
-    reference: np.ndarray, current: np.ndarray
-) -> tuple[float, float, float]:
+def ks_wasserstein_sorted(reference: np.ndarray, current: np.ndarray) -> tuple[float, float, float]:
     """KS statistic, its asymptotic p-value and the Wasserstein distance, in one pass.
 
     Equal to ``scipy.stats.ks_2samp(reference, current, method='asymp')`` and

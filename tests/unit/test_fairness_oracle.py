@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from fairlearn import metrics as flm
 
-from driftd.detectors.base import Outcome
 from driftd.detectors.fairness import FairnessWindow
 
 TOL = 1e-9
@@ -14,12 +13,7 @@ TOL = 1e-9
 
 def _fill(y, y_hat, groups, size=None, min_group_size=1):
     window = FairnessWindow("sex", size or len(y), min_group_size, "selection")
-    for i in range(len(y)):
-        window.update(
-            Outcome(event_time=0, y=y[i], y_hat=y_hat[i], groups={"sex": groups[i]}),
-            float(y[i]),
-            float(y_hat[i]),
-        )
+    window.update_many(list(groups), np.asarray(y, float), np.asarray(y_hat, float))
     return window.readings()
 
 
@@ -81,5 +75,5 @@ def test_single_group_and_empty_window_give_no_verdict():
     empty = FairnessWindow("sex", 10, 1, "selection").readings()
     assert empty == {"fairness.sex.eligible_groups": 0.0}
     missing = FairnessWindow("sex", 10, 1, "selection")
-    missing.update(Outcome(event_time=0, y=1, y_hat=1, groups={}), 1.0, 1.0)
+    missing.update_many([None], np.array([1.0]), np.array([1.0]))
     assert missing.readings() == {"fairness.sex.eligible_groups": 0.0}

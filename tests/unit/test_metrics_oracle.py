@@ -16,12 +16,11 @@ TOL = 1e-9
 
 def _window(task, names, y, y_hat, score=None, proba=None, size=None):
     window = PerformanceWindow(task, names, size or max(len(y), 2))
-    for i in range(len(y)):
-        window.update(Outcome(
-            event_time=float(i), y=y[i], y_hat=y_hat[i],
-            score=float("nan") if score is None else score[i],
-            proba=None if proba is None else proba[i],
-        ))  # fmt: skip
+    if proba is not None:
+        scores = np.asarray(proba, float)
+    else:
+        scores = np.full(len(y), np.nan) if score is None else np.asarray(score, float)
+    window.update_many(np.asarray(y, float), np.asarray(y_hat, float), scores)
     return window.readings()
 
 
@@ -206,7 +205,8 @@ def test_snapshot_restore_round_trip_through_json():
             y_hat=int(rng.integers(2)),
             score=float("nan") if i % 7 == 0 else float(rng.random()),
         )
-        window.update(o)
+        window.update_many(np.array([o.y], float), np.array([o.y_hat], float),
+                           np.array([o.score]))  # fmt: skip
         tumbling.update(o)
     copy_w = PerformanceWindow("binary", ["0", "1"], 50)
     copy_w.restore(msgspec.json.decode(msgspec.json.encode(window.snapshot())))
