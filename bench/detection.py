@@ -7,9 +7,10 @@ gradual drifts the drift point is the middle of a 2,000-event transition, and th
 stable part ends where the transition begins):
 
 - gauss-0.5sd / gauss-1sd: N(0, 1) then the mean moves by 0.5 / 1 sd. driftd's
-  detector is its default feature drift (a 2,000-value window against a 5,000-value
-  reference, the default rule, evaluated every 250 values); river's real-valued
-  detectors read the values.
+  detector is its default feature drift against a 5,000-value reference: the
+  sequential shift test (CUSUM on normal scores, alarms at the value) and the
+  2,000-value window test (the default rule, at ticks every 250 values); river's
+  real-valued detectors read the values.
 - sea / sea-gradual: river's SEA generator, concept 0 -> 2 (threshold 8 -> 7), 10% noise;
   agrawal / agrawal-gradual: river's Agrawal, function 0 -> 2. A model fitted on the
   first concept (the exact rule for SEA, a decision tree for Agrawal) predicts, and the
@@ -152,8 +153,9 @@ def driftd_concept(values: np.ndarray) -> list[int]:
 
 
 def driftd_feature(values: np.ndarray, every: int = 250) -> list[int]:
-    """The default numeric drift verdict, ticking every ``every`` values; an alarm
-    when the verdict turns on (as the default rule fires)."""
+    """driftd's default numeric drift detector: the sequential shift test's alarms (at
+    the value that raised them) and the window test's verdict turning on (at the
+    evaluation tick, every ``every`` values)."""
     from driftd.config import DriftSpec
     from driftd.detectors.drift import NumericDrift
 
@@ -161,12 +163,12 @@ def driftd_feature(values: np.ndarray, every: int = 250) -> list[int]:
     detector = NumericDrift(rng.normal(0, 1, 5000), DriftSpec())
     alarms, was = [], False
     for start in range(0, len(values), every):
-        detector.update_many(values[start : start + every])
+        alarms += [start + a for a in detector.update_many(values[start : start + every])]
         drifted = bool(detector.readings().get("drifted"))
         if drifted and not was:
             alarms.append(min(start + every, len(values)) - 1)
         was = drifted
-    return alarms
+    return sorted(alarms)
 
 
 def oracle_cusum(p0: float, p1: float, h: float = math.log(100_000)):

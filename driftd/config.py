@@ -94,6 +94,10 @@ class DriftSpec(_Spec):
     jensenshannon: float = 0.1
     psi: float = 0.2
     unseen_rate: float = 0.05
+    # The sequential shift test on numeric columns (CUSUM on normal scores, see
+    # detectors/shift.py): allowance k in standard deviations, alarm threshold h.
+    shift_allowance: float = 0.25
+    shift_threshold: float = 25.0
     # The model's output and the labels are watched like features.
     predictions: bool = True
     labels: bool = True
@@ -266,6 +270,9 @@ def _normalise(config: Config) -> Config:
             ("concept.hold", model.concept.hold),
         ):
             _check(size >= 2, f"{at}.{size_key}", f"must be at least 2, got {size}")
+        for key in ("shift_allowance", "shift_threshold"):
+            value = getattr(model.drift, key)
+            _check(value > 0, f"{at}.drift.{key}", f"must be positive, got {value}")
         model.windows.tumbling = parse_duration(model.windows.tumbling, f"{at}.windows.tumbling")
         model.join.ttl = parse_duration(model.join.ttl, f"{at}.join.ttl")
         model.quality.silence_after = parse_duration(

@@ -2,9 +2,10 @@
 
 They follow from the config and the reference: the default drift test of each
 column (see detectors/drift.py), accuracy (or MAE) against the reference's,
-the four-fifths rule and equalized odds per sensitive attribute, concept drift on
-the error stream, and data quality. ``default_rules: false`` turns them off;
-rules written in the config are added to (not replacing) them.
+the four-fifths rule and equalized odds per sensitive attribute, a sequential shift
+test per numeric feature, concept drift on the error stream, and data quality.
+``default_rules: false`` turns them off; rules written in the config are added to
+(not replacing) them.
 """
 
 from __future__ import annotations
@@ -102,6 +103,22 @@ def default_rules(model_id: str, spec: ModelSpec, monitor: ModelMonitor) -> list
                 severity="warning",
                 hysteresis=0.02,
                 description=f"True/false positive rates differ across {attribute!r} groups.",
+            )
+        )
+    if any(hasattr(d, "shift") for d in monitor.feature_drift.values()):
+        rules.append(
+            Rule(
+                name="feature-shift",
+                model=model_id,
+                metric="drift.*.shift",
+                op=">=",
+                threshold=1.0,
+                severity="warning",
+                hysteresis=0.5,
+                description=(
+                    "A numeric feature's values moved away from the reference's (sequential "
+                    "CUSUM test on normal scores): an early warning, before the window test."
+                ),
             )
         )
     rules.append(

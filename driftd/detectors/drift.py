@@ -1,6 +1,7 @@
 """Distribution drift of one column (a feature, the score, the label) against the reference.
 
-Per event the detector only appends to a ring of the last ``window`` values.
+Per event the detector only appends to a ring of the last ``window`` values (and,
+for numeric columns, feeds a sequential shift test: detectors/shift.py).
 Per evaluation tick it computes, against the reference sorted or binned once at
 start: numeric -> PSI, Jensen-Shannon distance, normalised Wasserstein distance,
 KS statistic and p-value; categorical -> chi-square p-value, Jensen-Shannon
@@ -23,6 +24,7 @@ from driftd.config import DriftSpec
 from driftd.detectors import stats
 from driftd.detectors.base import Readings
 from driftd.detectors.ring import RingBuffer
+from driftd.detectors.shift import ShiftCusum
 
 
 def _verdict(value: float | None, threshold: float, lower_is_drift: bool) -> float | None:
@@ -44,6 +46,9 @@ class NumericDrift:
         std = float(np.std(self._reference))
         self._scale = std if std > 0 else 1.0
         self._values = RingBuffer(window or spec.window)
+        # Sequential: a shift shows value by value, before the window test sees it.
+        self.shift = ShiftCusum(self._reference, spec.shift_allowance, spec.shift_threshold,
+                                hold=window or spec.window)  # fmt: skip
         test = spec.numeric_test
         if test == "auto":
             test = "ks" if len(self._reference) <= spec.auto_small_reference else "wasserstein"
@@ -51,11 +56,14 @@ class NumericDrift:
         self._spec = spec
 
     def update(self, value: float) -> None:
-        self._values.append(value)
+        self.update_many(np.array([value], dtype=float))
 
-    def update_many(self, values: np.ndarray) -> None:
-        """Values in arrival order; NaN for missing or non-finite ones."""
+    def update_many(self, values: np.ndarray) -> list[int]:
+        """Values in arrival order, NaN for missing or non-finite ones; returns the
+        positions among the finite ones where the shift test raised an alarm."""
         self._values.extend(values)
+        finite = values[np.isfinite(values)]
+        return self.shift.update_many(finite) if len(finite) else []
 
     def current(self) -> np.ndarray:
         values = self._values.values()
@@ -63,7 +71,7 @@ class NumericDrift:
 
     def readings(self) -> Readings:
         current = self.current()
-        out: Readings = {"samples": float(len(current))}
+        out: Readings = {"samples": float(len(current)), **self.shift.readings()}
         if len(current) < self._spec.min_samples:
             return out
         counts = stats.bin_counts(current, self._edges)
@@ -96,10 +104,12 @@ class NumericDrift:
         }[self.test]
 
     def snapshot(self) -> dict[str, Any]:
-        return {"values": self._values.snapshot()}
+        return {"values": self._values.snapshot(), "shift": self.shift.snapshot()}
 
     def restore(self, state: dict[str, Any]) -> None:
         self._values.restore(state["values"])
+        if "shift" in state:  # (checkpoints before 0.5.0 have none: it starts afresh)
+            self.shift.restore(state["shift"])
 
 
 class CategoricalDrift:

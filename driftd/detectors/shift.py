@@ -1,0 +1,98 @@
+"""A sequential test for a shift in a numeric column: two CUSUMs on normal scores.
+
+The window tests in :mod:`driftd.detectors.drift` compare distributions once per
+evaluation tick and need a good part of their window to change before a distance
+passes its threshold. A location shift shows sooner value by value: this detector
+turns each value into a normal score against the reference,
+``z = Φ⁻¹(F_ref(x))`` (``F_ref`` the reference's mid-rank CDF), which is N(0, 1)
+whatever the column's shape as long as the column keeps the reference's
+distribution, and runs Page's two-sided CUSUM on it:
+
+    up   = max(0, up   + z - k)        down = max(0, down - z - k)
+
+An alarm when either passes ``h``; both then restart. ``k`` (the allowance, in
+standard deviations) is half the smallest shift worth catching quickly; ``h`` sets
+the false-alarm rate. The defaults (k = 0.25, h = 25) give an in-control run length
+of about 4 million values per side (Siegmund's approximation), so a model with 20
+numeric columns sees about one false alarm per 100k predictions at most, and a
+shift of 0.5 sd is caught after ~105 values, 1 sd after ~35.
+
+The recursion is computed a batch at a time without a Python loop: from
+``S_t = max(0, S_{t-1} + x_t)`` follows ``S_t = C_t - min(-S_0, min_{s<=t} C_s)``
+with ``C`` the running sum, so a batch is a cumsum and a running minimum (and one
+more pass per alarm, which is rare).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import special
+
+
+def _scan(steps: np.ndarray, start: float) -> np.ndarray:
+    """The CUSUM path ``S_t = max(0, S_{t-1} + steps_t)`` from ``S_0 = start``."""
+    running = np.cumsum(steps)
+    return running - np.minimum(np.minimum.accumulate(running), -start)
+
+
+class ShiftCusum:
+    def __init__(self, sorted_reference: np.ndarray, allowance: float, threshold: float,
+                 hold: int):  # fmt: skip
+        self._reference = sorted_reference
+        self.allowance = allowance
+        self.threshold = threshold
+        self._hold = hold
+        self.up = 0.0
+        self.down = 0.0
+        self.alarms = 0
+        self.since_alarm: int | None = None
+
+    def scores(self, values: np.ndarray) -> np.ndarray:
+        """Normal scores against the reference (mid-rank, kept off 0 and 1)."""
+        n = len(self._reference)
+        below = np.searchsorted(self._reference, values, side="left")
+        at_most = np.searchsorted(self._reference, values, side="right")
+        u = np.clip((below + at_most) / (2.0 * n), 0.5 / n, 1 - 0.5 / n)
+        return special.ndtri(u)
+
+    def update_many(self, values: np.ndarray) -> list[int]:
+        """Feed finite values in arrival order; returns the positions that raised alarms."""
+        z = self.scores(values)
+        alarms: list[int] = []
+        up0, down0, done = self.up, self.down, 0
+        while done < len(z):
+            rest = z[done:]
+            up = _scan(rest - self.allowance, up0)
+            down = _scan(-rest - self.allowance, down0)
+            crossed = np.flatnonzero((up > self.threshold) | (down > self.threshold))
+            if len(crossed) == 0:
+                up0, down0 = float(up[-1]), float(down[-1])
+                break
+            alarms.append(done + int(crossed[0]))
+            up0 = down0 = 0.0  # both restart after an alarm
+            done = alarms[-1] + 1
+        self.up, self.down = up0, down0
+        if alarms:
+            self.alarms += len(alarms)
+            self.since_alarm = len(z) - alarms[-1] - 1
+        elif self.since_alarm is not None:
+            self.since_alarm += len(z)
+        return alarms
+
+    def readings(self) -> dict[str, float | None]:
+        held = self.since_alarm is not None and self.since_alarm < self._hold
+        return {
+            "shift": float(held),
+            "shift_score": max(self.up, self.down) / self.threshold,
+            "shift_alarms": float(self.alarms),
+        }
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"up": self.up, "down": self.down, "alarms": self.alarms,
+                "since_alarm": self.since_alarm}  # fmt: skip
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.up, self.down = state["up"], state["down"]
+        self.alarms, self.since_alarm = state["alarms"], state["since_alarm"]
