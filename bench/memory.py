@@ -22,6 +22,7 @@ from pathlib import Path
 from bench.workload import events, model_yaml, write_reference
 from driftd.config import load_config
 from driftd.daemon.embedded import build_pipeline, run_messages
+from driftd.daemon.gctune import tune_gc
 
 MODELS = 10
 CHUNK = 20_000  # predictions per model per round (2 x as many events)
@@ -44,6 +45,7 @@ def main() -> None:
     path.write_text("models:\n" + "".join(model_yaml(n, reference, 50) for n in names)
                     + f"runtime:\n  state_dir: {work / 'state'}\nnotifiers: []\n")  # fmt: skip
     pipeline = build_pipeline(load_config(path), fresh=True, quiet=True)
+    tune_gc()  # as `driftd replay` and `driftd run` do
     chunk = min(CHUNK, max(args.events // (2 * MODELS), 100))
     print(f"# RSS over the stream, {MODELS} models x 50 features, {args.events:,} events")
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")

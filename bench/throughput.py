@@ -18,6 +18,7 @@ In this one process, on the same messages:
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 from bench.workload import events, model_yaml, write_reference
 from driftd.config import load_config
 from driftd.daemon.embedded import build_pipeline, run_messages
+from driftd.daemon.gctune import tune_gc
 from driftd.events import EventDecoder
 
 
@@ -51,9 +53,11 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     work = Path(tempfile.mkdtemp(prefix="driftd-throughput-"))
+    tune_gc()  # as `driftd replay` and `driftd run` do
     messages = events(args.events // 2)
     n = len(messages)
     batch = [(m, "bench", None) for m in messages]
+    gc.freeze()  # the 1M input tuples are the bench's, not the pipeline's: out of GC's sight
     rows = []
 
     decoder = EventDecoder({"bench"}, 1 << 20)

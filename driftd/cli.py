@@ -15,6 +15,7 @@ from rich.console import Console
 from driftd.cli_progress import err, progress_bar
 from driftd.config import Config, ConfigError, load_config
 from driftd.daemon.embedded import build_pipeline, read_jsonl, run_messages
+from driftd.daemon.gctune import tune_gc
 from driftd.daemon.pipeline import Message, Pipeline
 from driftd.daemon.summary import print_summary, summarize
 from driftd.logs import setup_logging
@@ -25,6 +26,7 @@ from driftd.store.sqlite import SqliteStore
 def _run(
     pipeline: Pipeline, messages: Iterable[Message], total: int | None, quiet: bool, label: str
 ) -> None:
+    tune_gc()
     with progress_bar(quiet) as progress:
         task = progress.add_task(label, total=total)
         run_messages(pipeline, messages, on_batch=lambda n: progress.advance(task, n))

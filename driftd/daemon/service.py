@@ -19,6 +19,7 @@ from driftd.alerts.notify import Dispatcher
 from driftd.config import Config, ConfigError
 from driftd.consumers.kafka.client import open_admin, open_consumer, open_producer
 from driftd.daemon.embedded import build_notifiers, retrain_listeners, state_dir
+from driftd.daemon.gctune import tune_gc
 from driftd.daemon.kafka_runtime import KafkaRuntime
 from driftd.daemon.probe import BrokerProbe
 from driftd.store.redis import RedisStore
@@ -108,6 +109,7 @@ def run_service(
     if config.http.enabled:
         probe = BrokerProbe(config.kafka, config.kafka.topics.predictions).start()
         server = start_http(config, runtime, probe)
+    tune_gc()
     try:
         runtime.run(idle_timeout=idle_timeout)
     finally:

@@ -15,6 +15,8 @@ unlabeled predictions, in O(1) per event.
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ class Calibration:
     def __init__(self, x: list[float] | None = None, y: list[float] | None = None):
         self._x = np.asarray(x if x is not None else [0.0, 1.0], dtype=float)
         self._y = np.asarray(y if y is not None else [0.0, 1.0], dtype=float)
+        self._xs, self._ys = self._x.tolist(), self._y.tolist()
 
     @classmethod
     def fit(cls, scores: np.ndarray, labels: np.ndarray) -> Calibration:
@@ -38,7 +41,16 @@ class Calibration:
         return cls(model.X_thresholds_.tolist(), model.y_thresholds_.tolist())
 
     def __call__(self, score: float) -> float:
-        return float(np.interp(score, self._x, self._y))
+        """``np.interp(score, x, y)``, computed in plain Python: one score per
+        prediction, where numpy's per-call overhead would be most of the cost."""
+        xs, ys = self._xs, self._ys
+        if score <= xs[0]:
+            return ys[0]
+        if score >= xs[-1]:
+            return ys[-1]
+        j = bisect_right(xs, score) - 1
+        slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
+        return slope * (score - xs[j]) + ys[j]
 
 
 class ExpectedConfusion:
@@ -51,18 +63,22 @@ class ExpectedConfusion:
 
     def contribution(self, predicted_positive: bool, score: float) -> list[float] | None:
         """The four expected counts of one prediction, or None if it has no score."""
-        if not np.isfinite(score):
+        if not math.isfinite(score):
             return None
         p = self.calibration(score)
         return [p, 1 - p, 0.0, 0.0] if predicted_positive else [0.0, 0.0, p, 1 - p]
 
     def add(self, contribution: list[float]) -> None:
         self._count += 1
-        self._sums = [a + b for a, b in zip(self._sums, contribution, strict=True)]
+        sums = self._sums
+        for i in range(4):
+            sums[i] += contribution[i]
 
     def remove(self, contribution: list[float]) -> None:
         self._count -= 1
-        self._sums = [a - b for a, b in zip(self._sums, contribution, strict=True)]
+        sums = self._sums
+        for i in range(4):
+            sums[i] -= contribution[i]
         if self._count == 0:
             self._sums = [0.0, 0.0, 0.0, 0.0]  # no drift of rounding errors
 

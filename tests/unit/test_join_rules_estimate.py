@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.isotonic import IsotonicRegression
 
 from driftd.alerts.rules import Rule, RuleEngine
@@ -122,3 +124,11 @@ def test_join_snapshot_round_trip_and_the_pre_0_5_format():
     legacy = LabelJoin(ttl=100, max_pending=1000)
     legacy.restore(old)
     assert legacy.snapshot() == state
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-0.5, 1.5), st.lists(st.floats(0, 1), min_size=2, max_size=30, unique=True))
+def test_calibration_equals_numpy_interp(score, knots):
+    xs = sorted(knots)
+    ys = sorted(np.random.default_rng(len(knots)).random(len(xs)))
+    assert Calibration(xs, ys)(score) == pytest.approx(np.interp(score, xs, ys), abs=1e-12)
