@@ -102,7 +102,7 @@ class LabelJoin:
         self.labels = {k: (t, v) for k, t, v in state["labels"]}
         if "joined_ids" in state:
             pairs = zip(state["joined_ids"], state["joined_times"], strict=True)
-        else:  # checkpoints written before 0.5.0
+        else:  # checkpoints written before 0.6.0
             pairs = ((k, t) for k, t in state["joined"])
         self.joined = {k: (t, None) for k, t in pairs}
         self.counts = dict(state["counts"])

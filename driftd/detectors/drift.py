@@ -108,7 +108,7 @@ class NumericDrift:
 
     def restore(self, state: dict[str, Any]) -> None:
         self._values.restore(state["values"])
-        if "shift" in state:  # (checkpoints before 0.5.0 have none: it starts afresh)
+        if "shift" in state:  # (checkpoints before 0.6.0 have none: it starts afresh)
             self.shift.restore(state["shift"])
 
 

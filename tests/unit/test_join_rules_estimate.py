@@ -108,7 +108,7 @@ def test_expected_confusion_matches_batch_formula_and_tracks_realised_accuracy()
     assert estimate.readings()["estimated.pending"] == 2000
 
 
-def test_join_snapshot_round_trip_and_the_pre_0_5_format():
+def test_join_snapshot_round_trip_and_the_pre_0_6_format():
     join = LabelJoin(ttl=100, max_pending=1000)
     join.add_prediction("a", 1.0, "pa")
     join.add_label("a", 2.0, 1)
