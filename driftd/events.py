@@ -98,12 +98,16 @@ REASON_DUPLICATE = "duplicate_event_id"
 
 _MIN_EPOCH = 0.0
 _MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
+MAX_FUTURE_SECONDS = 366 * 86400.0
 
 
 def parse_timestamp(value: float | str) -> float:
     """Turn an RFC 3339 string or epoch seconds into epoch seconds (UTC).
 
-    Raises ValueError with a readable message for anything else.
+    Raises ValueError with a readable message for anything else, for times before
+    1970 or after 9999, and for times more than a year ahead of the wall clock: the
+    stream clock is the newest event time, so one event from a broken clock far in
+    the future would otherwise expire every waiting join and end every window.
     """
     if isinstance(value, str):
         try:
@@ -112,10 +116,14 @@ def parse_timestamp(value: float | str) -> float:
             raise ValueError(f"timestamp {value[:64]!r} is not RFC 3339") from None
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
-    seconds = float(value)
+        seconds = parsed.timestamp()
+    else:
+        seconds = float(value)
     if not math.isfinite(seconds) or not _MIN_EPOCH <= seconds <= _MAX_EPOCH:
-        raise ValueError(f"timestamp {value!r} is outside the epoch-seconds range")
+        raise ValueError(f"timestamp {str(value)[:64]!r} is outside 1970..9999")
+    if seconds > time.time() + MAX_FUTURE_SECONDS:
+        days = (seconds - time.time()) / 86400
+        raise ValueError(f"timestamp {str(value)[:64]!r} is {days:,.0f} days in the future")
     return seconds
 
 

@@ -32,5 +32,8 @@ def as_number(value: Any) -> float | str:
         return MISSING
     if isinstance(value, bool) or not isinstance(value, int | float):
         return TYPE_ERROR
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range (JSON allows 10**400)
+        return math.inf if value > 0 else -math.inf
     return MISSING if math.isnan(number) else number

@@ -195,6 +195,8 @@ class StatusServer:
             if parts[3:] == ["history"]:
                 metric = query.get("metric", ["accuracy"])[0]
                 limit = int(query.get("limit", ["500"])[0])
+                if not 1 <= limit <= 100_000:
+                    raise ValueError(f"limit must be 1..100000, got {limit}")
                 return 200, {"model": model, "metric": metric,
                              "points": view.history(model, metric, limit)}  # fmt: skip
             if parts[3:] == ["versions"]:
@@ -248,6 +250,8 @@ class StatusServer:
                         text = redact(generate_latest(server.metrics).decode()).encode()
                         return self._send(200, text, "text/plain; version=0.0.4; charset=utf-8")
                     status, payload = server.get(url.path, parse_qs(url.query))
+                except (ValueError, KeyError, TypeError) as exc:  # a bad query
+                    status, payload = 400, {"error": redact(exc)}
                 except Exception as exc:
                     log.exception("GET %s failed", url.path)
                     status, payload = 500, {"error": redact(exc)}
@@ -263,8 +267,10 @@ class StatusServer:
                     if not isinstance(body, dict):
                         raise ValueError("the body must be a JSON object")
                     status, payload = server.post(url.path, body)
-                except (ValueError, KeyError) as exc:
+                except (ValueError, KeyError, TypeError) as exc:  # a bad request body
                     status, payload = 400, {"error": redact(exc)}
+                except FileNotFoundError as exc:  # e.g. promoting a version that is not there
+                    status, payload = 404, {"error": redact(exc)}
                 except Exception as exc:
                     log.exception("POST %s failed", url.path)
                     status, payload = 500, {"error": redact(exc)}

@@ -42,13 +42,22 @@ def _numeric_column(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quality codes and drift values (NaN unless finite) of one numeric column."""
     if set(map(type, raw)) <= _PLAIN_NUMBERS:  # the usual case: numbers and nulls
-        values = np.array(raw, dtype=float)  # None -> NaN
+        try:
+            values = np.array(raw, dtype=float)  # None -> NaN
+        except OverflowError:  # an integer beyond float range: one by one below
+            return _numeric_column_slow(raw, bounds)
         low, high = bounds
         codes = np.where(
             np.isnan(values), q.MISSING,
             np.where(np.isinf(values) | (values < low) | (values > high), q.OUT_OF_RANGE, q.OK),
         ).astype(np.int8)  # fmt: skip
         return codes, np.where(np.isfinite(values), values, np.nan)
+    return _numeric_column_slow(raw, bounds)
+
+
+def _numeric_column_slow(
+    raw: Sequence[Any], bounds: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
     numbers = [as_number(value) for value in raw]  # strings, bools, containers: one by one
     codes = np.array([q.numeric_code(n, *bounds) for n in numbers], dtype=np.int8)
     values = np.array(
@@ -233,8 +242,9 @@ class ModelMonitor:
             if self.task == "binary":
                 if isinstance(raw, dict):
                     raw = raw.get(self.class_names[1])
-                if isinstance(raw, int | float) and math.isfinite(raw):
-                    score = float(raw)
+                number = as_number(raw)
+                if not isinstance(number, str) and math.isfinite(number):
+                    score = number
             elif isinstance(raw, dict):
                 proba = [float(raw.get(name, math.nan)) for name in self.class_names]
         else:

@@ -123,15 +123,21 @@ class _Server:
 
 class LocalKafka(_Server):
     def __init__(
-        self, workdir: Path | None = None, port: int | None = None, fast_start: bool = True
+        self,
+        workdir: Path | None = None,
+        port: int | None = None,
+        fast_start: bool = True,
+        advertised_port: int | None = None,
     ):
         """fast_start: C1-only JIT, which starts the broker ~2x faster (tests) but
-        serves slower than the full JIT (benchmarks pass False)."""
+        serves slower than the full JIT (benchmarks pass False). advertised_port: the
+        port clients are told to use (a fault proxy's), if not the broker's own."""
         self.fast_start = fast_start
         self.dir = Path(workdir or tempfile.mkdtemp(prefix="driftd-kafka-"))
         self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         self.controller_port = free_port()
-        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.bootstrap = f"127.0.0.1:{self.advertised_port}"
         self._formatted = False
 
     def _properties(self) -> Path:
@@ -144,7 +150,7 @@ class LocalKafka(_Server):
                     f"controller.quorum.bootstrap.servers=127.0.0.1:{self.controller_port}",
                     f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
                     f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.advertised_port}",
                     "controller.listener.names=CONTROLLER",
                     "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
                     "inter.broker.listener.name=PLAINTEXT",

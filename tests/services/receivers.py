@@ -62,6 +62,7 @@ class _HttpStandIn:
 
     script: list[str] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    fail_until: float = 0.0  # wall time before which every request answers 503
 
     def __post_init__(self) -> None:
         owner = self
@@ -80,6 +81,8 @@ class _HttpStandIn:
                     owner.requests.append(request)
                     if self.path.startswith("/missing"):  # a misconfigured URL
                         step = "404"
+                    elif time.time() < owner.fail_until:  # an outage
+                        step = "503"
                     else:
                         step = owner.script.pop(0) if owner.script else "ok"
                 owner.answer(self, request, step)
