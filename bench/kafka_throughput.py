@@ -28,30 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from runtime.stream import make_stream  # noqa: E402
-from services.local import LocalKafka, LocalRedis  # noqa: E402
 from testdata import write_reference_csv  # noqa: E402
 
-from driftd.config import load_config  # noqa: E402
+from bench.services import kafka_and_redis, service_config  # noqa: E402
 from driftd.consumers.kafka.client import open_consumer  # noqa: E402
 from driftd.daemon.service import build_kafka_runtime, ensure_topics  # noqa: E402
 from driftd.sdk import Publisher  # noqa: E402
 
-CONFIG = """models:
-{models}
-runtime:
-  state_dir: {state}
-kafka:
-  bootstrap_servers: "{bootstrap}"
-  client: {client}
-  group_id: {group}
-  partitions: 3
-  topics: {{predictions: bench-p-{suffix}, labels: bench-l-{suffix},
-            dead_letters: bench-d-{suffix}, models: bench-m-{suffix}}}
-redis:
-  url: "{redis}"
-  namespace: bench-{group}
-notifiers: [jsonl]
-"""
 MODEL = """  {name}:
     task: binary
     features: {{x: numeric, color: categorical}}
@@ -108,18 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--predictions", type=int, default=110_000)
     args = parser.parse_args()
-    services = []
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
-    redis_url = os.environ.get("REDIS_URL")
-    if not bootstrap:
-        kafka = LocalKafka(fast_start=False).start()
-        services.append(kafka)
-        bootstrap = kafka.bootstrap
-    if not redis_url:
-        redis = LocalRedis().start()
-        services.append(redis)
-        redis_url = redis.url
-    try:
+    with kafka_and_redis() as (bootstrap, redis_url):
         work = Path(tempfile.mkdtemp(prefix="driftd-bench-"))
         reference = write_reference_csv(work / "reference.csv", n=5000)
         suffix = uuid.uuid4().hex[:8]
@@ -128,19 +100,8 @@ def main() -> None:
         )
 
         def config_for(client: str):
-            path = work / f"{client}.yaml"
-            path.write_text(
-                CONFIG.format(
-                    models=models,
-                    state=work / "state",
-                    bootstrap=bootstrap,
-                    client=client,
-                    group=f"{client}-{suffix}",
-                    suffix=suffix,
-                    redis=redis_url,
-                )
-            )
-            return load_config(path)
+            return service_config(work / f"{client}.yaml", models, bootstrap, redis_url,
+                                  client, f"{client}-{suffix}", suffix)  # fmt: skip
 
         base = config_for("confluent")
         ensure_topics(base, create=True)
@@ -163,9 +124,6 @@ def main() -> None:
             raw = raw_rate(config, total)
             ours = driftd_rate(config, total)
             print(f"| {client} | {raw:,.0f} | {ours:,.0f} | {ours / raw:.1%} |", flush=True)
-    finally:
-        for service in services:
-            service.close()
 
 
 if __name__ == "__main__":

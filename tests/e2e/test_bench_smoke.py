@@ -31,3 +31,20 @@ def test_one_command_writes_every_section(tmp_path):
         assert f"-m {section.module}" in block
         ran = "|---" in block
         assert ran or (section.python is not None and "Not run" in block), block[:500]
+
+
+@pytest.mark.kafka
+@pytest.mark.redis
+def test_soak_runs_briefly(tmp_path):
+    """The on-demand soak (an hour) in 20 seconds: samples, a CSV and the chart."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.soak", "--minutes", "0.34", "--every", "4", "--rate", "500",
+         "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = (tmp_path / "soak.csv").read_text().splitlines()
+    assert rows[0] == "seconds,rss_mb,lag_messages,backlog_seconds" and len(rows) >= 5
+    assert all(float(row.split(",")[1]) > 10 for row in rows[1:])  # a live daemon's RSS
+    assert (tmp_path / "soak.png").stat().st_size > 5000
+    assert "| RSS (MB) |" in done.stdout

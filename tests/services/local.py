@@ -234,9 +234,12 @@ class LocalKafka(_Server):
 
 
 class LocalRedis(_Server):
-    def __init__(self, workdir: Path | None = None, port: int | None = None):
+    def __init__(
+        self, workdir: Path | None = None, port: int | None = None, password: str | None = None
+    ):
         self.dir = Path(workdir or tempfile.mkdtemp(prefix="driftd-redis-"))
         self.port = port or free_port()
+        self.password = password
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def _command(self) -> list[str]:
@@ -256,6 +259,7 @@ class LocalRedis(_Server):
             "",
             "--protected-mode",
             "yes",
+            *(["--requirepass", self.password] if self.password else []),
         ]
 
     def start(self, timeout: float = 30) -> LocalRedis:
