@@ -41,6 +41,9 @@ class FaultProxy:
         """Drop every connection now and refuse new ones for ``seconds``."""
         self.refuse_until = time.monotonic() + seconds
         self.cuts += 1
+        self._drop_all()
+
+    def _drop_all(self) -> None:
         with self._lock:
             for sock in list(self._sockets):
                 with contextlib.suppress(OSError):
@@ -51,7 +54,7 @@ class FaultProxy:
     def close(self) -> None:
         self._closed = True
         self._listener.close()
-        self.cut(0)
+        self._drop_all()
 
     def _accept(self) -> None:
         while not self._closed:
