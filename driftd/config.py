@@ -76,6 +76,9 @@ class WindowSpec(_Spec):
 class JoinSpec(_Spec):
     ttl: Duration = "7d"
     max_pending: int = 1_000_000
+    # Joined event ids remembered (within the TTL) to recognise duplicates; the oldest
+    # are forgotten first. Each costs ~130 bytes of memory and of every checkpoint.
+    remember: int = 100_000
 
 
 class DriftSpec(_Spec):
@@ -267,6 +270,7 @@ def _normalise(config: Config) -> Config:
             ("quality.window", model.quality.window),
             ("drift.bins", model.drift.bins),
             ("join.max_pending", model.join.max_pending),
+            ("join.remember", model.join.remember),
             ("concept.hold", model.concept.hold),
         ):
             _check(size >= 2, f"{at}.{size_key}", f"must be at least 2, got {size}")

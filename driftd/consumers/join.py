@@ -8,7 +8,8 @@ becomes an *orphan*: counted and dead-lettered). Recently joined ids are
 remembered for one TTL so duplicates are recognised rather than double counted.
 
 Memory is bounded by ``max_pending`` per side: past it the oldest entry is
-expired early (and counted as such).
+expired early (and counted as such); and by ``remember`` for the joined ids (the
+oldest are forgotten first: a duplicate older than that many joins is not seen).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Any
 
 
 class LabelJoin:
-    def __init__(self, ttl: float, max_pending: int):
+    def __init__(self, ttl: float, max_pending: int, remember: int = 100_000):
         self.ttl = ttl
         self.max_pending = max_pending
+        self.remember = remember
         # event_id -> (event_time, payload); dicts keep arrival order, oldest first.
         self.predictions: dict[str, tuple[float, Any]] = {}
         self.labels: dict[str, tuple[float, Any]] = {}
-        self.joined: dict[str, tuple[float, None]] = {}
+        self.joined: dict[str, float] = {}  # event_id -> event time of the join
         self.counts = {"matched": 0, "expired": 0, "orphans": 0, "duplicates": 0}
 
     def add_prediction(self, event_id: str, event_time: float, payload: Any) -> Any | None:
@@ -56,7 +58,10 @@ class LabelJoin:
 
     def _mark_joined(self, event_id: str, event_time: float) -> None:
         self.counts["matched"] += 1
-        self.joined[event_id] = (event_time, None)
+        joined = self.joined
+        joined[event_id] = event_time
+        if len(joined) > self.remember:
+            del joined[next(iter(joined))]
 
     @staticmethod
     def _pop_old(
@@ -75,8 +80,12 @@ class LabelJoin:
         cutoff = now - self.ttl
         expired = [p for _, _, p in self._pop_old(self.predictions, cutoff, self.max_pending)]
         orphans = list(self._pop_old(self.labels, cutoff, self.max_pending))
-        for _ in self._pop_old(self.joined, cutoff, self.max_pending):
-            pass
+        joined = self.joined
+        while joined:
+            event_id, event_time = next(iter(joined.items()))
+            if event_time >= cutoff:
+                break
+            del joined[event_id]
         self.counts["expired"] += len(expired)
         self.counts["orphans"] += len(orphans)
         return expired, orphans
@@ -93,7 +102,7 @@ class LabelJoin:
             "labels": [[k, t, v] for k, (t, v) in self.labels.items()],
             # Two flat lists: the remembered ids can be a million (one TTL of traffic).
             "joined_ids": list(self.joined),
-            "joined_times": [t for t, _ in self.joined.values()],
+            "joined_times": list(self.joined.values()),
             "counts": dict(self.counts),
         }
 
@@ -104,5 +113,5 @@ class LabelJoin:
             pairs = zip(state["joined_ids"], state["joined_times"], strict=True)
         else:  # checkpoints written before 0.6.0
             pairs = ((k, t) for k, t in state["joined"])
-        self.joined = {k: (t, None) for k, t in pairs}
+        self.joined = dict(pairs)
         self.counts = dict(state["counts"])

@@ -129,7 +129,7 @@ class ModelMonitor:
         self._class_index = {name: i for i, name in enumerate(self.class_names)}
         self.counts = {"predictions": 0, "labels": 0}
         self.since_evaluation = 0
-        self.join = LabelJoin(float(spec.join.ttl), spec.join.max_pending)
+        self.join = LabelJoin(float(spec.join.ttl), spec.join.max_pending, spec.join.remember)
         self.performance = PerformanceWindow(self.task, self.class_names, spec.windows.size)
         length = float(spec.windows.tumbling)
         self.tumbling = (

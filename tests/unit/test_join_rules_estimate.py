@@ -132,3 +132,15 @@ def test_calibration_equals_numpy_interp(score, knots):
     xs = sorted(knots)
     ys = sorted(np.random.default_rng(len(knots)).random(len(xs)))
     assert Calibration(xs, ys)(score) == pytest.approx(np.interp(score, xs, ys), abs=1e-12)
+
+
+def test_joined_ids_are_remembered_up_to_a_bound():
+    join = LabelJoin(ttl=1e9, max_pending=1000, remember=3)
+    for i in range(5):
+        join.add_prediction(f"e{i}", float(i), "p")
+        join.add_label(f"e{i}", float(i), 1)
+    assert list(join.joined) == ["e2", "e3", "e4"]  # the oldest forgotten first
+    with pytest.raises(KeyError):
+        join.add_label("e4", 9.0, 1)  # still remembered: a duplicate
+    assert join.add_label("e0", 9.0, 1) is None  # forgotten: waits as a new label
+    assert join.counts["duplicates"] == 1
