@@ -12,8 +12,6 @@ label drift. ``readings()`` gathers all detector values under stable names
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -23,6 +21,7 @@ from driftd.consumers.join import LabelJoin
 from driftd.detectors import metrics
 from driftd.detectors import quality as q
 from driftd.detectors.base import Outcome, Readings
+from driftd.detectors.columns import categorical_column, columns, numeric_column
 from driftd.detectors.concept import ConceptDrift
 from driftd.detectors.drift import CategoricalDrift, NumericDrift
 from driftd.detectors.estimate import Calibration, ExpectedAccuracy, ExpectedConfusion
@@ -34,46 +33,6 @@ from driftd.values import as_number, category_text
 
 ColumnDrift = NumericDrift | CategoricalDrift
 FLUSH_AT = 512  # predictions whose features wait for one columnar update, at most
-_PLAIN_NUMBERS = {float, int, type(None)}
-
-
-def _numeric_column(
-    raw: Sequence[Any], bounds: tuple[float, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Quality codes and drift values (NaN unless finite) of one numeric column."""
-    if set(map(type, raw)) <= _PLAIN_NUMBERS:  # the usual case: numbers and nulls
-        try:
-            values = np.array(raw, dtype=float)  # None -> NaN
-        except OverflowError:  # an integer beyond float range: one by one below
-            return _numeric_column_slow(raw, bounds)
-        low, high = bounds
-        codes = np.where(
-            np.isnan(values), q.MISSING,
-            np.where(np.isinf(values) | (values < low) | (values > high), q.OUT_OF_RANGE, q.OK),
-        ).astype(np.int8)  # fmt: skip
-        return codes, np.where(np.isfinite(values), values, np.nan)
-    return _numeric_column_slow(raw, bounds)
-
-
-def _numeric_column_slow(
-    raw: Sequence[Any], bounds: tuple[float, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    numbers = [as_number(value) for value in raw]  # strings, bools, containers: one by one
-    codes = np.array([q.numeric_code(n, *bounds) for n in numbers], dtype=np.int8)
-    values = np.array(
-        [n if not isinstance(n, str) and math.isfinite(n) else math.nan for n in numbers]
-    )
-    return codes, values
-
-
-def _columns(rows: list[dict[str, Any]], names: list[str]) -> list[Sequence[Any]]:
-    """The rows' values, column by column (None where a row lacks a feature)."""
-    if len(names) > 1:
-        try:  # every feature present (the usual case): one C call per row
-            return list(zip(*map(itemgetter(*names), rows), strict=True))
-        except KeyError:
-            pass
-    return [[row.get(name) for row in rows] for name in names]
 
 
 def _outcome(encoded: list[Any], y: float) -> Outcome:
@@ -81,17 +40,6 @@ def _outcome(encoded: list[Any], y: float) -> Outcome:
     return Outcome(event_time=event_time, y=y, y_hat=y_hat, score=score,
                    proba=None if proba is None else np.asarray(proba, dtype=float),
                    groups=groups)  # fmt: skip
-
-
-def _categorical_column(raw: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
-    """Quality codes and the categories (as text) of the present values of a column."""
-    if set(map(type, raw)) == {str}:
-        return np.zeros(len(raw), np.int8), list(raw)
-    codes = np.array(
-        [q.MISSING if v is None else q.TYPE_ERROR if isinstance(v, dict | list) else q.OK
-         for v in raw], dtype=np.int8,
-    )  # fmt: skip
-    return codes, [category_text(v) for v, c in zip(raw, codes, strict=True) if c == q.OK]
 
 
 class RejectedEvent(Exception):
@@ -330,15 +278,15 @@ class ModelMonitor:
     def _observe_features(self, events: list[Prediction]) -> None:
         names = list(self.spec.features)
         codes: dict[str, np.ndarray] = {}
-        for name, raw in zip(names, _columns([e.features for e in events], names), strict=True):
+        for name, raw in zip(names, columns([e.features for e in events], names), strict=True):
             feature = self.spec.features[name]
             drift = self.feature_drift.get(name)
             if feature.kind == "numeric":
-                codes[name], values = _numeric_column(raw, self.ranges[name])
+                codes[name], values = numeric_column(raw, self.ranges[name])
                 if drift is not None:
                     drift.update_many(values)  # type: ignore[arg-type]
             else:
-                codes[name], categories = _categorical_column(raw)
+                codes[name], categories = categorical_column(raw)
                 if drift is not None:
                     drift.update_many(categories)  # type: ignore[arg-type]
         latencies = [e.latency_ms for e in events if e.latency_ms is not None]

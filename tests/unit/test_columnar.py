@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from driftd.detectors import quality as q
-from driftd.detectors.monitor import _categorical_column, _numeric_column
+from driftd.detectors.columns import categorical_column, numeric_column
 from driftd.detectors.ring import RingBuffer
 from driftd.values import as_number, category_text
 
@@ -35,7 +35,7 @@ def test_ring_extend_equals_appending_one_by_one(capacity, chunks):
 @given(st.lists(ANY_JSON, min_size=1, max_size=30) | st.lists(st.floats(), min_size=1))
 def test_numeric_column_equals_per_value_codes(raw):
     bounds = (-1.0, 1e6)
-    codes, values = _numeric_column(raw, bounds)
+    codes, values = numeric_column(raw, bounds)
     for value, code, drift_value in zip(raw, codes, values, strict=True):
         number = as_number(value)
         assert code == q.numeric_code(number, *bounds)
@@ -46,7 +46,7 @@ def test_numeric_column_equals_per_value_codes(raw):
 @settings(max_examples=300, deadline=None)
 @given(st.lists(ANY_JSON, min_size=1, max_size=30) | st.lists(st.text(max_size=2), min_size=1))
 def test_categorical_column_equals_per_value_codes(raw):
-    codes, categories = _categorical_column(raw)
+    codes, categories = categorical_column(raw)
     expected_codes = [
         q.MISSING if v is None else q.TYPE_ERROR if isinstance(v, dict | list) else q.OK
         for v in raw

@@ -1,0 +1,72 @@
+"""Columns of a batch of events, as the detectors take them.
+
+The monitor observes features a batch at a time (see ``ModelMonitor.flush``): each
+configured feature becomes one column, and each column one numpy operation for its
+quality codes and its drift values, instead of a Python call per value. Every
+function here equals the value-by-value rules of ``driftd.values`` and
+``detectors.quality`` (tests/unit/test_columnar.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+from driftd.detectors import quality as q
+from driftd.values import as_number, category_text
+
+_PLAIN_NUMBERS = {float, int, type(None)}
+
+
+def numeric_column(
+    raw: Sequence[Any], bounds: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quality codes and drift values (NaN unless finite) of one numeric column."""
+    if set(map(type, raw)) <= _PLAIN_NUMBERS:  # the usual case: numbers and nulls
+        try:
+            values = np.array(raw, dtype=float)  # None -> NaN
+        except OverflowError:  # an integer beyond float range: one by one below
+            return _numeric_column_slow(raw, bounds)
+        low, high = bounds
+        codes = np.where(
+            np.isnan(values), q.MISSING,
+            np.where(np.isinf(values) | (values < low) | (values > high), q.OUT_OF_RANGE, q.OK),
+        ).astype(np.int8)  # fmt: skip
+        return codes, np.where(np.isfinite(values), values, np.nan)
+    return _numeric_column_slow(raw, bounds)
+
+
+def _numeric_column_slow(
+    raw: Sequence[Any], bounds: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    numbers = [as_number(value) for value in raw]  # strings, bools, containers: one by one
+    codes = np.array([q.numeric_code(n, *bounds) for n in numbers], dtype=np.int8)
+    values = np.array(
+        [n if not isinstance(n, str) and math.isfinite(n) else math.nan for n in numbers]
+    )
+    return codes, values
+
+
+def columns(rows: list[dict[str, Any]], names: list[str]) -> list[Sequence[Any]]:
+    """The rows' values, column by column (None where a row lacks a feature)."""
+    if len(names) > 1:
+        try:  # every feature present (the usual case): one C call per row
+            return list(zip(*map(itemgetter(*names), rows), strict=True))
+        except KeyError:
+            pass
+    return [[row.get(name) for row in rows] for name in names]
+
+
+def categorical_column(raw: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
+    """Quality codes and the categories (as text) of the present values of a column."""
+    if set(map(type, raw)) == {str}:
+        return np.zeros(len(raw), np.int8), list(raw)
+    codes = np.array(
+        [q.MISSING if v is None else q.TYPE_ERROR if isinstance(v, dict | list) else q.OK
+         for v in raw], dtype=np.int8,
+    )  # fmt: skip
+    return codes, [category_text(v) for v, c in zip(raw, codes, strict=True) if c == q.OK]
