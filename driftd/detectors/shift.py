@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+BLOCK = 1024  # values per closed-form pass
 
 def _scan(steps: np.ndarray, start: float) -> np.ndarray:
     """The CUSUM path ``S_t = max(0, S_{t-1} + steps_t)`` from ``S_0 = start``."""
@@ -41,6 +42,10 @@ class ShiftCusum:
     def __init__(self, sorted_reference: np.ndarray, allowance: float, threshold: float,
                  hold: int):  # fmt: skip
         self._reference = sorted_reference
+        # For each position, how many reference values equal the one there (from the
+        # start of its run of ties: the position a left-search lands on).
+        _, counts = np.unique(sorted_reference, return_counts=True)
+        self._ties = np.repeat(counts, counts)
         self.allowance = allowance
         self.threshold = threshold
         self._hold = hold
@@ -50,11 +55,15 @@ class ShiftCusum:
         self.since_alarm: int | None = None
 
     def scores(self, values: np.ndarray) -> np.ndarray:
-        """Normal scores against the reference (mid-rank, kept off 0 and 1)."""
+        """Normal scores against the reference (mid-rank, kept off 0 and 1).
+
+        One binary search per value: the count of reference values equal to it comes
+        from the run lengths of ties, computed once."""
         n = len(self._reference)
         below = np.searchsorted(self._reference, values, side="left")
-        at_most = np.searchsorted(self._reference, values, side="right")
-        u = np.clip((below + at_most) / (2.0 * n), 0.5 / n, 1 - 0.5 / n)
+        at = np.minimum(below, n - 1)
+        equal = np.where(self._reference[at] == values, self._ties[at], 0)
+        u = np.clip((2 * below + equal) / (2.0 * n), 0.5 / n, 1 - 0.5 / n)
         return special.ndtri(u)
 
     def update_many(self, values: np.ndarray) -> list[int]:
@@ -63,13 +72,16 @@ class ShiftCusum:
         alarms: list[int] = []
         up0, down0, done = self.up, self.down, 0
         while done < len(z):
-            rest = z[done:]
-            up = _scan(rest - self.allowance, up0)
-            down = _scan(-rest - self.allowance, down0)
+            # Blocks: after an alarm only the rest of its block is scanned again, so a
+            # long batch with many alarms stays linear.
+            block = z[done : done + BLOCK]
+            up = _scan(block - self.allowance, up0)
+            down = _scan(-block - self.allowance, down0)
             crossed = np.flatnonzero((up > self.threshold) | (down > self.threshold))
             if len(crossed) == 0:
                 up0, down0 = float(up[-1]), float(down[-1])
-                break
+                done += len(block)
+                continue
             alarms.append(done + int(crossed[0]))
             up0 = down0 = 0.0  # both restart after an alarm
             done = alarms[-1] + 1

@@ -77,3 +77,17 @@ def test_catches_a_half_sd_shift_sooner_than_adwin():
         adwin_delays.append(3000 if first is None else first - 5000)
     assert np.median(delays) < np.median(adwin_delays), (delays, adwin_delays)
     assert max(delays) < 300
+
+
+def test_normal_scores_are_mid_ranks_against_the_reference_with_ties():
+    from scipy import special
+
+    rng = np.random.default_rng(3)
+    reference = np.sort(rng.integers(0, 8, 500).astype(float))
+    values = np.r_[rng.integers(-2, 10, 300).astype(float), 3.5, 100.0, -100.0]
+    n = len(reference)
+    left = np.searchsorted(reference, values, side="left")
+    right = np.searchsorted(reference, values, side="right")
+    expected = special.ndtri(np.clip((left + right) / (2 * n), 0.5 / n, 1 - 0.5 / n))
+    got = ShiftCusum(reference, 0.25, 25.0, hold=10).scores(values)
+    np.testing.assert_array_equal(got, expected)
