@@ -32,7 +32,7 @@ from driftd.alerts.model import Alert, dedup_key  # noqa: E402
 from driftd.alerts.notify import Dispatcher  # noqa: E402
 from driftd.alerts.outbox import SqliteOutbox  # noqa: E402
 from driftd.alerts.wiring import Alerting  # noqa: E402
-from driftd.config_alerts import AlertingSpec, RouteSpec, SlackReceiver, check_alerting  # noqa: E402
+from driftd.config.alerting import AlertingSpec, RouteSpec, SlackReceiver, check_alerting  # noqa: E402
 
 
 def _alert(i: int) -> Alert:

@@ -14,12 +14,12 @@ from rich.console import Console
 
 from driftd.cli_progress import err, progress_bar
 from driftd.config import Config, ConfigError, load_config
+from driftd.credentials import redact
 from driftd.daemon.embedded import build_pipeline, read_jsonl, run_messages
 from driftd.daemon.gctune import tune_gc
 from driftd.daemon.pipeline import Message, Pipeline
 from driftd.daemon.summary import print_summary, summarize
 from driftd.logs import setup_logging
-from driftd.secrets import redact
 from driftd.store.sqlite import SqliteStore
 
 

@@ -21,8 +21,8 @@ from driftd.alerts.model import Alert, Notification, dedup_key
 from driftd.alerts.outbox import Outbox, expire_silence, put_silence, silences
 from driftd.alerts.silences import new_silence
 from driftd.config import Config, ConfigError, load_config, parse_duration
+from driftd.credentials import redact
 from driftd.events import format_timestamp
-from driftd.secrets import redact
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 

@@ -72,7 +72,7 @@ def _store(config: Config, service: bool):
 def build_worker(config: Config, service: bool):
     from driftd.alerts.notify import Dispatcher
     from driftd.daemon.embedded import build_notifiers
-    from driftd.retrain.queue import RequestQueue
+    from driftd.retrain.request_queue import RequestQueue
     from driftd.retrain.worker import RetrainWorker
 
     registry = Registry(
@@ -115,7 +115,7 @@ def cmd_retrain_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
-    from driftd.retrain.queue import RequestQueue
+    from driftd.retrain.request_queue import RequestQueue
 
     config = load_config(args.config)
     spec = config.models.get(args.model)

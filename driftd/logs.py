@@ -2,7 +2,7 @@
 
 JSON lines carry ``ts``, ``level``, ``logger``, ``msg`` and any of ``model``,
 ``event_id``, ``partition``, ``receiver`` passed through ``extra=``; exceptions
-come as ``exc``. Every line goes through secret redaction first (driftd.secrets).
+come as ``exc``. Every line goes through secret redaction first (driftd.credentials).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import sys
 import time
 
-from driftd.secrets import install_log_redaction
+from driftd.credentials import install_log_redaction
 
 FIELDS = ("model", "event_id", "partition", "receiver", "run_id")
 

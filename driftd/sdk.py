@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from driftd.config_services import KafkaSpec, TopicsSpec
+from driftd.config.services import KafkaSpec, TopicsSpec
 from driftd.events import Label, Prediction, Scalar, encode
 
 log = logging.getLogger("driftd.sdk")

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from driftd.alerts.channels import Channel, DeliveryError
 from driftd.alerts.model import Alert, Notification, dedup_key
 from driftd.alerts.outbox import Outbox, OutboxItem
-from driftd.config_alerts import AlertingSpec
-from driftd.secrets import redact
+from driftd.config.alerting import AlertingSpec
+from driftd.credentials import redact
 
 log = logging.getLogger("driftd.delivery")
 

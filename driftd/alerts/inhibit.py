@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from driftd.alerts.matchers import matches
-from driftd.config_alerts import InhibitSpec
+from driftd.config.alerting import InhibitSpec
 
 
 class Inhibitor:

@@ -34,7 +34,7 @@ from driftd.alerts.inhibit import Inhibitor
 from driftd.alerts.matchers import labels, matches
 from driftd.alerts.model import Alert, Notification
 from driftd.alerts.outbox import Outbox, silences
-from driftd.config_alerts import AlertingSpec, RouteSpec
+from driftd.config.alerting import AlertingSpec, RouteSpec
 
 log = logging.getLogger("driftd.alerts")
 

@@ -30,7 +30,7 @@ def matches(matcher: dict[str, str], alert_labels: dict[str, str]) -> bool:
 
 def parse_matchers(items: list[str]) -> dict[str, str]:
     """['model=credit', 'metric=drift.*'] -> {'model': 'credit', 'metric': 'drift.*'}."""
-    from driftd.config_alerts import LABELS
+    from driftd.config.alerting import LABELS
     from driftd.errors import ConfigError
 
     out: dict[str, str] = {}

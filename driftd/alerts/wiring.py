@@ -12,7 +12,7 @@ from driftd.alerts.delivery import DeliveryWorker
 from driftd.alerts.manager import AlertManager, History
 from driftd.alerts.notify import ConsoleNotifier, JsonlNotifier
 from driftd.alerts.outbox import Outbox
-from driftd.config_alerts import (
+from driftd.config.alerting import (
     AlertingSpec,
     ConsoleReceiver,
     EmailReceiver,
@@ -20,7 +20,7 @@ from driftd.config_alerts import (
     SlackReceiver,
     WebhookReceiver,
 )
-from driftd.config_services import resolve_secret
+from driftd.credentials import resolve_secret
 
 
 def build_channels(spec: AlertingSpec, outbox: Outbox, state_dir: Path) -> dict[str, Channel]:

@@ -1,35 +1,43 @@
 """What a process knows about the configured models, built once and shared.
 
-Reference data is loaded and the alert rules are generated once per process;
-monitors are made from it on demand. The Kafka runtime runs one pipeline per
-assigned partition, and each makes monitors only for the models it sees, so a
-model's state lives in exactly one place.
+Per model: the reference data is loaded, the detectors' context prepared and the
+alert rules derived (the defaults the detectors propose, the configured ones,
+checked against the readings the model can produce). Monitors are made from the
+context on demand: the Kafka runtime runs one pipeline per assigned partition, and
+each makes monitors only for the models it sees, so a model's state lives in
+exactly one place.
 """
 
 from __future__ import annotations
 
-from driftd.alerts.defaults import configured_rules, default_rules
+from driftd.alerts.defaults import check_metrics, configured_rules, default_rules
 from driftd.alerts.rules import Rule
 from driftd.config import Config
+from driftd.detectors.context import ModelContext
 from driftd.detectors.monitor import ModelMonitor
-from driftd.reference import Reference, load_reference
+from driftd.detectors.registry import build_detectors, reading_names, rule_templates
+from driftd.reference import load_reference
 
 
 class ModelCatalog:
     def __init__(self, config: Config):
         self.config = config
-        self.references: dict[str, Reference | None] = {}
+        self.contexts: dict[str, ModelContext] = {}
+        self.reading_names: dict[str, list[str]] = {}
         self.rules: list[Rule] = []
         for model_id, spec in config.models.items():
-            reference = load_reference(model_id, spec)
-            self.references[model_id] = reference
+            context = ModelContext.prepare(model_id, spec, load_reference(model_id, spec))
+            self.contexts[model_id] = context
+            detectors = build_detectors(context)
+            declared = self.reading_names[model_id] = reading_names(detectors)
+            configured = configured_rules(model_id, spec)
+            check_metrics(model_id, configured, declared)
             if spec.default_rules:
-                self.rules.extend(default_rules(model_id, spec, self.new_monitor(model_id)))
-            self.rules.extend(configured_rules(model_id, spec))
+                self.rules.extend(default_rules(model_id, rule_templates(detectors)))
+            self.rules.extend(configured)
 
     def new_monitor(self, model_id: str) -> ModelMonitor:
-        spec = self.config.models[model_id]
-        return ModelMonitor(model_id, spec, self.references[model_id])
+        return ModelMonitor(self.contexts[model_id])
 
     def rule_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(self.config.models, 0)

@@ -29,8 +29,8 @@ from driftd.daemon.demo import (
 )
 from driftd.daemon.embedded import registry_dir, run_messages
 from driftd.daemon.pipeline import Pipeline
-from driftd.retrain.queue import RequestQueue
 from driftd.retrain.registry import Registry
+from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.tune import build_estimator
 from driftd.retrain.worker import RetrainWorker
 from driftd.sdk import ModelClient, Publisher

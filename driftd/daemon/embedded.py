@@ -79,7 +79,7 @@ def retrain_listeners(config: Config) -> list:
     """File a retraining request when an alert named in a model's triggers fires."""
     if not any(spec.retrain is not None for spec in config.models.values()):
         return []
-    from driftd.retrain.queue import RequestQueue
+    from driftd.retrain.request_queue import RequestQueue
     from driftd.retrain.worker import alert_triggers
 
     return [alert_triggers(config, RequestQueue(registry_dir(config)))]

@@ -40,9 +40,9 @@ from urllib.parse import parse_qs, urlsplit
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from driftd.credentials import redact
 from driftd.daemon import dashboard
 from driftd.daemon.state_view import StateView
-from driftd.secrets import redact
 
 log = logging.getLogger("driftd.http")
 
@@ -337,7 +337,7 @@ class Actions:
         return self._switched(model, before, "rollback")
 
     def retrain(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
-        from driftd.retrain.queue import RequestQueue
+        from driftd.retrain.request_queue import RequestQueue
 
         if self.view.config.models[model].retrain is None:
             raise ValueError(f"{model} has no retrain section")

@@ -28,7 +28,7 @@ from driftd.consumers.kafka.client import Producer, Record, TopicPartition
 from driftd.consumers.kafka.deadletters import DeadLetterTopic
 from driftd.daemon.catalog import ModelCatalog
 from driftd.daemon.pipeline import Pipeline
-from driftd.store.redis import Fenced, RedisStore
+from driftd.store.redis_store import Fenced, RedisStore
 
 log = logging.getLogger("driftd.runtime")
 

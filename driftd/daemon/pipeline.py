@@ -29,7 +29,8 @@ from driftd.alerts.rules import RuleEngine
 from driftd.config import Config
 from driftd.consumers.deadletters import DeadLetterSink
 from driftd.daemon.catalog import ModelCatalog
-from driftd.detectors.monitor import ModelMonitor, RejectedEvent
+from driftd.detectors.encode import RejectedEvent
+from driftd.detectors.monitor import ModelMonitor
 from driftd.events import DeadLetter, Event, EventDecoder, Label, encode
 from driftd.store import ReadingsRow, Store
 
@@ -133,7 +134,7 @@ class Pipeline:
         return alerts
 
     def _orphan(self, monitor: ModelMonitor, event_id: str, event_time: float, y: Any) -> None:
-        label = monitor.class_names[int(y)] if monitor.classification else y
+        label = monitor.encoder.label_value(y)
         raw = encode(
             Label(event_id=event_id, model_id=monitor.model_id, timestamp=event_time, label=label)
         )
@@ -164,13 +165,13 @@ class Pipeline:
         labeled = [
             (model_id, row)
             for model_id, monitor in self.monitors.items()
-            for row in monitor.training_rows
+            for row in monitor.unsaved_training_rows()
         ]
         self.store.commit(items, self._readings, offsets, labeled)
         self._readings = []
         self._changed = set()
         for monitor in self.monitors.values():
-            monitor.training_rows = []
+            monitor.training_rows.clear()
 
     def restore(self) -> bool:
         """Load the last checkpoint, if any. Returns whether one was found."""

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 
-from driftd.config_services import KafkaSpec
+from driftd.config.services import KafkaSpec
 from driftd.consumers.kafka.client import Admin, open_admin
 
 log = logging.getLogger("driftd.probe")

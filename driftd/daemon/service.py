@@ -22,7 +22,7 @@ from driftd.daemon.embedded import build_notifiers, retrain_listeners, state_dir
 from driftd.daemon.gctune import tune_gc
 from driftd.daemon.kafka_runtime import KafkaRuntime
 from driftd.daemon.probe import BrokerProbe
-from driftd.store.redis import RedisStore
+from driftd.store.redis_store import RedisStore
 
 log = logging.getLogger("driftd.service")
 

@@ -1,41 +1,207 @@
-"""What every detector shares: the encoded inputs and the snapshot contract.
+"""The detector contract: what a detector is fed, what it says, what it keeps.
 
-A detector is a small class with ``update(...)`` per event (cheap: counters, bins,
-ring buffers), ``readings()`` per evaluation tick (where the statistics are
-computed), and ``snapshot()``/``restore()`` to plain JSON-able data, so its state
-can live in SQLite or Redis and never goes through pickle.
+A detector is a small class watching one thing of one model. It declares:
+
+- ``name``: unique within the model; its state's key in every snapshot;
+- ``feeds``: which batches it is fed, out of
+
+  ``"predictions"``  every prediction as it arrives (:class:`PredictionBatch`),
+  ``"outcomes"``     predictions joined with their labels, in join order
+                     (:class:`OutcomeBatch`),
+  ``"labels"``       every label as it arrives, joined or not (:class:`LabelBatch`),
+  ``"expired"``      predictions that left the join unlabeled (:class:`ExpiredBatch`);
+
+- a batch update per feed (``update_predictions`` ...). Per event the monitor only
+  encodes, joins and queues; batches reach the detectors in arrival order, always
+  before anything reads them, so the result equals feeding each event as it came,
+  at one numpy operation per column instead of a Python call per value;
+- ``readings(now)``: its values by reading name (:mod:`driftd.detectors.readings`
+  builds every name), computed per evaluation tick, where the heavy statistics go;
+- ``reading_names()``: the names it can produce (``{...}`` marks a part known only
+  at run time, such as a group), so a rule watching nothing is caught at start;
+- ``rule_templates()``: the default alert rules it proposes, as data;
+- ``window``: over what its readings are computed, in words (alerts show it);
+- ``snapshot()`` / ``restore()``: its state as plain data msgspec encodes to JSON,
+  never pickle, so it lives in SQLite or Redis.
+
+``build(context)`` makes a detector class's instances for one model (none, one, or one
+per feature or attribute). Registering a class in :mod:`driftd.detectors.registry` is
+all it takes for every model to get it; ``docs/extending.md`` walks through one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any, ClassVar, Literal
 
+import msgspec
 import numpy as np
 
-Readings = dict[str, float | None]
+from driftd.detectors.columns import categorical_column, columns, numeric_column
+from driftd.detectors.context import ModelContext
+from driftd.detectors.readings import Readings
+from driftd.detectors.records import Outcome, WaitingPrediction
+from driftd.events import Prediction
+
+Feed = Literal["predictions", "outcomes", "labels", "expired"]
+FEEDS: tuple[Feed, ...] = ("predictions", "outcomes", "labels", "expired")
 
 
-@dataclass(slots=True)
-class Outcome:
-    """A prediction joined with its label, encoded for the detectors.
+class RuleTemplate(msgspec.Struct, frozen=True, kw_only=True):
+    """A default alert rule a detector proposes: data the alerts layer turns into a rule.
 
-    Classes are integer indices into the model's class list (binary: 1 = positive);
-    regression targets are floats. ``score`` is the binary positive-class
-    probability (NaN when absent); ``proba`` the multiclass probability row.
+    ``metric`` is a reading name or a glob over them; templates of one model with the
+    same ``name`` are one rule (e.g. every numeric feature proposes ``feature-shift``).
     """
 
-    event_time: float
-    y: float
-    y_hat: float
-    score: float = float("nan")
-    proba: np.ndarray | None = None
-    groups: dict[str, str] = field(default_factory=dict)
+    name: str
+    metric: str
+    op: Literal["<", "<=", ">", ">="]
+    threshold: float
+    severity: Literal["info", "warning", "critical"] = "warning"
+    hysteresis: float | None = None
+    description: str = ""
+    # Evaluate only once another reading reaches a minimum (e.g. labeled >= 100).
+    guard_metric: str | None = None
+    guard_minimum: float = 0.0
 
 
-class Detector(Protocol):
-    def readings(self) -> Readings: ...
+class PredictionBatch:
+    """Predictions in arrival order: the events, their encoded records, whether each
+    met a label already waiting (``joined``), and the configured features as columns
+    (computed once, shared by every detector)."""
 
-    def snapshot(self) -> dict[str, Any]: ...
+    def __init__(
+        self,
+        events: list[Prediction],
+        records: list[WaitingPrediction],
+        joined: list[bool],
+        context: ModelContext,
+    ):
+        self.events = events
+        self.records = records
+        self.joined = joined
+        self._context = context
 
-    def restore(self, state: dict[str, Any]) -> None: ...
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @cached_property
+    def _raw_columns(self) -> dict[str, Sequence[Any]]:
+        names = list(self._context.spec.features)
+        raw = columns([e.features for e in self.events], names)
+        return dict(zip(names, raw, strict=True))
+
+    @cached_property
+    def feature_columns(self) -> dict[str, tuple[np.ndarray, Any]]:
+        """Per feature: (quality codes, values). Numeric values are floats (NaN unless
+        finite); categorical values are the present categories as text."""
+        out: dict[str, tuple[np.ndarray, Any]] = {}
+        for name, raw in self._raw_columns.items():
+            if self._context.spec.features[name].kind == "numeric":
+                out[name] = numeric_column(raw, self._context.ranges[name])
+            else:
+                out[name] = categorical_column(raw)
+        return out
+
+    @property
+    def last_time(self) -> float:
+        return max(e.timestamp for e in self.events)
+
+
+class OutcomeBatch:
+    """Joined outcomes in join order, with the columns most detectors read."""
+
+    def __init__(self, outcomes: list[Outcome]):
+        self.outcomes = outcomes
+        self.y = np.array([o.y for o in outcomes], dtype=float)
+        self.y_hat = np.array([o.y_hat for o in outcomes], dtype=float)
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+    def scores(self, width: int | None) -> np.ndarray:
+        """Binary scores (NaN when absent), or multiclass probability rows of ``width``."""
+        if width is None:
+            return np.array([o.score for o in self.outcomes], dtype=float)
+        missing = [np.nan] * width
+        return np.array([o.proba if o.proba is not None else missing for o in self.outcomes],
+                        dtype=float)  # fmt: skip
+
+    def groups(self, attribute: str) -> list[str | None]:
+        return [o.groups.get(attribute) for o in self.outcomes]
+
+
+class LabelBatch:
+    """Every label in arrival order, encoded (class index or value), joined or not,
+    with its event time."""
+
+    def __init__(self, y: list[float], times: list[float]):
+        self.y = y
+        self.times = times
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+class ExpiredBatch:
+    """Predictions that waited past the join's TTL (or its size bound) unlabeled."""
+
+    def __init__(self, records: list[WaitingPrediction]):
+        self.records = records
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+class Detector(ABC):
+    """One thing watched for one model. See the module docstring for the contract."""
+
+    feeds: ClassVar[tuple[Feed, ...]] = ()
+    name: str
+    window: str = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for feed in cls.feeds:
+            if feed not in FEEDS:
+                raise TypeError(f"{cls.__name__}.feeds: {feed!r} is not one of {FEEDS}")
+            if getattr(cls, f"update_{feed}") is getattr(Detector, f"update_{feed}"):
+                raise TypeError(f"{cls.__name__} is fed {feed} but has no update_{feed}()")
+
+    @classmethod
+    @abstractmethod
+    def build(cls, context: ModelContext) -> list[Detector]:
+        """This class's detectors for one model (often one; none when it does not apply)."""
+
+    def update_predictions(self, batch: PredictionBatch) -> None:
+        raise NotImplementedError
+
+    def update_outcomes(self, batch: OutcomeBatch) -> None:
+        raise NotImplementedError
+
+    def update_labels(self, batch: LabelBatch) -> None:
+        raise NotImplementedError
+
+    def update_expired(self, batch: ExpiredBatch) -> None:
+        raise NotImplementedError
+
+    @abstractmethod
+    def readings(self, now: float | None) -> Readings:
+        """Current values by reading name; ``now`` is the stream clock (None before any event)."""
+
+    @abstractmethod
+    def reading_names(self) -> list[str]:
+        """Every name ``readings`` can return; ``{...}`` parts are known only at run time."""
+
+    def rule_templates(self) -> list[RuleTemplate]:
+        return []
+
+    @abstractmethod
+    def snapshot(self) -> Any:
+        """The state as plain data (lists, numbers, strings, dicts, msgspec records)."""
+
+    @abstractmethod
+    def restore(self, state: Any) -> None: ...

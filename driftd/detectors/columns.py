@@ -1,6 +1,6 @@
 """Columns of a batch of events, as the detectors take them.
 
-The monitor observes features a batch at a time (see ``ModelMonitor.flush``): each
+Detectors see predictions a batch at a time (``base.PredictionBatch``): each
 configured feature becomes one column, and each column one numpy operation for its
 quality codes and its drift values, instead of a Python call per value. Every
 function here equals the value-by-value rules of ``driftd.values`` and
@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from driftd.detectors import quality as q
 from driftd.values import as_number, category_text
 
 _PLAIN_NUMBERS = {float, int, type(None)}
+# Data-quality codes of single values (detectors/quality.py counts them per window).
+OK, MISSING, TYPE_ERROR, OUT_OF_RANGE = 0, 1, 2, 3
 
 
 def numeric_column(
@@ -33,8 +34,8 @@ def numeric_column(
             return _numeric_column_slow(raw, bounds)
         low, high = bounds
         codes = np.where(
-            np.isnan(values), q.MISSING,
-            np.where(np.isinf(values) | (values < low) | (values > high), q.OUT_OF_RANGE, q.OK),
+            np.isnan(values), MISSING,
+            np.where(np.isinf(values) | (values < low) | (values > high), OUT_OF_RANGE, OK),
         ).astype(np.int8)  # fmt: skip
         return codes, np.where(np.isfinite(values), values, np.nan)
     return _numeric_column_slow(raw, bounds)
@@ -44,7 +45,7 @@ def _numeric_column_slow(
     raw: Sequence[Any], bounds: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     numbers = [as_number(value) for value in raw]  # strings, bools, containers: one by one
-    codes = np.array([q.numeric_code(n, *bounds) for n in numbers], dtype=np.int8)
+    codes = np.array([numeric_code(n, *bounds) for n in numbers], dtype=np.int8)
     values = np.array(
         [n if not isinstance(n, str) and math.isfinite(n) else math.nan for n in numbers]
     )
@@ -66,7 +67,16 @@ def categorical_column(raw: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
     if set(map(type, raw)) == {str}:
         return np.zeros(len(raw), np.int8), list(raw)
     codes = np.array(
-        [q.MISSING if v is None else q.TYPE_ERROR if isinstance(v, dict | list) else q.OK
+        [MISSING if v is None else TYPE_ERROR if isinstance(v, dict | list) else OK
          for v in raw], dtype=np.int8,
     )  # fmt: skip
-    return codes, [category_text(v) for v, c in zip(raw, codes, strict=True) if c == q.OK]
+    return codes, [category_text(v) for v, c in zip(raw, codes, strict=True) if c == OK]
+
+
+def numeric_code(value: float | str, low: float, high: float) -> int:
+    """Quality code of a value already passed through values.as_number."""
+    if isinstance(value, str):
+        return MISSING if value == "missing" else TYPE_ERROR
+    if not math.isfinite(value) or value < low or value > high:
+        return OUT_OF_RANGE
+    return OK

@@ -16,21 +16,29 @@ the reference's standard deviation >= 0.1, Jensen-Shannon >= 0.1).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from driftd.config import DriftSpec
+from driftd.detectors import readings as names
 from driftd.detectors import stats
-from driftd.detectors.base import Readings
+from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
+from driftd.detectors.context import ModelContext
+from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 from driftd.detectors.shift import ShiftCusum
 
+# (statistic, comparison that means drift, threshold): the verdict of one test.
+Verdict = tuple[str, str, float]
 
-def _verdict(value: float | None, threshold: float, lower_is_drift: bool) -> float | None:
+
+def _verdict(readings: Readings, verdict: Verdict) -> float | None:
+    statistic, op, threshold = verdict
+    value = readings.get(statistic)
     if value is None:
         return None
-    return float(value < threshold if lower_is_drift else value >= threshold)
+    return float(value < threshold if op == "<" else value >= threshold)
 
 
 class NumericDrift:
@@ -83,18 +91,12 @@ class NumericDrift:
             ks_statistic=ks_statistic,
             ks_pvalue=ks_pvalue,
         )
-        spec = self._spec
-        rule = {
-            "ks": ("ks_pvalue", spec.ks_pvalue, True),
-            "wasserstein": ("wasserstein", spec.wasserstein, False),
-            "psi": ("psi", spec.psi, False),
-            "jensenshannon": ("jensenshannon", spec.jensenshannon, False),
-        }[self.test]
-        out["drifted"] = _verdict(out[rule[0]], rule[1], rule[2])
+        out["drifted"] = _verdict(out, self.verdict)
         return out
 
-    def default_rule(self) -> tuple[str, str, float]:
-        """(statistic, comparison, threshold) of the default verdict, for alert rules."""
+    @property
+    def verdict(self) -> Verdict:
+        """The statistic behind ``drifted``, the comparison meaning drift, the threshold."""
         spec = self._spec
         return {
             "ks": ("ks_pvalue", "<", spec.ks_pvalue),
@@ -102,6 +104,11 @@ class NumericDrift:
             "psi": ("psi", ">=", spec.psi),
             "jensenshannon": ("jensenshannon", ">=", spec.jensenshannon),
         }[self.test]
+
+    def statistics(self) -> list[str]:
+        """Every name ``readings`` can return."""
+        return ["samples", *self.shift.readings(), "psi", "jensenshannon", "wasserstein",
+                "ks_statistic", "ks_pvalue", "drifted"]  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:
         return {"values": self._values.snapshot(), "shift": self.shift.snapshot()}
@@ -152,21 +159,180 @@ class CategoricalDrift:
             out["chisquare_pvalue"] = stats.chisquare_gof(known, proportions)[1]
         else:
             out["chisquare_pvalue"] = None
-        statistic, threshold, lower = self._rule()
-        out["drifted"] = _verdict(out[statistic], threshold, lower)
+        out["drifted"] = _verdict(out, self.verdict)
         return out
 
-    def _rule(self) -> tuple[str, float, bool]:
+    @property
+    def verdict(self) -> Verdict:
+        """The statistic behind ``drifted``, the comparison meaning drift, the threshold."""
         if self.test == "chisquare":
-            return "chisquare_pvalue", self._spec.chisquare_pvalue, True
-        return "jensenshannon", self._spec.jensenshannon, False
+            return "chisquare_pvalue", "<", self._spec.chisquare_pvalue
+        return "jensenshannon", ">=", self._spec.jensenshannon
 
-    def default_rule(self) -> tuple[str, str, float]:
-        statistic, threshold, lower = self._rule()
-        return statistic, "<" if lower else ">=", threshold
+    def statistics(self) -> list[str]:
+        """Every name ``readings`` can return."""
+        return ["samples", "unseen_rate", "jensenshannon", "chisquare_pvalue", "drifted"]
 
     def snapshot(self) -> dict[str, Any]:
         return {"values": self._values.snapshot()}
 
     def restore(self, state: dict[str, Any]) -> None:
         self._values.restore(state["values"])
+
+
+ColumnTest = NumericDrift | CategoricalDrift
+
+
+def column_test(values: np.ndarray, numeric: bool, spec: DriftSpec) -> ColumnTest | None:
+    """The drift test of one reference column; None when the column has no usable values."""
+    try:
+        if numeric:
+            return NumericDrift(values.astype(float), spec)
+        return CategoricalDrift(values[values != ""], spec)
+    except ValueError:
+        return None
+
+
+class ColumnDrift(Detector):
+    """A column of the model's traffic (a feature, an output, the label) against the
+    reference's; ``<prefix>.<statistic>`` readings and a default drift rule."""
+
+    # How the default rule names the column ("Feature 'age'", "The label mix"...).
+    what: str
+    # The default rule of a distance resolves this far under its threshold (p-values
+    # resolve once twice the threshold).
+    RESOLVE_SHARE: ClassVar[float] = 0.2
+
+    def __init__(self, prefix: str, test: ColumnTest, context: ModelContext):
+        self.name = prefix
+        self.test = test
+        self.window = f"last {context.spec.drift.window} values"
+
+    def readings(self, now: float | None) -> Readings:
+        return {names.column_drift(self.name, k): v for k, v in self.test.readings().items()}
+
+    def reading_names(self) -> list[str]:
+        return [names.column_drift(self.name, k) for k in self.test.statistics()]
+
+    def rule_templates(self) -> list[RuleTemplate]:
+        statistic, op, threshold = self.test.verdict
+        return [RuleTemplate(
+            name=f"{self.name}-{statistic}", metric=names.column_drift(self.name, statistic),
+            op=op, threshold=threshold, severity="warning",  # type: ignore[arg-type]
+            hysteresis=threshold if op == "<" else threshold * self.RESOLVE_SHARE,
+            description=f"{self.what} has drifted from the reference ({self.test.test} test).",
+        )]  # fmt: skip
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.test.snapshot()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.test.restore(state)
+
+
+class FeatureDrift(ColumnDrift):
+    """``drift.<feature>.*``: one per configured feature the reference has values of."""
+
+    feeds = ("predictions",)
+
+    def __init__(self, feature: str, test: ColumnTest, context: ModelContext):
+        super().__init__(names.feature_drift_prefix(feature), test, context)
+        self.feature = feature
+        self.what = f"Feature {feature!r}"
+
+    @classmethod
+    def build(cls, context: ModelContext) -> list[Detector]:
+        out: list[Detector] = []
+        for name, feature in context.spec.features.items():
+            values = context.reference_column(name)
+            test = None if values is None else column_test(
+                values, feature.kind == "numeric", context.spec.drift
+            )  # fmt: skip
+            if test is not None:
+                out.append(cls(name, test, context))
+        return out
+
+    def update_predictions(self, batch: PredictionBatch) -> None:
+        self.test.update_many(batch.feature_columns[self.feature][1])
+
+    def rule_templates(self) -> list[RuleTemplate]:
+        """The window test's rule; numeric features share the sequential shift rule."""
+        templates = super().rule_templates()
+        if isinstance(self.test, NumericDrift):
+            templates.append(RuleTemplate(
+                name="feature-shift", metric=names.column_drift(names.feature_drift_prefix("*"),
+                                                                "shift"),
+                op=">=", threshold=1.0, severity="warning", hysteresis=0.5,
+                description=(
+                    "A numeric feature's values moved away from the reference's (sequential "
+                    "CUSUM test on normal scores): an early warning, before the window test."
+                ),
+            ))  # fmt: skip
+        return templates
+
+
+class PredictionDrift(ColumnDrift):
+    """``prediction_drift.<output>.*``: the predicted class mix (classification), the
+    predicted value (regression) and the binary score, against the reference's."""
+
+    feeds = ("predictions",)
+
+    def __init__(self, output: str, test: ColumnTest, context: ModelContext):
+        super().__init__(names.prediction_drift_prefix(output), test, context)
+        self.output = output
+        self.what = "The predicted class mix" if output == "class" else "The model's output"
+        self._class_names = context.class_names
+
+    @classmethod
+    def build(cls, context: ModelContext) -> list[Detector]:
+        reference, spec = context.reference_spec, context.spec
+        if reference is None or not spec.drift.predictions:
+            return []
+        columns = {"class" if context.classification else "value": (
+            reference.prediction_column, not context.classification)}
+        if context.task == "binary":
+            columns["score"] = (reference.score_column, True)  # type: ignore[assignment]
+        out: list[Detector] = []
+        for output, (column, numeric) in columns.items():
+            values = context.reference_column(column)
+            test = None if values is None else column_test(values, numeric, spec.drift)
+            if test is not None:
+                out.append(cls(output, test, context))
+        return out
+
+    def update_predictions(self, batch: PredictionBatch) -> None:
+        records = batch.records
+        if self.output == "class":
+            self.test.update_many([self._class_names[int(r.y_hat)] for r in records])  # type: ignore[arg-type]
+        elif self.output == "score":
+            self.test.update_many(np.array([r.score for r in records], dtype=float))  # type: ignore[arg-type]
+        else:
+            self.test.update_many(np.array([r.y_hat for r in records], dtype=float))  # type: ignore[arg-type]
+
+
+class LabelDrift(ColumnDrift):
+    """``label_drift.*``: every label (joined or not) against the reference's labels."""
+
+    feeds = ("labels",)
+    what = "The label mix"
+
+    def __init__(self, test: ColumnTest, context: ModelContext):
+        super().__init__(names.LABEL_DRIFT_PREFIX, test, context)
+        self._class_names = context.class_names if context.classification else None
+
+    @classmethod
+    def build(cls, context: ModelContext) -> list[Detector]:
+        reference = context.reference_spec
+        if reference is None or not context.spec.drift.labels:
+            return []
+        values = context.reference_column(reference.label_column)
+        test = None if values is None else column_test(
+            values, not context.classification, context.spec.drift
+        )  # fmt: skip
+        return [] if test is None else [cls(test, context)]
+
+    def update_labels(self, batch: LabelBatch) -> None:
+        if self._class_names is None:
+            self.test.update_many(np.array(batch.y, dtype=float))  # type: ignore[arg-type]
+        else:
+            self.test.update_many([self._class_names[int(y)] for y in batch.y])  # type: ignore[arg-type]

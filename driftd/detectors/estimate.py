@@ -7,50 +7,25 @@ for their labels gives an expected confusion matrix, hence expected accuracy,
 precision, recall and F1, shown next to the realised values.
 
 Scores are calibrated once at start with isotonic regression on the reference's
-scores and labels (stored as breakpoints, applied with ``np.interp``). The sums
-are kept incrementally: a prediction is added when it arrives and removed when
-its label joins or it expires, so the estimate always describes exactly the
-unlabeled predictions, in O(1) per event.
+scores and labels (detectors/calibration.py). The sums are kept incrementally: a
+prediction is added when it arrives unlabeled and removed when its label joins or
+it expires (its share recomputed from the prediction, the same number), so the
+estimate always describes exactly the unlabeled predictions, in O(1) per event.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from typing import Any
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
 
-
-class Calibration:
-    """A monotone map from raw score to P(positive), fitted on the reference."""
-
-    def __init__(self, x: list[float] | None = None, y: list[float] | None = None):
-        self._x = np.asarray(x if x is not None else [0.0, 1.0], dtype=float)
-        self._y = np.asarray(y if y is not None else [0.0, 1.0], dtype=float)
-        self._xs, self._ys = self._x.tolist(), self._y.tolist()
-
-    @classmethod
-    def fit(cls, scores: np.ndarray, labels: np.ndarray) -> Calibration:
-        keep = np.isfinite(scores)
-        if keep.sum() < 2 or len(np.unique(labels[keep])) < 2:
-            return cls()
-        model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        model.fit(scores[keep], labels[keep])
-        return cls(model.X_thresholds_.tolist(), model.y_thresholds_.tolist())
-
-    def __call__(self, score: float) -> float:
-        """``np.interp(score, x, y)``, computed in plain Python: one score per
-        prediction, where numpy's per-call overhead would be most of the cost."""
-        xs, ys = self._xs, self._ys
-        if score <= xs[0]:
-            return ys[0]
-        if score >= xs[-1]:
-            return ys[-1]
-        j = bisect_right(xs, score) - 1
-        slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
-        return slope * (score - xs[j]) + ys[j]
+from driftd.detectors import readings as names
+from driftd.detectors.base import Detector, ExpiredBatch, OutcomeBatch, PredictionBatch
+from driftd.detectors.calibration import Calibration
+from driftd.detectors.context import ModelContext
+from driftd.detectors.readings import Readings
+from driftd.detectors.records import Outcome, WaitingPrediction
 
 
 class ExpectedConfusion:
@@ -84,13 +59,13 @@ class ExpectedConfusion:
 
     def readings(self) -> dict[str, float | None]:
         tp, fp, fn, tn = self._sums
-        out: dict[str, float | None] = {"estimated.pending": float(self._count)}
+        out: dict[str, float | None] = {names.estimated("pending"): float(self._count)}
         if self._count == 0:
             return out
-        out["estimated.accuracy"] = (tp + tn) / self._count
-        out["estimated.precision"] = tp / (tp + fp) if tp + fp > 0 else 0.0
-        out["estimated.recall"] = tp / (tp + fn) if tp + fn > 0 else 0.0
-        out["estimated.f1"] = 2 * tp / (2 * tp + fp + fn) if tp > 0 else 0.0
+        out[names.estimated("accuracy")] = (tp + tn) / self._count
+        out[names.estimated("precision")] = tp / (tp + fp) if tp + fp > 0 else 0.0
+        out[names.estimated("recall")] = tp / (tp + fn) if tp + fn > 0 else 0.0
+        out[names.estimated("f1")] = 2 * tp / (2 * tp + fp + fn) if tp > 0 else 0.0
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -120,9 +95,9 @@ class ExpectedAccuracy:
         self._sum = self._sum - contribution[0] if self._count else 0.0
 
     def readings(self) -> dict[str, float | None]:
-        out: dict[str, float | None] = {"estimated.pending": float(self._count)}
+        out: dict[str, float | None] = {names.estimated("pending"): float(self._count)}
         if self._count:
-            out["estimated.accuracy"] = self._sum / self._count
+            out[names.estimated("accuracy")] = self._sum / self._count
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -131,3 +106,64 @@ class ExpectedAccuracy:
     def restore(self, state: dict[str, Any]) -> None:
         self._sum = state["sum"]
         self._count = state["count"]
+
+
+class EstimateDetector(Detector):
+    """``estimated.*``: expected performance of the predictions still waiting for labels."""
+
+    name = "estimate"
+    feeds = ("predictions", "outcomes", "expired")
+
+    def __init__(self, estimate: ExpectedConfusion | ExpectedAccuracy):
+        self.estimate = estimate
+
+    @classmethod
+    def build(cls, context: ModelContext) -> list[Detector]:
+        if context.task == "binary":
+            return [cls(ExpectedConfusion(context.calibration or Calibration()))]
+        if context.task == "multiclass":
+            return [cls(ExpectedAccuracy())]
+        return []
+
+    def share(self, prediction: WaitingPrediction | Outcome) -> list[float] | None:
+        """One prediction's expected counts (None when it carries no usable score)."""
+        estimate = self.estimate
+        if isinstance(estimate, ExpectedConfusion):
+            score = math.nan if prediction.score is None else prediction.score
+            return estimate.contribution(prediction.y_hat == 1, score)
+        if prediction.proba is None:
+            return None
+        row = np.asarray(prediction.proba, dtype=float)
+        if np.all(np.isfinite(row)) and row.sum() > 0:
+            return estimate.contribution(float(row[int(prediction.y_hat)] / row.sum()))
+        return None
+
+    def update_predictions(self, batch: PredictionBatch) -> None:
+        for record, joined in zip(batch.records, batch.joined, strict=True):
+            if not joined and (share := self.share(record)) is not None:
+                self.estimate.add(share)
+
+    def update_outcomes(self, batch: OutcomeBatch) -> None:
+        for outcome in batch.outcomes:
+            if outcome.waited and (share := self.share(outcome)) is not None:
+                self.estimate.remove(share)
+
+    def update_expired(self, batch: ExpiredBatch) -> None:
+        for record in batch.records:
+            if (share := self.share(record)) is not None:
+                self.estimate.remove(share)
+
+    def readings(self, now: float | None) -> Readings:
+        return self.estimate.readings()
+
+    def reading_names(self) -> list[str]:
+        metrics = ["pending", "accuracy"]
+        if isinstance(self.estimate, ExpectedConfusion):
+            metrics += ["precision", "recall", "f1"]
+        return [names.estimated(metric) for metric in metrics]
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.estimate.snapshot()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.estimate.restore(state)

@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from driftd.detectors.base import Readings
+from driftd.detectors import readings as names
+from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
+from driftd.detectors.context import ModelContext
+from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
 MAX_GROUPS = 64  # beyond this many distinct values, the rest count as "other"
@@ -87,33 +90,37 @@ class FairnessWindow:
 
     def readings(self) -> Readings:
         groups = self.group_metrics()
-        prefix = f"fairness.{self.attribute}"
+        attribute = self.attribute
         out: Readings = {}
         for name, row in groups.items():
             for metric, value in row.items():
-                out[f"{prefix}.group.{name}.{metric}"] = value
+                out[names.fairness_group(attribute, name, metric)] = value
         eligible = [row for row in groups.values() if row["count"] >= self._min_group_size]
-        out[f"{prefix}.eligible_groups"] = float(len(eligible))
+        out[names.fairness(attribute, "eligible_groups")] = float(len(eligible))
         if len(eligible) < 2:
             return out
         if self._mode == "regression":
-            out[f"{prefix}.mae_difference"] = _spread([r["mae"] for r in eligible])
+            out[names.fairness(attribute, "mae_difference")] = _spread([r["mae"] for r in eligible])
             return out
-        out[f"{prefix}.accuracy_difference"] = _spread([r["accuracy"] for r in eligible])
+        accuracy = _spread([r["accuracy"] for r in eligible])
+        out[names.fairness(attribute, "accuracy_difference")] = accuracy
         if self._mode != "selection":
             return out
         selection = [float(r["selection_rate"] or 0.0) for r in eligible]
         tpr_spread = _spread([r["tpr"] for r in eligible])
         fpr_spread = _spread([r["fpr"] for r in eligible])
         ratio = min(selection) / max(selection) if max(selection) > 0 else None
-        out[f"{prefix}.demographic_parity_difference"] = max(selection) - min(selection)
-        out[f"{prefix}.demographic_parity_ratio"] = ratio
-        out[f"{prefix}.disparate_impact"] = ratio
-        out[f"{prefix}.four_fifths_rule"] = None if ratio is None else float(ratio >= 0.8)
-        out[f"{prefix}.equal_opportunity_difference"] = tpr_spread
-        out[f"{prefix}.equalized_odds_difference"] = (
-            None if tpr_spread is None or fpr_spread is None else max(tpr_spread, fpr_spread)
-        )
+        across = {
+            "demographic_parity_difference": max(selection) - min(selection),
+            "demographic_parity_ratio": ratio,
+            "disparate_impact": ratio,
+            "four_fifths_rule": None if ratio is None else float(ratio >= 0.8),
+            "equal_opportunity_difference": tpr_spread,
+            "equalized_odds_difference": (
+                None if tpr_spread is None or fpr_spread is None else max(tpr_spread, fpr_spread)
+            ),
+        }
+        out.update({names.fairness(attribute, k): v for k, v in across.items()})
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -129,3 +136,88 @@ class FairnessWindow:
         self._y_hat.restore(state["y_hat"])
         self._group.restore(state["group"])
         self._group_names = list(state["group_names"])
+
+
+_MODES = {"binary": "selection", "multiclass": "accuracy", "regression": "regression"}
+_GROUP_METRICS = {
+    "selection": ("count", "accuracy", "selection_rate", "tpr", "fpr"),
+    "accuracy": ("count", "accuracy"),
+    "regression": ("count", "mae"),
+}
+_ACROSS = {
+    "selection": ("accuracy_difference", "demographic_parity_difference",
+                  "demographic_parity_ratio", "disparate_impact", "four_fifths_rule",
+                  "equal_opportunity_difference", "equalized_odds_difference"),
+    "accuracy": ("accuracy_difference",),
+    "regression": ("mae_difference",),
+}  # fmt: skip
+
+
+class FairnessDetector(Detector):
+    """``fairness.<attribute>.*``: one per sensitive attribute, over the last outcomes."""
+
+    feeds = ("outcomes",)
+
+    def __init__(self, context: ModelContext, attribute: str):
+        spec = context.spec
+        self.name = names.fairness_prefix(attribute)
+        self.window = f"last {spec.windows.size} labeled events"
+        self._binary = context.task == "binary"
+        self._mode = _MODES[context.task]
+        self._spec = spec.fairness
+        self.fairness = FairnessWindow(attribute, spec.windows.size, spec.fairness.min_group_size,
+                                       self._mode)  # fmt: skip
+
+    @classmethod
+    def build(cls, context: ModelContext) -> list[Detector]:
+        return [cls(context, attribute) for attribute in context.spec.sensitive_attributes]
+
+    def update_outcomes(self, batch: OutcomeBatch) -> None:
+        groups = batch.groups(self.fairness.attribute)
+        if self._binary:  # selection: positive predictions and labels as 0/1
+            self.fairness.update_many(groups, (batch.y == 1).astype(float),
+                                      (batch.y_hat == 1).astype(float))  # fmt: skip
+        else:
+            self.fairness.update_many(groups, batch.y, batch.y_hat)
+
+    def readings(self, now: float | None) -> Readings:
+        return self.fairness.readings()
+
+    def reading_names(self) -> list[str]:
+        attribute = self.fairness.attribute
+        return [
+            *(names.fairness_group(attribute, "{group}", m) for m in _GROUP_METRICS[self._mode]),
+            names.fairness(attribute, "eligible_groups"),
+            *(names.fairness(attribute, m) for m in _ACROSS[self._mode]),
+        ]
+
+    def rule_templates(self) -> list[RuleTemplate]:
+        """Binary models: the four-fifths rule and equalized odds across the groups."""
+        if not self._binary:
+            return []
+        attribute, spec = self.fairness.attribute, self._spec
+        return [
+            RuleTemplate(
+                name=f"fairness-{attribute}-four-fifths",
+                metric=names.fairness(attribute, "demographic_parity_ratio"),
+                op="<", threshold=spec.demographic_parity_ratio, severity="critical",
+                hysteresis=0.05,
+                description=(
+                    f"Selection rates across {attribute!r} groups differ beyond the "
+                    "four-fifths rule (lowest / highest < 0.8)."
+                ),
+            ),
+            RuleTemplate(
+                name=f"fairness-{attribute}-equalized-odds",
+                metric=names.fairness(attribute, "equalized_odds_difference"),
+                op=">", threshold=spec.equalized_odds_difference, severity="warning",
+                hysteresis=0.02,
+                description=f"True/false positive rates differ across {attribute!r} groups.",
+            ),
+        ]  # fmt: skip
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.fairness.snapshot()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.fairness.restore(state)

@@ -1,21 +1,20 @@
-"""Model performance over the last N labeled predictions and over event-time windows.
+"""Model performance over the last N labeled predictions.
 
-The count window keeps the rows themselves (a ring of N), so every metric,
-ROC AUC included, is exact. A tumbling window can hold any number of events, so it
-keeps sufficient statistics instead: a confusion matrix, loss sums, regression
-moments (all exact) and, for ROC AUC, score histograms per class, whose error is
-bounded and reported alongside (``roc_auc_error_bound``).
+The count window keeps the rows themselves (a ring of N), so every metric, ROC AUC
+included, is exact (tested equal to scikit-learn). Per event-time window:
+detectors/tumbling.py.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from driftd.detectors import metrics
-from driftd.detectors.base import Outcome, Readings
+from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
+from driftd.detectors.context import ModelContext
+from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
 
@@ -68,176 +67,75 @@ class PerformanceWindow:
         self._score.restore(state["score"])
 
 
-def binned_auc(positives: np.ndarray, negatives: np.ndarray) -> tuple[float | None, float]:
-    """ROC AUC from score histograms, and the most it can differ from the exact value.
-
-    Pairs in different bins are ordered correctly; a pair sharing a bin counts
-    one half, while its true contribution is between 0 and 1, so the error is at
-    most half the share of same-bin pairs.
-    """
-    n_pos, n_neg = float(positives.sum()), float(negatives.sum())
-    if n_pos == 0 or n_neg == 0:
-        return None, 0.0
-    below = np.cumsum(negatives) - negatives
-    same_bin = float(np.sum(positives * negatives))
-    auc = (float(np.sum(positives * below)) + 0.5 * same_bin) / (n_pos * n_neg)
-    return auc, 0.5 * same_bin / (n_pos * n_neg)
+def metric_names(task: str, class_names: list[str], scored: bool = True) -> list[str]:
+    """The names :meth:`PerformanceWindow.readings` (and a tumbling window) can return."""
+    if task == "regression":
+        return ["labeled", "mae", "rmse", "r2"]
+    out = ["labeled", "accuracy", "error_rate", "precision", "recall", "f1"]
+    if task == "multiclass":
+        out += [f"{m}.{name}" for name in class_names for m in ("precision", "recall", "f1")]
+    if scored:
+        out += ["roc_auc", "log_loss", "brier"] if task == "binary" else ["log_loss"]
+        if task == "multiclass":
+            out += [f"roc_auc.{name}" for name in class_names]
+    return out
 
 
-class _WindowStats:
-    """Sufficient statistics of one tumbling window."""
+class PerformanceDetector(Detector):
+    """Accuracy and friends (or MAE, RMSE, R²) over the last ``windows.size`` outcomes."""
 
-    def __init__(self, task: str, k: int, bins: int):
-        self.cm = np.zeros((k, k), dtype=np.int64)
-        self.n_scored = 0
-        self.loss_sum = 0.0
-        self.brier_sum = 0.0
-        auc_classes = 1 if task == "binary" else k
-        self.auc_pos = np.zeros((auc_classes, bins), dtype=np.int64)
-        self.auc_neg = np.zeros((auc_classes, bins), dtype=np.int64)
-        # regression: count, |e| sum, e^2 sum, Welford mean and M2 of y
-        self.reg = [0.0, 0.0, 0.0, 0.0, 0.0]
+    name = "performance"
+    feeds = ("outcomes",)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cm": self.cm.tolist(),
-            "n_scored": self.n_scored,
-            "loss_sum": self.loss_sum,
-            "brier_sum": self.brier_sum,
-            "auc_pos": self.auc_pos.tolist(),
-            "auc_neg": self.auc_neg.tolist(),
-            "reg": self.reg,
-        }
+    def __init__(self, context: ModelContext):
+        self._context = context
+        size = context.spec.windows.size
+        self.window = f"last {size} labeled events"
+        self.performance = PerformanceWindow(context.task, context.class_names, size)
+        self._width = len(context.class_names) if context.task == "multiclass" else None
 
-    def load(self, state: dict[str, Any]) -> None:
-        self.cm = np.array(state["cm"], dtype=np.int64)
-        self.n_scored = state["n_scored"]
-        self.loss_sum = state["loss_sum"]
-        self.brier_sum = state["brier_sum"]
-        self.auc_pos = np.array(state["auc_pos"], dtype=np.int64)
-        self.auc_neg = np.array(state["auc_neg"], dtype=np.int64)
-        self.reg = list(state["reg"])
+    @classmethod
+    def build(cls, context: ModelContext) -> list[Detector]:
+        return [cls(context)]
 
+    def update_outcomes(self, batch: OutcomeBatch) -> None:
+        self.performance.update_many(batch.y, batch.y_hat, batch.scores(self._width))
 
-class TumblingPerformance:
-    """Metrics per event-time window of ``length`` seconds, by prediction time.
+    def readings(self, now: float | None) -> Readings:
+        return self.performance.readings()
 
-    Labels can arrive long after their window has passed, so the last ``keep``
-    windows stay open; readings describe the most recent window that has closed
-    (the one before the window of the newest prediction seen).
-    """
+    def reading_names(self) -> list[str]:
+        return metric_names(self._context.task, self._context.class_names)
 
-    def __init__(
-        self, task: str, class_names: list[str], length: float, keep: int = 48, bins: int = 200
-    ):
-        self._task = task
-        self._class_names = class_names
-        self._length = length
-        self._keep = keep
-        self._bins = bins
-        self._windows: dict[float, _WindowStats] = {}
-        self._newest_start = -math.inf
-
-    def _start(self, event_time: float) -> float:
-        return math.floor(event_time / self._length) * self._length
-
-    def observe_time(self, event_time: float) -> None:
-        """Advance the window clock (called for every prediction, labeled or not)."""
-        self._newest_start = max(self._newest_start, self._start(event_time))
-
-    def update(self, outcome: Outcome) -> None:
-        start = self._start(outcome.event_time)
-        self.observe_time(outcome.event_time)
-        stats = self._windows.get(start)
-        if stats is None:
-            if self._windows and start < min(self._windows) and len(self._windows) >= self._keep:
-                return  # older than every window still kept: too late to count
-            stats = self._windows[start] = _WindowStats(
-                self._task, len(self._class_names), self._bins
-            )
-            while len(self._windows) > self._keep:
-                del self._windows[min(self._windows)]
-        if self._task == "regression":
-            self._add_regression(stats, float(outcome.y), float(outcome.y_hat))
-            return
-        y, y_hat = int(outcome.y), int(outcome.y_hat)
-        stats.cm[y, y_hat] += 1
-        if self._task == "binary":
-            if math.isfinite(outcome.score):
-                p = min(max(outcome.score, metrics.EPS), 1 - metrics.EPS)
-                stats.n_scored += 1
-                stats.loss_sum += -math.log(p if y == 1 else 1 - p)
-                stats.brier_sum += (outcome.score - y) ** 2
-                self._bin(stats, 0, y == 1, outcome.score)
-        elif outcome.proba is not None and np.all(np.isfinite(outcome.proba)):
-            p = metrics.normalised_proba(outcome.proba[None, :])[0]
-            stats.n_scored += 1
-            stats.loss_sum += -math.log(p[y])
-            for index in range(len(self._class_names)):
-                self._bin(stats, index, y == index, float(outcome.proba[index]))
-
-    def _bin(self, stats: _WindowStats, row: int, positive: bool, score: float) -> None:
-        column = min(max(int(score * self._bins), 0), self._bins - 1)
-        (stats.auc_pos if positive else stats.auc_neg)[row, column] += 1
-
-    @staticmethod
-    def _add_regression(stats: _WindowStats, y: float, y_hat: float) -> None:
-        n, abs_sum, sq_sum, mean, m2 = stats.reg
-        n += 1
-        delta = y - mean
-        mean += delta / n
-        m2 += delta * (y - mean)
-        stats.reg = [n, abs_sum + abs(y - y_hat), sq_sum + (y - y_hat) ** 2, mean, m2]
-
-    def window_readings(self, start: float) -> Readings:
-        stats = self._windows[start]
-        out: Readings
-        if self._task == "regression":
-            n, abs_sum, sq_sum, _, m2 = stats.reg
-            out = {"labeled": n}
-            if n:
-                out.update(
-                    mae=abs_sum / n,
-                    rmse=math.sqrt(sq_sum / n),
-                    r2=1.0 - sq_sum / m2 if m2 > 0 else None,
-                )
-            return out
-        binary = self._task == "binary"
-        out = metrics.from_confusion(stats.cm, self._class_names, binary)
-        if stats.n_scored:
-            out["log_loss"] = stats.loss_sum / stats.n_scored
-            if binary:
-                out["brier"] = stats.brier_sum / stats.n_scored
-                out["roc_auc"], out["roc_auc_error_bound"] = binned_auc(
-                    stats.auc_pos[0], stats.auc_neg[0]
-                )
-            else:
-                for index, name in enumerate(self._class_names):
-                    out[f"roc_auc.{name}"], out[f"roc_auc_error_bound.{name}"] = binned_auc(
-                        stats.auc_pos[index], stats.auc_neg[index]
-                    )
-        return out
-
-    def readings(self) -> Readings:
-        closed = [start for start in self._windows if start < self._newest_start]
-        if not closed:
-            return {}
-        start = max(closed)
-        out = {f"tumbling.{name}": value for name, value in self.window_readings(start).items()}
-        out["tumbling.window_start"] = start
-        return out
+    def rule_templates(self) -> list[RuleTemplate]:
+        """Accuracy (classification) or MAE (regression) against the reference's own."""
+        context = self._context
+        spec = context.spec.performance
+        reference = context.reference_performance
+        guard = {"guard_metric": "labeled", "guard_minimum": float(spec.min_labeled)}
+        if context.classification and reference.get("accuracy") is not None:
+            accuracy = float(reference["accuracy"])  # type: ignore[arg-type]
+            return [RuleTemplate(
+                name="accuracy-drop", metric="accuracy", op="<",
+                threshold=round(accuracy - spec.max_drop, 6), severity="critical",
+                hysteresis=0.01,
+                description=(
+                    f"Accuracy over the last {context.spec.windows.size} labeled predictions "
+                    f"fell more than {spec.max_drop:g} below the reference's {accuracy:.3f}."
+                ),
+                **guard,
+            )]  # fmt: skip
+        if not context.classification and reference.get("mae") is not None:
+            threshold = round(float(reference["mae"]) * (1 + spec.max_drop * 5), 6)  # type: ignore[arg-type]
+            return [RuleTemplate(
+                name="mae-increase", metric="mae", op=">", threshold=threshold,
+                severity="critical", hysteresis=threshold * 0.05,
+                description="Mean absolute error grew well past the reference's.", **guard,
+            )]  # fmt: skip
+        return []
 
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "newest_start": None if self._newest_start == -math.inf else self._newest_start,
-            "windows": [[start, stats.to_dict()] for start, stats in self._windows.items()],
-        }
+        return self.performance.snapshot()
 
     def restore(self, state: dict[str, Any]) -> None:
-        newest = state["newest_start"]
-        self._newest_start = -math.inf if newest is None else newest
-        self._windows = {}
-        for start, data in state["windows"]:
-            stats = _WindowStats(self._task, len(self._class_names), self._bins)
-            stats.load(data)
-            self._windows[start] = stats
+        self.performance.restore(state)

@@ -9,14 +9,18 @@ the stream clock (the newest event time seen by the runtime).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
+from driftd.detectors import readings as names
+from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
+from driftd.detectors.columns import MISSING, OUT_OF_RANGE, TYPE_ERROR
+from driftd.detectors.context import ModelContext
+from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
-OK, MISSING, TYPE_ERROR, OUT_OF_RANGE = 0, 1, 2, 3
+_RATES = {MISSING: "missing_rate", TYPE_ERROR: "type_error_rate", OUT_OF_RANGE: "out_of_range_rate"}
 
 
 class DataQuality:
@@ -29,7 +33,7 @@ class DataQuality:
     def update_many(
         self, codes: dict[str, np.ndarray], latencies: np.ndarray, last_time: float
     ) -> None:
-        """Many predictions at once, in arrival order (see ``ModelMonitor.flush``)."""
+        """Many predictions at once, in arrival order."""
         size = len(next(iter(codes.values()))) if codes else 0
         for name, ring in self._codes.items():
             column = codes.get(name)
@@ -51,20 +55,18 @@ class DataQuality:
                 continue
             counts = np.bincount(codes, minlength=4)
             totals += counts
-            out[f"quality.{name}.missing_rate"] = counts[MISSING] / len(codes)
-            out[f"quality.{name}.type_error_rate"] = counts[TYPE_ERROR] / len(codes)
-            out[f"quality.{name}.out_of_range_rate"] = counts[OUT_OF_RANGE] / len(codes)
+            for code, rate in _RATES.items():
+                out[names.quality(rate, name)] = counts[code] / len(codes)
         if totals.sum():
-            out["quality.missing_rate"] = totals[MISSING] / totals.sum()
-            out["quality.type_error_rate"] = totals[TYPE_ERROR] / totals.sum()
-            out["quality.out_of_range_rate"] = totals[OUT_OF_RANGE] / totals.sum()
+            for code, rate in _RATES.items():
+                out[names.quality(rate)] = totals[code] / totals.sum()
         if now is not None and self.last_event_time is not None:
-            out["quality.silence_seconds"] = max(0.0, now - self.last_event_time)
+            out[names.SILENCE] = max(0.0, now - self.last_event_time)
         latency = self._latency.values()
         latency = latency[np.isfinite(latency)]
         if len(latency):
-            out["latency_ms.mean"] = float(np.mean(latency))
-            out["latency_ms.p95"] = float(np.percentile(latency, 95))
+            out[names.latency("mean")] = float(np.mean(latency))
+            out[names.latency("p95")] = float(np.percentile(latency, 95))
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -81,10 +83,63 @@ class DataQuality:
         self.last_event_time = state["last_event_time"]
 
 
-def numeric_code(value: float | str, low: float, high: float) -> int:
-    """Quality code of a value already passed through values.as_number."""
-    if isinstance(value, str):
-        return MISSING if value == "missing" else TYPE_ERROR
-    if not math.isfinite(value) or value < low or value > high:
-        return OUT_OF_RANGE
-    return OK
+class QualityDetector(Detector):
+    """``quality.*`` and ``latency_ms.*``: input problems, silence and serving latency."""
+
+    name = "quality"
+    feeds = ("predictions", "labels")
+
+    def __init__(self, context: ModelContext):
+        spec = context.spec
+        self._spec = spec.quality
+        self._features = list(spec.features)
+        self.window = f"last {spec.quality.window} events"
+        self.quality = DataQuality(self._features, spec.quality.window)
+
+    @classmethod
+    def build(cls, context: ModelContext) -> list[Detector]:
+        return [cls(context)]
+
+    def update_predictions(self, batch: PredictionBatch) -> None:
+        codes = {name: column[0] for name, column in batch.feature_columns.items()}
+        latencies = [e.latency_ms for e in batch.events if e.latency_ms is not None]
+        self.quality.update_many(codes, np.asarray(latencies, dtype=float), batch.last_time)
+
+    def update_labels(self, batch: LabelBatch) -> None:
+        """Any event of the model ends a silence, labels included."""
+        self.quality.saw_event(max(batch.times))
+
+    def readings(self, now: float | None) -> Readings:
+        return self.quality.readings(now)
+
+    def reading_names(self) -> list[str]:
+        per_feature = [names.quality(r, f) for f in self._features for r in _RATES.values()]
+        overall = [names.quality(rate) for rate in _RATES.values()]
+        return [*per_feature, *overall, names.SILENCE, names.latency("mean"),
+                names.latency("p95")]  # fmt: skip
+
+    def rule_templates(self) -> list[RuleTemplate]:
+        """Per feature: missing, wrong-type and out-of-range rates; the model's silence."""
+        spec = self._spec
+        rates = [
+            RuleTemplate(
+                name=f"quality-{rate}", metric=names.quality(rate, "*"), op=">",
+                threshold=threshold, severity="warning", hysteresis=threshold * 0.2,
+                description=f"A feature's {rate.replace('_', ' ')} is above {threshold:g}.",
+            )
+            for rate, threshold in (("missing_rate", spec.missing_rate),
+                                    ("type_error_rate", spec.type_error_rate),
+                                    ("out_of_range_rate", spec.out_of_range_rate))
+        ]  # fmt: skip
+        silence = RuleTemplate(
+            name="silence", metric=names.SILENCE, op=">", threshold=float(spec.silence_after),
+            severity="critical", hysteresis=0.0,
+            description="No events from this model for longer than quality.silence_after.",
+        )
+        return [*rates, silence]
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.quality.snapshot()
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.quality.restore(state)

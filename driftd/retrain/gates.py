@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from driftd.config_retrain import GatesSpec
+from driftd.config.retraining import GatesSpec
 from driftd.retrain.dataset import Frame, take
 
 HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "f1", "roc_auc", "r2"}

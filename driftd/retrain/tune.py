@@ -32,7 +32,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from driftd.config import ModelSpec
-from driftd.config_retrain import Range, RetrainSpec
+from driftd.config.retraining import Range, RetrainSpec
 from driftd.retrain.dataset import Frame
 
 STEP = "model"

@@ -27,8 +27,8 @@ import numpy as np
 from driftd.alerts.model import Alert, dedup_key
 from driftd.alerts.notify import Dispatcher
 from driftd.config import Config
-from driftd.retrain.queue import RequestQueue
 from driftd.retrain.registry import Registry
+from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.run import Progress, RunResult, retrain
 from driftd.store import Store
 

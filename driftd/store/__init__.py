@@ -1,7 +1,7 @@
 """Where driftd keeps state between runs: detector checkpoints, readings, offsets.
 
 ``Store`` is the interface; :class:`driftd.store.sqlite.SqliteStore` is the
-embedded default (one file, no server) and :class:`driftd.store.redis.RedisStore`
+embedded default (one file, no server) and :class:`driftd.store.redis_store.RedisStore`
 the production one. Writes come in batches from the runtime, never per event:
 ``commit`` writes the changed states, the readings computed since the last
 commit and (for Kafka) the consumed offsets in *one* transaction, which is what

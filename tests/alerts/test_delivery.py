@@ -12,7 +12,7 @@ from alerts.conftest import make_alert, wait_for
 
 from driftd.alerts.outbox import SqliteOutbox
 from driftd.alerts.wiring import Alerting
-from driftd.config_alerts import (
+from driftd.config.alerting import (
     AlertingSpec,
     EmailReceiver,
     RouteSpec,

@@ -17,7 +17,7 @@ from alerts.conftest import make_alert
 
 from driftd.alerts.channels.email import build_message
 from driftd.alerts.model import Notification
-from driftd.config_alerts import EmailReceiver
+from driftd.config.alerting import EmailReceiver
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".driftd-artifacts"

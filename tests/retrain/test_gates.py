@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
-from driftd.config_retrain import GatesSpec
+from driftd.config.retraining import GatesSpec
 from driftd.retrain.dataset import Frame
 from driftd.retrain.gates import group_gaps, judge, paired_bootstrap
 

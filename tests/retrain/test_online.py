@@ -10,8 +10,8 @@ from driftd.alerts.notify import Dispatcher
 from driftd.config import load_config
 from driftd.daemon.embedded import STORE_FILE, registry_dir
 from driftd.retrain.online import RiverModel
-from driftd.retrain.queue import RequestQueue
 from driftd.retrain.registry import Registry
+from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.worker import RetrainWorker
 from driftd.store.sqlite import SqliteStore
 

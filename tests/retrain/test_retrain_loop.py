@@ -16,8 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from driftd.alerts.notify import Dispatcher, JsonlNotifier
 from driftd.config import load_config
 from driftd.daemon.embedded import STORE_FILE, registry_dir
-from driftd.retrain.queue import RequestQueue
 from driftd.retrain.registry import Registry
+from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.run import STAGES
 from driftd.retrain.worker import RetrainWorker
 from driftd.sdk import ModelClient

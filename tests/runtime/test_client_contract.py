@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from driftd.config_services import KafkaSpec
+from driftd.config.services import KafkaSpec
 from driftd.consumers.kafka.client import (
     TopicPartition,
     open_admin,

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from runtime.harness import publish
 from runtime.stream import make_stream
 
-from driftd.config_services import KafkaSpec
+from driftd.config.services import KafkaSpec
 from driftd.daemon.probe import BrokerProbe
 from driftd.daemon.service import build_kafka_runtime, start_http
 

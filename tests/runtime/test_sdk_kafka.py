@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from driftd.config_services import KafkaSpec, TopicsSpec
+from driftd.config.services import KafkaSpec, TopicsSpec
 from driftd.consumers.kafka.client import open_admin, open_consumer
 
 pytestmark = pytest.mark.kafka
@@ -32,7 +32,7 @@ def test_an_app_that_exits_without_closing_still_delivers_everything(kafka_servi
     open_admin(spec).create_topics({topics.predictions: 3, topics.labels: 3}, 1)
     app = textwrap.dedent(
         f"""
-        from driftd.config_services import TopicsSpec
+        from driftd.config.services import TopicsSpec
         from driftd.sdk import Publisher
         publisher = Publisher.kafka({kafka_service.address!r}, {client!r},
                                     TopicsSpec(predictions={topics.predictions!r},

@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis
 
-from driftd.store.redis import Fenced, RedisStore
+from driftd.store.redis_store import Fenced, RedisStore
 from driftd.store.sqlite import SqliteStore
 
 

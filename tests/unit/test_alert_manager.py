@@ -8,7 +8,7 @@ from driftd.alerts.manager import AlertManager
 from driftd.alerts.model import Alert, dedup_key
 from driftd.alerts.outbox import SqliteOutbox, put_silence
 from driftd.alerts.silences import Silence
-from driftd.config_alerts import (
+from driftd.config.alerting import (
     AlertingSpec,
     ConsoleReceiver,
     RouteSpec,

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from driftd.detectors import quality as q
+from driftd.detectors import columns as q
 from driftd.detectors.columns import categorical_column, numeric_column
 from driftd.detectors.ring import RingBuffer
 from driftd.values import as_number, category_text

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from driftd.config import ConfigError, load_config_data
-from driftd.config_services import resolve_secret
 from driftd.consumers.kafka.confluent import client_settings as confluent_settings
 from driftd.consumers.kafka.kafkapython import client_settings as kafkapython_settings
+from driftd.credentials import resolve_secret
 
 MODELS = {"m": {"task": "binary", "features": {"x": "numeric"}}}
 
@@ -80,7 +80,7 @@ def test_a_missing_secret_names_the_variable_and_the_key(monkeypatch):
 
 
 def test_user_names_are_not_redacted_but_passwords_are(monkeypatch):
-    from driftd.secrets import redact
+    from driftd.credentials import redact
 
     monkeypatch.setenv("DEMO_USER", "metricsbot")
     monkeypatch.setenv("DEMO_PASSWORD", "pw-0f9e8d7c")

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from sklearn.isotonic import IsotonicRegression
 
 from driftd.alerts.rules import Rule, RuleEngine
-from driftd.consumers.join import LabelJoin
-from driftd.detectors.estimate import Calibration, ExpectedConfusion
+from driftd.detectors.calibration import Calibration
+from driftd.detectors.estimate import ExpectedConfusion
+from driftd.detectors.join import LabelJoin
 
 
 def test_join_in_either_order_with_ttl_and_duplicates():

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from driftd import secrets
+from driftd import credentials
 from driftd.logs import JsonFormatter, setup_logging
 
 
@@ -30,7 +30,7 @@ def _check_json_lines():
     handler = root.handlers[0]
     handler.setStream(stream)  # type: ignore[attr-defined]
     assert isinstance(handler.formatter, JsonFormatter)
-    secrets.register("tok-very-secret-99")
+    credentials.register("tok-very-secret-99")
     log = logging.getLogger("driftd.test")
     ids = {"model": "m1", "event_id": "e7"}
     log.info("sent to %s", "https://hooks/tok-very-secret-99", extra=ids)

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as skm
 
-from driftd.detectors.base import Outcome
-from driftd.detectors.performance import PerformanceWindow, TumblingPerformance, binned_auc
+from driftd.detectors.performance import PerformanceWindow
+from driftd.detectors.records import Outcome
+from driftd.detectors.tumbling import TumblingPerformance, binned_auc
 
 TOL = 1e-9
 

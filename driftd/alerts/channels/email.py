@@ -17,7 +17,7 @@ from driftd.alerts.channels import DeliveryError
 from driftd.alerts.chart import metric_chart
 from driftd.alerts.model import Notification
 from driftd.alerts.render import html_body, text_body
-from driftd.config_alerts import EmailReceiver
+from driftd.config.alerting import EmailReceiver
 
 
 def build_message(notification: Notification, spec: EmailReceiver) -> EmailMessage:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from driftd.config_services import KafkaSpec, resolve_secret
+from driftd.config.services import KafkaSpec
+from driftd.credentials import resolve_secret
 
 TopicPartition = tuple[str, int]
 

@@ -30,7 +30,7 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from driftd.config_services import KafkaSpec
+from driftd.config.services import KafkaSpec
 from driftd.consumers.kafka.client import (
     BufferFull,
     RebalanceListener,

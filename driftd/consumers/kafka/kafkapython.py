@@ -20,7 +20,7 @@ from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as _TopicPartition
 
-from driftd.config_services import KafkaSpec
+from driftd.config.services import KafkaSpec
 from driftd.consumers.kafka.client import (
     BufferFull,
     RebalanceListener,

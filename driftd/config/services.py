@@ -1,51 +1,18 @@
 """Config for the services driftd talks to in production: Kafka and Redis.
 
-Secrets never sit in the config file. A setting ending in ``_env`` names an
-environment variable that holds the secret; if that variable is unset, the
-variable with ``_FILE`` appended may name a file holding it (the Docker/Kubernetes
-secrets convention). ``resolve_secret`` reads them at start and says which key
-pointed where when something is missing.
+Secrets never sit in the config file: a setting ending in ``_env`` names the
+environment variable that holds one (:func:`driftd.credentials.resolve_secret`).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
-from driftd import secrets
+from driftd.credentials import resolve_secret
 from driftd.errors import ConfigError
-
-
-def resolve_secret(env_name: str | None, key_path: str, secret: bool = True) -> str | None:
-    """The value held by environment variable ``env_name`` (or the file ``<env_name>_FILE``).
-
-    Secrets are registered for redaction; user names (``secret=False``) are not, or
-    every log line and metric name containing, say, "driftd" would be masked.
-    """
-    if not env_name:
-        return None
-    value = os.environ.get(env_name)
-    if value is not None:
-        if secret:
-            secrets.register(value)
-        return value
-    file_name = os.environ.get(f"{env_name}_FILE")
-    if file_name:
-        try:
-            value = Path(file_name).read_text().strip()
-            if secret:
-                secrets.register(value)
-            return value
-        except OSError as exc:
-            raise ConfigError(
-                key_path,
-                f"{env_name}_FILE points to {file_name!r}, which cannot be read: {exc.strerror}",
-            ) from None
-    raise ConfigError(key_path, f"environment variable {env_name} (or {env_name}_FILE) is not set")
 
 
 class _Spec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -1,7 +1,12 @@
 """Secrets are read once, registered, and redacted from everything driftd says.
 
-``resolve_secret`` (config_services) reads a secret from the environment and
-registers it here. From then on :func:`redact` replaces it (and its URL-encoded
+Secrets never sit in the config file. A setting ending in ``_env`` names an
+environment variable that holds the secret; if that variable is unset, the
+variable with ``_FILE`` appended may name a file holding it (the Docker/Kubernetes
+secrets convention). :func:`resolve_secret` reads them at start, says which key
+pointed where when something is missing, and registers what it read.
+
+From then on :func:`redact` replaces a registered secret (and its URL-encoded
 form) with ``***`` in any text, and :class:`RedactingFilter`, installed on the
 root logger's handlers by :func:`install_log_redaction`, applies that to every
 log record, its arguments and its traceback. Errors that travel elsewhere (the
@@ -11,8 +16,12 @@ outbox's last_error, API responses, metrics labels) go through ``redact`` too.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from pathlib import Path
 from urllib.parse import quote
+
+from driftd.errors import ConfigError
 
 MASK = "***"
 _lock = threading.Lock()
@@ -56,3 +65,31 @@ def install_log_redaction() -> None:
     for handler in root.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+def resolve_secret(env_name: str | None, key_path: str, secret: bool = True) -> str | None:
+    """The value held by environment variable ``env_name`` (or the file ``<env_name>_FILE``).
+
+    Secrets are registered for redaction; user names (``secret=False``) are not, or
+    every log line and metric name containing, say, "driftd" would be masked.
+    """
+    if not env_name:
+        return None
+    value = os.environ.get(env_name)
+    if value is not None:
+        if secret:
+            register(value)
+        return value
+    file_name = os.environ.get(f"{env_name}_FILE")
+    if file_name:
+        try:
+            value = Path(file_name).read_text().strip()
+            if secret:
+                register(value)
+            return value
+        except OSError as exc:
+            raise ConfigError(
+                key_path,
+                f"{env_name}_FILE points to {file_name!r}, which cannot be read: {exc.strerror}",
+            ) from None
+    raise ConfigError(key_path, f"environment variable {env_name} (or {env_name}_FILE) is not set")

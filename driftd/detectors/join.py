@@ -17,24 +17,34 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from driftd.detectors import readings as names
+from driftd.detectors.records import WaitingPrediction, waiting_from_state
+
+SNAPSHOT_FORMAT = 2  # 2: waiting predictions as records (0.8); none: plain lists
+
 
 class LabelJoin:
+    """Predictions wait for labels (as :class:`WaitingPrediction` records) and labels
+    for predictions (as their encoded value), by event id."""
+
     def __init__(self, ttl: float, max_pending: int, remember: int = 100_000):
         self.ttl = ttl
         self.max_pending = max_pending
         self.remember = remember
-        # event_id -> (event_time, payload); dicts keep arrival order, oldest first.
-        self.predictions: dict[str, tuple[float, Any]] = {}
-        self.labels: dict[str, tuple[float, Any]] = {}
+        # event_id -> (event_time, record or label); dicts keep arrival order, oldest first.
+        self.predictions: dict[str, tuple[float, WaitingPrediction]] = {}
+        self.labels: dict[str, tuple[float, float]] = {}
         self.joined: dict[str, float] = {}  # event_id -> event time of the join
         self.counts = {"matched": 0, "expired": 0, "orphans": 0, "duplicates": 0}
 
-    def add_prediction(self, event_id: str, event_time: float, payload: Any) -> Any | None:
+    def add_prediction(
+        self, event_id: str, event_time: float, prediction: WaitingPrediction
+    ) -> float | None:
         """Returns the label if it was already waiting; raises KeyError on a duplicate."""
-        return self._add(self.predictions, self.labels, event_id, event_time, payload)
+        return self._add(self.predictions, self.labels, event_id, event_time, prediction)
 
-    def add_label(self, event_id: str, event_time: float, label: Any) -> Any | None:
-        """Returns the waiting prediction's payload, or None if the label must wait."""
+    def add_label(self, event_id: str, event_time: float, label: float) -> WaitingPrediction | None:
+        """Returns the waiting prediction, or None if the label must wait."""
         return self._add(self.labels, self.predictions, event_id, event_time, label)
 
     def _add(
@@ -75,8 +85,10 @@ class LabelJoin:
             del entries[event_id]
             yield event_id, event_time, payload
 
-    def expire(self, now: float) -> tuple[list[Any], list[tuple[str, float, Any]]]:
-        """Drop what waited past the TTL; returns (expired prediction payloads, orphan labels)."""
+    def expire(
+        self, now: float
+    ) -> tuple[list[WaitingPrediction], list[tuple[str, float, float]]]:
+        """Drop what waited past the TTL; returns (expired predictions, orphan labels)."""
         cutoff = now - self.ttl
         expired = [p for _, _, p in self._pop_old(self.predictions, cutoff, self.max_pending)]
         orphans = list(self._pop_old(self.labels, cutoff, self.max_pending))
@@ -91,13 +103,15 @@ class LabelJoin:
         return expired, orphans
 
     def readings(self) -> dict[str, float | None]:
-        out: dict[str, float | None] = {f"join.{k}": float(v) for k, v in self.counts.items()}
-        out["join.waiting_predictions"] = float(len(self.predictions))
-        out["join.waiting_labels"] = float(len(self.labels))
+        out: dict[str, float | None] = {names.join(k): float(v) for k, v in self.counts.items()}
+        out[names.join("waiting_predictions")] = float(len(self.predictions))
+        out[names.join("waiting_labels")] = float(len(self.labels))
         return out
 
     def snapshot(self) -> dict[str, Any]:
+        """Plain data for msgspec's JSON encoder (records encode as short arrays)."""
         return {
+            "format": SNAPSHOT_FORMAT,
             "predictions": [[k, t, p] for k, (t, p) in self.predictions.items()],
             "labels": [[k, t, v] for k, (t, v) in self.labels.items()],
             # Two flat lists: the remembered ids can be a million (one TTL of traffic).
@@ -107,7 +121,10 @@ class LabelJoin:
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self.predictions = {k: (t, p) for k, t, p in state["predictions"]}
+        legacy = state.get("format") != SNAPSHOT_FORMAT
+        self.predictions = {
+            k: (t, waiting_from_state(p, legacy)) for k, t, p in state["predictions"]
+        }
         self.labels = {k: (t, v) for k, t, v in state["labels"]}
         if "joined_ids" in state:
             pairs = zip(state["joined_ids"], state["joined_times"], strict=True)

@@ -14,7 +14,8 @@ from typing import Literal
 
 import msgspec
 
-Duration = float | int | str
+from driftd.durations import Duration, parse_duration
+from driftd.errors import ConfigError
 
 
 class _Spec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -111,16 +112,8 @@ class AlertingSpec(_Spec):
 LABELS = ("model", "rule", "metric", "severity")
 
 
-def _seconds(value: Duration, path: str) -> float:
-    from driftd.config import parse_duration
-
-    return parse_duration(value, path)
-
-
 def check_alerting(spec: AlertingSpec) -> None:
     """Check what types alone cannot; normalise durations to seconds (in place)."""
-    from driftd.errors import ConfigError
-
     for name, receiver in spec.receivers.items():
         at = f"alerting.receivers.{name}"
         if isinstance(receiver, SlackReceiver):
@@ -151,12 +144,12 @@ def check_alerting(spec: AlertingSpec) -> None:
             if label not in LABELS:
                 raise ConfigError(f"{at}", f"unknown label {label!r}; labels are {LABELS}")
         for key in ("group_wait", "group_interval", "repeat_interval", "cooldown"):
-            setattr(route, key, _seconds(getattr(route, key), f"{at}.{key}"))
+            setattr(route, key, parse_duration(getattr(route, key), f"{at}.{key}"))
     for i, rule in enumerate(spec.inhibit):
         for label in [*rule.source, *rule.target, *rule.equal]:
             if label not in LABELS:
                 raise ConfigError(f"alerting.inhibit[{i}]", f"unknown label {label!r}")
-    spec.retry_initial = _seconds(spec.retry_initial, "alerting.retry_initial")
-    spec.retry_max = _seconds(spec.retry_max, "alerting.retry_max")
+    spec.retry_initial = parse_duration(spec.retry_initial, "alerting.retry_initial")
+    spec.retry_max = parse_duration(spec.retry_max, "alerting.retry_max")
     if spec.max_attempts < 1:
         raise ConfigError("alerting.max_attempts", "must be at least 1")

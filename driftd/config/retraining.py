@@ -22,7 +22,8 @@ from typing import Any
 
 import msgspec
 
-Duration = float | int | str
+from driftd.durations import Duration, parse_duration
+from driftd.errors import ConfigError
 
 
 class _Spec(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -90,9 +91,6 @@ GATE_METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "mae", "r2")
 
 
 def check_retrain(spec: RetrainSpec, at: str, task: str) -> None:
-    from driftd.config import parse_duration
-    from driftd.errors import ConfigError
-
     if "." not in spec.estimator and ":" not in spec.estimator:
         raise ConfigError(f"{at}.estimator", "an import path such as sklearn.linear_model.Ridge")
     if spec.search.method not in ("halving", "random"):

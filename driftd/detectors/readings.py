@@ -1,0 +1,137 @@
+"""Reading names, declared once: how every detector value is named, and in what unit.
+
+A reading is one number a detector computes for one model at an evaluation tick:
+``accuracy``, ``drift.age.wasserstein``, ``fairness.sex.demographic_parity_ratio``.
+Rules, the store, the API, Prometheus and the dashboard all know values by these
+names, so they are built here and nowhere else: detectors call the functions below,
+and :data:`UNITS` says which unit each name carries (Prometheus keeps one unit per
+metric family, so the exporter sorts readings into families by it).
+
+A name with a part known only at run time (a group of a sensitive attribute) is
+declared with that part in braces, ``fairness.sex.group.{group}.accuracy``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Literal
+
+Readings = dict[str, float | None]
+
+# ratio: dimensionless (rates, scores, statistics, p-values, 0/1 verdicts, gauges of
+# items); total: a count that only grows; seconds: a duration; timestamp: epoch
+# seconds; milliseconds: serving latency as apps report it; target: the regression
+# target's own unit (errors of a regression model).
+Unit = Literal["ratio", "total", "seconds", "timestamp", "milliseconds", "target"]
+
+EVENT_KINDS = ("predictions", "labels")
+JOIN_TOTALS = ("matched", "expired", "orphans", "duplicates")
+JOIN_GAUGES = ("waiting_predictions", "waiting_labels")
+QUALITY_RATES = ("missing_rate", "type_error_rate", "out_of_range_rate")
+
+
+def event_count(kind: str) -> str:
+    return f"events.{kind}"
+
+
+def join(name: str) -> str:
+    return f"join.{name}"
+
+
+def tumbling(metric: str) -> str:
+    return f"tumbling.{metric}"
+
+
+def fairness_prefix(attribute: str) -> str:
+    return f"fairness.{attribute}"
+
+
+def fairness(attribute: str, metric: str) -> str:
+    return f"{fairness_prefix(attribute)}.{metric}"
+
+
+def fairness_group(attribute: str, group: str, metric: str) -> str:
+    return f"{fairness_prefix(attribute)}.group.{group}.{metric}"
+
+
+def concept(name: str) -> str:
+    return f"concept.{name}"
+
+
+def quality(rate: str, feature: str | None = None) -> str:
+    """Per feature, or over every feature when ``feature`` is None."""
+    return f"quality.{rate}" if feature is None else f"quality.{feature}.{rate}"
+
+
+SILENCE = "quality.silence_seconds"
+
+
+def latency(statistic: str) -> str:
+    return f"latency_ms.{statistic}"
+
+
+def estimated(metric: str) -> str:
+    return f"estimated.{metric}"
+
+
+def column_drift(prefix: str, statistic: str) -> str:
+    """``prefix`` from :func:`feature_drift_prefix` and friends; ``statistic`` e.g. psi."""
+    return f"{prefix}.{statistic}"
+
+
+def feature_drift_prefix(feature: str) -> str:
+    return f"drift.{feature}"
+
+
+def prediction_drift_prefix(output: str) -> str:
+    """``output``: class (the predicted class), score or value (regression)."""
+    return f"prediction_drift.{output}"
+
+
+LABEL_DRIFT_PREFIX = "label_drift"
+
+# Units by name (first match wins). Anything not listed is a ratio.
+UNITS: tuple[tuple[str, Unit], ...] = (
+    ("events.*", "total"),
+    *((join(name), "total") for name in JOIN_TOTALS),
+    ("concept.detections", "total"),
+    ("*.shift_alarms", "total"),
+    (SILENCE, "seconds"),
+    ("tumbling.window_start", "timestamp"),
+    ("latency_ms.*", "milliseconds"),
+    ("mae", "target"),
+    ("rmse", "target"),
+    ("tumbling.mae", "target"),
+    ("tumbling.rmse", "target"),
+    ("fairness.*.mae_difference", "target"),
+    ("fairness.*.group.*.mae", "target"),
+)
+
+
+def unit_of(name: str) -> Unit:
+    for pattern, unit in UNITS:
+        if fnmatch.fnmatchcase(name, pattern):
+            return unit
+    return "ratio"
+
+
+_PLACEHOLDER = re.compile(r"\{[^}]*\}")
+
+
+def may_match(pattern: str, declared: str) -> bool:
+    """Whether a rule's metric glob can match a reading declared as ``declared``.
+
+    A run-time part of the declaration (``{group}``) stands for any text.
+
+    >>> may_match("drift.*.psi", "drift.age.psi")
+    True
+    >>> may_match("fairness.sex.group.f.accuracy", "fairness.sex.group.{group}.accuracy")
+    True
+    >>> may_match("acuracy", "accuracy")
+    False
+    """
+    literal = ".+".join(re.escape(part) for part in _PLACEHOLDER.split(declared))
+    if re.fullmatch(literal, pattern):
+        return True
+    return fnmatch.fnmatchcase(_PLACEHOLDER.sub("*", declared), pattern)

@@ -1,0 +1,65 @@
+"""The detectors every model gets, in the order their readings and rules are listed.
+
+Adding a detector is one module (a :class:`~driftd.detectors.base.Detector`
+subclass), one line here, and its readings in the docs (docs/extending.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from driftd.detectors import readings as names
+from driftd.detectors.base import Detector, RuleTemplate
+from driftd.detectors.concept import ConceptDetector
+from driftd.detectors.context import ModelContext
+from driftd.detectors.drift import FeatureDrift, LabelDrift, PredictionDrift
+from driftd.detectors.estimate import EstimateDetector
+from driftd.detectors.fairness import FairnessDetector
+from driftd.detectors.performance import PerformanceDetector
+from driftd.detectors.quality import QualityDetector
+from driftd.detectors.tumbling import TumblingDetector
+
+DETECTORS: tuple[type[Detector], ...] = (
+    PerformanceDetector,
+    TumblingDetector,
+    FeatureDrift,
+    PredictionDrift,
+    LabelDrift,
+    FairnessDetector,
+    ConceptDetector,
+    QualityDetector,
+    EstimateDetector,
+)
+
+# Readings of the monitor itself (its event counts and the label join).
+MONITOR_READINGS = (
+    *(names.event_count(kind) for kind in names.EVENT_KINDS),
+    *(names.join(name) for name in (*names.JOIN_TOTALS, *names.JOIN_GAUGES)),
+)
+
+
+def build_detectors(
+    context: ModelContext, classes: Iterable[type[Detector]] = DETECTORS
+) -> list[Detector]:
+    """Every detector of one model; names are unique (they key the model's state)."""
+    detectors = [detector for cls in classes for detector in cls.build(context)]
+    seen: set[str] = set()
+    for detector in detectors:
+        if detector.name in seen or detector.name in ("join", "counts"):
+            raise ValueError(f"two detectors of {context.model_id!r} are named {detector.name!r}")
+        seen.add(detector.name)
+    return detectors
+
+
+def rule_templates(detectors: Iterable[Detector]) -> list[RuleTemplate]:
+    """The detectors' default rules; templates sharing a name are one rule (the first)."""
+    out: dict[str, RuleTemplate] = {}
+    for detector in detectors:
+        for template in detector.rule_templates():
+            out.setdefault(template.name, template)
+    return list(out.values())
+
+
+def reading_names(detectors: Iterable[Detector]) -> list[str]:
+    """Every reading a model's monitor can produce (``{...}``: known at run time)."""
+    return [*MONITOR_READINGS, *(name for d in detectors for name in d.reading_names())]
