@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from services.receivers import SlackStandIn  # noqa: E402
 
+from driftd.alerts.dispatch import Dispatcher  # noqa: E402
 from driftd.alerts.model import Alert, dedup_key  # noqa: E402
-from driftd.alerts.notify import Dispatcher  # noqa: E402
 from driftd.alerts.outbox import SqliteOutbox  # noqa: E402
 from driftd.alerts.wiring import Alerting  # noqa: E402
 from driftd.config.alerting import AlertingSpec, RouteSpec, SlackReceiver, check_alerting  # noqa: E402

@@ -31,7 +31,7 @@ from runtime.stream import make_stream  # noqa: E402
 from testdata import write_reference_csv  # noqa: E402
 
 from bench.services import kafka_and_redis, service_config  # noqa: E402
-from driftd.consumers.kafka.client import open_consumer  # noqa: E402
+from driftd.consumers.kafka.clients import open_consumer  # noqa: E402
 from driftd.daemon.service import build_kafka_runtime, ensure_topics  # noqa: E402
 from driftd.sdk import Publisher  # noqa: E402
 

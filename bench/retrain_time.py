@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from retrain.helpers import config_text, draw, store_rows, write_reference  # noqa: E402
 
 from driftd.config import load_config  # noqa: E402
-from driftd.daemon.embedded import registry_dir  # noqa: E402
+from driftd.daemon.paths import registry_dir  # noqa: E402
 from driftd.retrain.registry import Registry  # noqa: E402
 from driftd.retrain.run import retrain  # noqa: E402
 from driftd.retrain.tune import build_estimator  # noqa: E402

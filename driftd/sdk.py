@@ -65,7 +65,8 @@ class _KafkaTransport:
         self._next_attempt = 0.0
 
     def _open(self) -> Any:
-        from driftd.consumers.kafka.client import BufferFull, open_producer
+        from driftd.consumers.kafka.clients import open_producer
+        from driftd.consumers.source import BufferFull
 
         if self.producer is None:
             if time.monotonic() < self._next_attempt:
@@ -223,7 +224,7 @@ class Publisher:
     # -- the background side ---------------------------------------------------------
 
     def _send(self, topic: str, key: bytes, value: bytes) -> None:
-        from driftd.consumers.kafka.client import BufferFull
+        from driftd.consumers.source import BufferFull
 
         delay = 0.005
         while True:
@@ -366,7 +367,7 @@ class ModelClient:
         """Follow the models topic (each instance in its own group: every app hears it)."""
         import json
 
-        from driftd.consumers.kafka.client import open_consumer
+        from driftd.consumers.kafka.clients import open_consumer
 
         spec = KafkaSpec(bootstrap_servers=bootstrap_servers, client=client,
                          group_id=f"driftd-model-client-{uuid.uuid4().hex[:8]}",

@@ -37,4 +37,6 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/ruff check driftd tests bench
+# The layers and the absence of import cycles (pyproject.toml [tool.importlinter]).
+.venv/bin/lint-imports
 .venv/bin/python -m pytest "$@"

@@ -1,13 +1,11 @@
 """The delivery worker: sends what the outbox holds, retries, and says so when it cannot.
 
-Runs in its own thread so a slow Slack never stalls the event stream. For each
-due item: send it through its receiver's channel; on success mark it delivered;
-on a retryable failure schedule the next attempt after an exponential backoff
-with jitter, never earlier than the receiver's ``Retry-After``; on a permanent
-failure (4xx, SMTP authentication) or after ``max_attempts``, mark it failed,
-count it, log it loudly and report it through the other receivers. Items
-survive restarts in the outbox, so a restart resumes unsent notifications; the
-notification id travels with every attempt as the idempotency key.
+Runs in its own thread so a slow Slack never stalls the event stream. Each due item
+goes through the retry stage (alerts/stages/retry.py: send, back off, give up); an
+item given up on is counted, logged loudly and reported through the other
+receivers. Items survive restarts in the outbox, so a restart resumes unsent
+notifications; the notification id travels with every attempt as the idempotency
+key. ``run_once`` is one pass, so tests drive delivery on a simulated clock.
 """
 
 from __future__ import annotations
@@ -20,35 +18,30 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from driftd.alerts.channels import Channel, DeliveryError
 from driftd.alerts.model import Alert, Notification, dedup_key
-from driftd.alerts.outbox import Outbox, OutboxItem
+from driftd.alerts.outbox import Outbox
+from driftd.alerts.receivers import Receiver
+from driftd.alerts.stages.retry import RetryStage
 from driftd.config.alerting import AlertingSpec
-from driftd.credentials import redact
 
 log = logging.getLogger("driftd.delivery")
-
-
-def backoff(attempt: int, initial: float, cap: float, rng: random.Random) -> float:
-    """Exponential backoff with 'equal jitter': half fixed, half random (never zero)."""
-    delay = min(cap, initial * (2**attempt))
-    return delay / 2 + rng.uniform(0, delay / 2)
+REPORT_ROUTE = "driftd.delivery"  # where reports of lost notifications go
 
 
 class DeliveryWorker:
     def __init__(
         self,
         outbox: Outbox,
-        channels: dict[str, Channel],
+        receivers: dict[str, Receiver],
         spec: AlertingSpec,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ):
         self.outbox = outbox
-        self.channels = channels
-        self.spec = spec
+        self.receivers = receivers
         self.clock = clock
-        self.rng = rng or random.Random()
+        self.retry = RetryStage(outbox, receivers, spec, clock, rng or random.Random(),
+                                self._report)  # fmt: skip
         self.counts: Counter[tuple[str, str]] = Counter()  # (receiver, outcome)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -60,56 +53,14 @@ class DeliveryWorker:
         """Attempt every due item once; returns how many were attempted."""
         items = self.outbox.due(self.clock())
         for item in items:
-            self._attempt(item)
+            outcome = self.retry.exec(item)
+            self.counts[(item.notification.receiver, outcome)] += 1
         return len(items)
 
-    def _attempt(self, item: OutboxItem) -> None:
-        notification = item.notification
-        channel = self.channels.get(notification.receiver)
-        if channel is None:
-            self._give_up(item, f"receiver {notification.receiver!r} is not configured")
-            return
-        try:
-            channel.send(notification)
-        except DeliveryError as exc:
-            error = redact(exc)
-            attempts = item.attempts + 1
-            if not exc.retryable or attempts >= self.spec.max_attempts:
-                why = error if not exc.retryable else f"{error} (gave up after {attempts} attempts)"
-                self._give_up(item, why)
-                return
-            delay = backoff(
-                item.attempts, float(self.spec.retry_initial), float(self.spec.retry_max), self.rng
-            )
-            if exc.retry_after is not None:
-                delay = max(delay, exc.retry_after)
-            self.counts[(notification.receiver, "retried")] += 1
-            log.warning(
-                "notification %s to %s failed (attempt %d): %s; retrying in %.1fs",
-                notification.id, notification.receiver, attempts, error, delay,
-            )  # fmt: skip
-            self.outbox.retry(item, self.clock() + delay, error)
-            return
-        except Exception as exc:  # a bug in a channel: keep the item, retry later
-            error = redact(f"{type(exc).__name__}: {exc}")
-            log.exception("channel %s crashed on %s", notification.receiver, notification.id)
-            self.outbox.retry(item, self.clock() + float(self.spec.retry_max), error)
-            return
-        self.outbox.delivered(item, self.clock())
-        self.counts[(notification.receiver, "delivered")] += 1
-
-    def _give_up(self, item: OutboxItem, error: str) -> None:
-        notification = item.notification
-        self.outbox.failed(item, error)
-        self.counts[(notification.receiver, "failed")] += 1
-        log.error(
-            "NOTIFICATION LOST to receiver %s: %s (notification %s: %s)",
-            notification.receiver, error, notification.id, notification.title(),
-        )  # fmt: skip
-        if notification.route != "driftd.delivery":  # never report a failed report
-            self._report(notification, error)
-
     def _report(self, failed: Notification, error: str) -> None:
+        """A notification given up on is itself news: tell the other receivers."""
+        if failed.route == REPORT_ROUTE:  # never report a failed report
+            return
         now = self.clock()
         alert = Alert(
             key=dedup_key("driftd", "notification_failed", failed.receiver),
@@ -126,7 +77,7 @@ class DeliveryWorker:
             description=f"Could not deliver '{failed.title()}' to {failed.receiver}: {error}. "
             "Check that receiver's settings.",
         )
-        for receiver in self.channels:
+        for receiver in self.receivers:
             if receiver == failed.receiver:
                 continue
             report_id = hashlib.sha256(f"{failed.id}\x1f{receiver}".encode()).hexdigest()[:32]
@@ -134,8 +85,8 @@ class DeliveryWorker:
                 Notification(
                     id=report_id,
                     receiver=receiver,
-                    route="driftd.delivery",
-                    group_key="driftd.delivery",
+                    route=REPORT_ROUTE,
+                    group_key=REPORT_ROUTE,
                     group_labels={"model": "driftd"},
                     status="firing",
                     alerts=[alert],

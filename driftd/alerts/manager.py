@@ -13,11 +13,11 @@ unless configured otherwise) and, on ``tick()``, flushes the groups that are due
   ``cooldown``; a re-fire within it continues the same episode. A metric flapping
   around its threshold therefore gives one firing and one resolved notice.
 
-Silenced alerts and inhibited ones are left out of notifications. What each
-receiver was last told about each group (the notification log) lives in the
-outbox's records, so a restart neither repeats nor forgets a notice. Every
-notification goes into the durable outbox; the delivery worker sends it.
-Timing uses ``clock`` (wall time in the daemon; a simulated clock in tests).
+A flush runs the group through the stages (alerts/stages/): silenced and
+inhibited alerts are left out, then per receiver the dedup stage decides against
+the notification log whether there is anything to say. Every notification goes into
+the durable outbox; the delivery worker sends it. Timing uses ``clock`` (wall time
+in the daemon; a simulated clock in tests).
 """
 
 from __future__ import annotations
@@ -28,27 +28,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import msgspec
-
-from driftd.alerts.inhibit import Inhibitor
 from driftd.alerts.matchers import labels, matches
-from driftd.alerts.model import Alert, Notification
-from driftd.alerts.outbox import Outbox, silences
+from driftd.alerts.model import Alert, Notification, Tracked
+from driftd.alerts.outbox import Outbox
+from driftd.alerts.silences import silences
+from driftd.alerts.stages.dedup import DedupStage
+from driftd.alerts.stages.inhibit import InhibitStage
+from driftd.alerts.stages.silence import SilenceStage
 from driftd.config.alerting import AlertingSpec, RouteSpec
 
 log = logging.getLogger("driftd.alerts")
 
 History = Callable[[str, str], list[tuple[float, float | None]]]
-
-
-@dataclass
-class Tracked:
-    alert: Alert  # the latest transition
-    labels: dict[str, str]
-    resolved_at: float | None = None  # wall time of the resolve, None while firing
-
-    def firing(self, now: float, cooldown: float) -> bool:
-        return self.resolved_at is None or now - self.resolved_at < cooldown
 
 
 @dataclass
@@ -72,12 +63,12 @@ class AlertManager:
         self.outbox = outbox
         self.clock = clock
         self.history = history
-        self.inhibitor = Inhibitor(spec.inhibit)
+        self.silence = SilenceStage(lambda: silences(outbox))
+        self.inhibit = InhibitStage(spec.inhibit)
+        self.dedup = DedupStage(outbox)
         self.tracked: dict[str, Tracked] = {}
         self.groups: dict[str, Group] = {}
         self.latest: dict[str, dict[str, float | None]] = {}  # readings per model
-        self._silences: list = []
-        self._silences_read = -1e18
 
     # -- input ------------------------------------------------------------------------
 
@@ -132,32 +123,21 @@ class AlertManager:
                 queued += self._flush(group, now)
         return queued
 
-    def _active_silences(self, now: float) -> list:
-        if now - self._silences_read >= 5.0:  # re-read what `driftd silence` changed
-            self._silences = silences(self.outbox)
-            self._silences_read = now
-        return [s for s in self._silences if s.active(now)]
-
     def _flush(self, group: Group, now: float) -> int:
         route = group.route
         cooldown = float(route.cooldown)
-        muted = self._active_silences(now)
+        members = [self.tracked[key] for key in sorted(group.members) if key in self.tracked]
+        audible = self.silence.exec(members, now)
         firing_labels = [t.labels for t in self.tracked.values() if t.firing(now, cooldown)]
-        firing, resolved = [], []
-        for key in sorted(group.members):
-            tracked = self.tracked.get(key)
-            if tracked is None:
-                continue
-            if any(s.mutes(tracked.labels, now) for s in muted):
-                continue
-            if tracked.firing(now, cooldown):
-                if not self.inhibitor.inhibited(tracked.labels, firing_labels):
-                    firing.append(tracked)
-            else:
-                resolved.append(tracked)
+        firing = self.inhibit.exec([t for t in audible if t.firing(now, cooldown)], firing_labels)
+        resolved = [t for t in audible if not t.firing(now, cooldown)]
         queued = 0
         for receiver in route.receivers:
-            queued += self._notify(group, receiver, firing, resolved, now)
+            alerts = self.dedup.exec(route, receiver, group.key, firing, resolved, now)
+            if alerts is not None:
+                self.outbox.add(self._notification(group, receiver, alerts, now))
+                self.dedup.sent(receiver, group.key, alerts, now)
+                queued += 1
         # Resolved past the cooldown and announced: they leave the group (and memory).
         for tracked in resolved:
             group.members.discard(tracked.alert.key)
@@ -169,49 +149,22 @@ class AlertManager:
             group.next_flush = now + float(route.group_interval)
         return queued
 
-    def _notify(
-        self,
-        group: Group,
-        receiver: str,
-        firing: list[Tracked],
-        resolved: list[Tracked],
-        now: float,
-    ) -> int:
-        route = group.route
-        log_key = f"{receiver}|{group.key}"
-        entry = self.outbox.record_get("nflog", log_key) or {"firing": [], "sent_at": 0.0}
-        told_firing = set(entry["firing"])
-        firing_keys = {t.alert.key for t in firing}
-        newly_resolved = [t for t in resolved if t.alert.key in told_firing]
-        changed = bool(firing_keys - told_firing)
-        repeat = bool(firing_keys) and now - entry["sent_at"] >= float(route.repeat_interval)
-        announce_resolved = route.send_resolved and bool(newly_resolved)
-        still_firing = firing_keys | (told_firing - {t.alert.key for t in resolved})
-        if not (changed or repeat or announce_resolved):
-            if told_firing != still_firing:  # resolved quietly (send_resolved off)
-                entry["firing"] = sorted(still_firing)
-                self.outbox.record_put("nflog", log_key, entry)
-            return 0
-        # Within the cooldown a resolved alert still counts (and shows) as firing.
-        alerts = [_with_state(t.alert, "firing") for t in firing]
-        if route.send_resolved:
-            alerts += [_with_state(t.alert, "resolved") for t in newly_resolved]
-        notification = Notification(
+    def _notification(
+        self, group: Group, receiver: str, alerts: list[Alert], now: float
+    ) -> Notification:
+        return Notification(
             id=_idempotency_key(receiver, group.key, now, alerts),
             receiver=receiver,
-            route=route.name,
+            route=group.route.name,
             group_key=group.key,
             group_labels=group.labels,
-            status="firing" if firing else "resolved",
+            status="firing" if any(a.state == "firing" for a in alerts) else "resolved",
             alerts=alerts,
             created_at=now,
             dashboard_url=self.spec.dashboard_url,
             top_drift=self._top_drift({a.model for a in alerts}),
             history=self._histories(alerts),
         )
-        self.outbox.add(notification)
-        self.outbox.record_put("nflog", log_key, {"firing": sorted(firing_keys), "sent_at": now})
-        return 1
 
     def _top_drift(self, models: set[str]) -> dict[str, list[tuple[str, float]]]:
         out = {}
@@ -240,10 +193,6 @@ class AlertManager:
             except Exception as exc:  # a chart is a nicety; the notice must still go
                 log.warning("no history for %s/%s: %s", alert.model, alert.metric, exc)
         return out
-
-
-def _with_state(alert: Alert, state: str) -> Alert:
-    return alert if alert.state == state else msgspec.structs.replace(alert, state=state)
 
 
 def _idempotency_key(receiver: str, group_key: str, now: float, alerts: list[Alert]) -> str:

@@ -1,8 +1,9 @@
-"""The alert record: what a notifier receives and what the JSONL log keeps."""
+"""The alert records: an alert transition, the manager's view of it, a notification."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
@@ -37,6 +38,19 @@ class Alert(msgspec.Struct, kw_only=True):
             f"[{verb}] {self.model}: {self.metric} = {self.value:.4g} "
             f"(threshold {self.op} {self.threshold:g}, {self.severity})"
         )
+
+
+@dataclass
+class Tracked:
+    """An alert the manager keeps: its latest transition, its labels, when it resolved."""
+
+    alert: Alert
+    labels: dict[str, str]
+    resolved_at: float | None = None  # wall time of the resolve, None while firing
+
+    def firing(self, now: float, cooldown: float) -> bool:
+        """Within the cooldown a resolved alert still counts (and shows) as firing."""
+        return self.resolved_at is None or now - self.resolved_at < cooldown
 
 
 class Notification(msgspec.Struct, kw_only=True):

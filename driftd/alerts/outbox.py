@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -22,7 +21,6 @@ import msgspec
 import redis
 
 from driftd.alerts.model import Notification
-from driftd.alerts.silences import Silence
 
 Status = Literal["pending", "delivered", "failed"]
 LEASE_SECONDS = 60.0
@@ -270,21 +268,3 @@ class RedisOutbox:
 
     def close(self) -> None:
         """The Redis client belongs to the runtime."""
-
-
-def silences(outbox: Outbox) -> list[Silence]:
-    return [msgspec.convert(value, Silence) for value in outbox.records("silences").values()]
-
-
-def put_silence(outbox: Outbox, silence: Silence) -> None:
-    outbox.record_put("silences", silence.id, msgspec.to_builtins(silence))
-
-
-def expire_silence(outbox: Outbox, silence_id: str, now: float | None = None) -> bool:
-    value = outbox.record_get("silences", silence_id)
-    if value is None:
-        return False
-    silence = msgspec.convert(value, Silence)
-    silence.ends_at = min(silence.ends_at, time.time() if now is None else now)
-    put_silence(outbox, silence)
-    return True

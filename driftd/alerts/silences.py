@@ -13,6 +13,7 @@ import uuid
 import msgspec
 
 from driftd.alerts.matchers import matches
+from driftd.alerts.outbox import Outbox
 
 
 class Silence(msgspec.Struct, kw_only=True):
@@ -42,3 +43,22 @@ def new_silence(
         created_by=created_by,
         comment=comment,
     )
+
+
+def silences(outbox: Outbox) -> list[Silence]:
+    """Every silence in the store, active or not."""
+    return [msgspec.convert(value, Silence) for value in outbox.records("silences").values()]
+
+
+def put_silence(outbox: Outbox, silence: Silence) -> None:
+    outbox.record_put("silences", silence.id, msgspec.to_builtins(silence))
+
+
+def expire_silence(outbox: Outbox, silence_id: str, now: float | None = None) -> bool:
+    value = outbox.record_get("silences", silence_id)
+    if value is None:
+        return False
+    silence = msgspec.convert(value, Silence)
+    silence.ends_at = min(silence.ends_at, time.time() if now is None else now)
+    put_silence(outbox, silence)
+    return True

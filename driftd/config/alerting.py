@@ -59,7 +59,7 @@ class JsonlReceiver(_Spec, tag="jsonl", tag_field="type"):
     path: str | None = None
 
 
-Receiver = SlackReceiver | EmailReceiver | WebhookReceiver | ConsoleReceiver | JsonlReceiver
+ReceiverSpec = SlackReceiver | EmailReceiver | WebhookReceiver | ConsoleReceiver | JsonlReceiver
 
 
 class RouteSpec(_Spec):
@@ -98,7 +98,7 @@ def default_inhibitions() -> list[InhibitSpec]:
 
 
 class AlertingSpec(_Spec):
-    receivers: dict[str, Receiver] = {}
+    receivers: dict[str, ReceiverSpec] = {}
     routes: list[RouteSpec] = []
     inhibit: list[InhibitSpec] = msgspec.field(default_factory=default_inhibitions)
     # Linked from every message (the dashboard / API of this driftd).

@@ -4,7 +4,7 @@ A sink counts dead letters by reason (the counts are part of the checkpointed
 state) and writes them in batches at each checkpoint, before the state that
 counted them is committed: a crash can repeat a dead letter, never lose one.
 The embedded runtime appends JSONL to a file in the state directory; the Kafka
-runtime produces to a dead-letter topic (:mod:`driftd.consumers.kafka.deadletters`).
+runtime produces to a dead-letter topic (:mod:`driftd.consumers.deadletter_topic`).
 """
 
 from __future__ import annotations

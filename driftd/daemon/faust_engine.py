@@ -3,8 +3,9 @@
 For teams that already run Faust (faust-streaming) workers and want driftd's
 monitors inside that model. Two agents, one per event topic, feed batches
 (``take_events``) into the same :class:`~driftd.daemon.partitions.PartitionSet`
-the default engine uses, so state, Redis layout, dead letters and readings are
-identical and either engine can take over from the other.
+the driver loop uses (Faust's agents are the loop here), so state, Redis layout,
+dead letters and readings are identical and either engine can take over from the
+other.
 
 Guarantee: Faust itself is at-least-once: it commits offsets of events its
 agents have finished, on an interval, and replays from those after a crash or a
@@ -25,17 +26,22 @@ partitions move quickly.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
+from driftd.alerts.dispatch import Dispatcher
 from driftd.config import Config
-from driftd.consumers.kafka.client import Record, open_producer
-from driftd.daemon.embedded import state_dir
+from driftd.consumers.kafka.clients import open_producer
+from driftd.consumers.source import Record
+from driftd.daemon.builders import client_id, redis_client
 from driftd.daemon.partitions import PartitionSet
+from driftd.daemon.paths import state_dir
+from driftd.daemon.service import build_dispatcher, service_partitions
 
 log = logging.getLogger("driftd.faust")
 
 
-def build_app(config: Config, partitions: PartitionSet) -> Any:
+def build_app(config: Config, partitions: PartitionSet, dispatcher: Dispatcher) -> Any:
     import faust
 
     spec = config.kafka
@@ -80,8 +86,8 @@ def build_app(config: Config, partitions: PartitionSet) -> Any:
     async def evaluate_idle() -> None:
         partitions.evaluate_pending()
         partitions.checkpoint()
-        if partitions.dispatcher.alerting is not None:
-            partitions.dispatcher.alerting.tick()
+        if dispatcher.alerting is not None:
+            dispatcher.alerting.tick()
 
     @app.on_partitions_revoked.connect
     async def revoked(sender: Any, revoked: Any, **_: Any) -> None:
@@ -101,13 +107,11 @@ def build_app(config: Config, partitions: PartitionSet) -> Any:
 def run_faust(config: Config, quiet: bool = False) -> int:
     import faust
 
-    from driftd.daemon.service import build_dispatcher, client_id, redis_client
-
     producer = open_producer(config.kafka, client_id())
     client = redis_client(config)
     dispatcher = build_dispatcher(config, client, quiet)
-    partitions = PartitionSet(config, producer, client, dispatcher)
-    app = build_app(config, partitions)
+    partitions = service_partitions(config, producer, client, dispatcher, threading.Event())
+    app = build_app(config, partitions, dispatcher)
     worker = faust.Worker(app, loglevel=logging.getLogger().level or logging.WARNING, quiet=True)
 
     code = 0

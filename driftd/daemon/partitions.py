@@ -1,14 +1,15 @@
-"""Partition-number ownership shared by both engines (the consumer loop and faust).
+"""Partition-number ownership, shared by the driver loop and the faust engine.
 
 Both event topics are keyed by model_id and have the same partition count, and
-partition *p* of both goes to one group member, so partition number *p* is the
-unit of ownership: a :class:`PartitionWorker` holds its pipeline (the monitors of
-the models that hash to *p*), its Redis store view and the next offset of each
-topic. :class:`PartitionSet` opens workers (claiming the partition in Redis and
-restoring its checkpoint), feeds them records and checkpoints them in the order
-the guarantees need: dead letters acknowledged, then state + readings + offsets
-in one Redis transaction per partition. The engine commits the returned offsets
-to Kafka afterwards.
+partition *p* of both goes to one group member, so partition number *p* is the unit
+of ownership: a :class:`PartitionWorker` holds its pipeline (the monitors of the
+models that hash to *p*), its store and the next offset of each topic.
+:class:`PartitionSet` opens workers (through the runtime's ``open_worker``: in the
+service, claiming the partition in Redis and restoring its checkpoint), feeds them
+records and checkpoints them in the order the guarantees need: dead letters first,
+then state + readings + offsets in one store transaction per partition. The caller
+commits the returned offsets to the source afterwards. A local source has one
+partition, 0, and its worker keeps no offsets (local input is read once).
 """
 
 from __future__ import annotations
@@ -20,29 +21,22 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-import redis
-
-from driftd.alerts.notify import Dispatcher
-from driftd.config import Config
-from driftd.consumers.kafka.client import Producer, Record, TopicPartition
-from driftd.consumers.kafka.deadletters import DeadLetterTopic
-from driftd.daemon.catalog import ModelCatalog
+from driftd.consumers.source import Record, TopicPartition
 from driftd.daemon.pipeline import Pipeline
-from driftd.store.redis_store import Fenced, RedisStore
+from driftd.store import Fenced, Store
 
 log = logging.getLogger("driftd.runtime")
-
-RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
 
 
 class PartitionWorker:
     """Everything that belongs to partition number ``number`` of the event topics."""
 
-    def __init__(self, number: int, pipeline: Pipeline, store: RedisStore):
+    def __init__(self, number: int, pipeline: Pipeline, store: Store, track_offsets: bool = True):
         self.number = number
         self.pipeline = pipeline
         self.store = store
-        self.next_offsets: dict[str, int] = store.load_offsets()
+        self.track_offsets = track_offsets
+        self.next_offsets: dict[str, int] = store.load_offsets() if track_offsets else {}
         self.unsaved = False
 
     def feed(self, records: list[Record]) -> int:
@@ -51,51 +45,37 @@ class PartitionWorker:
         Records below the checkpointed offset were already counted (an engine that
         replays from Kafka's committed offsets, like faust, sends them again): skipped.
         """
-        fresh = [r for r in records if r.offset >= self.next_offsets.get(r.topic, -1)]
+        if self.track_offsets:
+            records = [r for r in records if r.offset >= self.next_offsets.get(r.topic, -1)]
         before = self.pipeline.dead_letters.total
-        self.pipeline.process((r.value, f"{r.topic}:{r.partition}", r.offset) for r in fresh)
-        for record in fresh:
-            self.next_offsets[record.topic] = record.offset + 1
-        self.unsaved = self.unsaved or bool(fresh)
+        self.pipeline.process((r.value, r.source, r.offset) for r in records)
+        if self.track_offsets:
+            for record in records:
+                self.next_offsets[record.topic] = record.offset + 1
+        self.unsaved = self.unsaved or bool(records)
         return self.pipeline.dead_letters.total - before
+
+    def offsets(self) -> dict[str, int] | None:
+        return dict(self.next_offsets) if self.track_offsets else None
 
 
 class PartitionSet:
     def __init__(
         self,
-        config: Config,
-        producer: Producer,
-        redis_client: redis.Redis,
-        dispatcher: Dispatcher,
-        catalog: ModelCatalog | None = None,
+        open_worker: Callable[[int], PartitionWorker],
+        retryable: tuple[type[Exception], ...] = (),
         stopping: threading.Event | None = None,
     ):
-        self.config = config
-        self.producer = producer
-        self.redis = redis_client
-        self.dispatcher = dispatcher
-        self.catalog = catalog or ModelCatalog(config)
+        """``open_worker(p)`` makes (and restores) partition p's worker; store errors in
+        ``retryable`` are waited out (the store is away) unless ``stopping`` is set."""
+        self.open_worker = open_worker
+        self.retryable = retryable
         self.stopping = stopping or threading.Event()
-        self.namespace = f"{config.redis.namespace}:{config.kafka.group_id}"
         self.workers: dict[int, PartitionWorker] = {}
 
     def open(self, numbers: set[int]) -> None:
         for number in sorted(numbers - set(self.workers)):
-            self.workers[number] = self.retrying(lambda n=number: self._open_worker(n))
-
-    def _open_worker(self, number: int) -> PartitionWorker:
-        store = RedisStore(self.redis, self.namespace, number, self.config.redis.history)
-        store.claim()
-        pipeline = Pipeline(
-            self.config,
-            store,
-            self.dispatcher,
-            DeadLetterTopic(self.producer, self.config.kafka.topics.dead_letters),
-            self.catalog,
-            eager=False,
-        )
-        pipeline.restore()
-        return PartitionWorker(number, pipeline, store)
+            self.workers[number] = self.retrying(lambda n=number: self.open_worker(n))
 
     def close(self, numbers: set[int]) -> dict[TopicPartition, int]:
         """Checkpoint these partitions and let them go (they are moving to another member)."""
@@ -123,14 +103,19 @@ class PartitionSet:
                 worker.pipeline.evaluate_pending()
                 worker.unsaved = True
 
+    def evaluate_all(self) -> None:
+        for worker in self.workers.values():
+            worker.pipeline.evaluate_all()
+            worker.unsaved = True
+
     def checkpoint(self, numbers: set[int] | None = None) -> dict[TopicPartition, int]:
-        """Checkpoint unsaved partitions; returns the offsets now safe to commit to Kafka."""
+        """Checkpoint unsaved partitions; returns the offsets now safe to commit."""
         committed: dict[TopicPartition, int] = {}
         for number in sorted(self.workers if numbers is None else numbers):
             worker = self.workers.get(number)
             if worker is None or not worker.unsaved:
                 continue
-            offsets = dict(worker.next_offsets)
+            offsets = worker.offsets()
             try:
                 self.retrying(lambda w=worker, o=offsets: w.pipeline.checkpoint(o))
             except Fenced as exc:
@@ -138,18 +123,18 @@ class PartitionSet:
                 self.workers.pop(number, None)
                 continue
             worker.unsaved = False
-            committed.update({(topic, number): o for topic, o in offsets.items()})
+            committed.update({(topic, number): o for topic, o in (offsets or {}).items()})
         return committed
 
     def retrying(self, action: Callable[[], Any]) -> Any:
-        """Run a Redis action; while Redis is away, wait and retry (unless stopping)."""
+        """Run a store action; while the store is away, wait and retry (unless stopping)."""
         delay = 0.1
         while True:
             try:
                 return action()
-            except RETRYABLE as exc:
+            except self.retryable as exc:
                 if self.stopping.is_set():
                     raise
-                log.warning("redis unavailable (%s); retrying in %.1fs", exc, delay)
+                log.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)

@@ -23,8 +23,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from driftd.alerts.dispatch import Dispatcher
 from driftd.alerts.model import Alert
-from driftd.alerts.notify import Dispatcher
 from driftd.alerts.rules import RuleEngine
 from driftd.config import Config
 from driftd.consumers.deadletters import DeadLetterSink

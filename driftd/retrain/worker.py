@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from driftd.alerts.dispatch import Dispatcher
 from driftd.alerts.model import Alert, dedup_key
-from driftd.alerts.notify import Dispatcher
 from driftd.config import Config
+from driftd.retrain.announce import Announce, promotion_event
 from driftd.retrain.registry import Registry
 from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.run import Progress, RunResult, retrain
@@ -34,7 +35,6 @@ from driftd.store import Store
 
 log = logging.getLogger("driftd.retrain")
 
-Announce = Callable[[dict[str, Any]], None]
 ProgressFor = Callable[[str], Progress | None]
 SEVERITY = {"promoted": "info", "rejected": "warning", "failed": "critical"}
 
@@ -87,12 +87,10 @@ class RetrainWorker:
 
     def _tell(self, result: RunResult) -> None:
         if result.status == "promoted":
-            meta = self.registry.meta(result.model, result.version)  # type: ignore[arg-type]
-            self.announce({
-                "type": "model_promoted", "model_id": result.model, "version": result.version,
-                "previous": result.champion_before, "sha256": meta["sha256"],
-                "reason": "retrained", "run_id": result.run_id, "timestamp": time.time(),
-            })  # fmt: skip
+            self.announce(promotion_event(
+                self.registry, result.model, result.version, result.champion_before,  # type: ignore[arg-type]
+                "retrained", run_id=result.run_id,
+            ))  # fmt: skip
         gates = result.report.get("gates", {})
         why = "; ".join(
             f"{name}: {v['why']}" for name, v in gates.get("verdicts", {}).items()
@@ -138,12 +136,7 @@ class RetrainWorker:
                 continue
             self.registry.rollback(model)
             rolled.append(model)
-            meta = self.registry.meta(model, previous)
-            self.announce({
-                "type": "model_promoted", "model_id": model, "version": previous,
-                "previous": champion, "sha256": meta["sha256"], "reason": "rollback",
-                "timestamp": time.time(),
-            })  # fmt: skip
+            self.announce(promotion_event(self.registry, model, previous, champion, "rollback"))
             self._alert(model, "retrain-rollback", "critical", float(previous),
                         f"Version {champion} ran at accuracy {new:.3f} live, below version "
                         f"{previous}'s {old:.3f}: rolled back to {previous}.")  # fmt: skip

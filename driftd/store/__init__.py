@@ -18,6 +18,10 @@ LabeledRow = tuple[str, dict[str, Any]]  # model, {"t", "x", "a", "v", "y"}
 LABELED_LIMIT = 200_000  # joined rows kept per model (the worker reads fewer)
 
 
+class Fenced(RuntimeError):
+    """Another instance took this partition since we claimed it (the Redis store)."""
+
+
 class Store(Protocol):
     def commit(
         self,

@@ -21,11 +21,7 @@ from typing import Any
 import msgspec
 import redis
 
-from driftd.store import LABELED_LIMIT, LabeledRow, ReadingsRow
-
-
-class Fenced(RuntimeError):
-    """Another instance took this partition since we claimed it."""
+from driftd.store import LABELED_LIMIT, Fenced, LabeledRow, ReadingsRow
 
 
 class RedisStore:

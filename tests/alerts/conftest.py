@@ -49,6 +49,40 @@ def make_alert(state: str = "firing", model: str = "credit", metric: str = "accu
     )
 
 
+class SimClock:
+    """Simulated wall time for the alerting stack: waits are jumps, not sleeps."""
+
+    def __init__(self, now: float = 1_800_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def deliver(alerting, clock: SimClock, horizon: float = 24 * 3600.0) -> list[float]:
+    """Run the stack on ``clock`` until nothing is left to send: flush due groups,
+    attempt due notifications, jump to the next due time (a retry, or a group's next
+    flush while one could still have news). Returns the simulated attempt times."""
+    attempts: list[float] = []
+    end = clock.now + horizon
+    idle_flush_done = False
+    while clock.now <= end:
+        if alerting.manager.tick():
+            idle_flush_done = False
+        if alerting.worker.run_once():
+            attempts.append(clock.now)
+        next_due = alerting.outbox.next_due()
+        if next_due is not None:
+            clock.now = max(clock.now, next_due)
+            continue
+        flushes = [g.next_flush for g in alerting.manager.groups.values()]
+        if idle_flush_done or not flushes:
+            return attempts
+        clock.now = max(clock.now, max(flushes))  # every group flushes once more
+        idle_flush_done = True
+    raise AssertionError(f"still sending after {horizon} simulated seconds")
+
+
 def wait_for(condition, timeout: float = 20.0, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

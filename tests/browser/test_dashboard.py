@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from testdata import run_demo
 
-from driftd.cli_serve import build_view
 from driftd.config import load_config
-from driftd.daemon.http import StatusServer
+from driftd.daemon.builders import build_view
+from driftd.daemon.web.server import StatusServer
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".driftd-artifacts"

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from alerts.conftest import make_alert
 
-from driftd.alerts.channels.email import build_message
 from driftd.alerts.model import Notification
+from driftd.alerts.receivers.mail import build_message
 from driftd.config.alerting import EmailReceiver
 
 pytestmark = pytest.mark.browser

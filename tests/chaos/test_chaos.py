@@ -42,7 +42,7 @@ from services.receivers import SlackStandIn, SmtpServer, WebhookReceiver
 from testdata import write_reference_csv
 
 from driftd.alerts.outbox import RedisOutbox
-from driftd.daemon.embedded import registry_dir
+from driftd.daemon.paths import registry_dir
 from driftd.daemon.service import ensure_topics
 from driftd.retrain.registry import Registry
 from driftd.retrain.tune import build_estimator

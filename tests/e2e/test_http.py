@@ -12,9 +12,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from testdata import run_demo
 
-from driftd.cli_serve import build_view
+from driftd.cli.serve import build_view
 from driftd.config import load_config
-from driftd.daemon.http import Actions, StatusServer
+from driftd.daemon.web.api import Actions
+from driftd.daemon.web.server import StatusServer
 
 pytestmark = pytest.mark.e2e
 TOKEN = "api-token-for-tests-123"

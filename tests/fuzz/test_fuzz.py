@@ -87,8 +87,9 @@ def test_config_loader_names_the_key_or_loads(tmp_path, top, models):
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    from driftd.cli_serve import build_view
-    from driftd.daemon.http import Actions, StatusServer
+    from driftd.cli.serve import build_view
+    from driftd.daemon.web.api import Actions
+    from driftd.daemon.web.server import StatusServer
 
     work = tmp_path_factory.mktemp("api")
     config = work / "driftd.yaml"

@@ -11,7 +11,8 @@ import pytest
 
 from driftd.config import load_config
 from driftd.consumers.deadletters import read_dead_letters
-from driftd.daemon.embedded import DEAD_LETTER_FILE, build_pipeline, run_messages, state_dir
+from driftd.daemon.embedded import build_pipeline, run_messages
+from driftd.daemon.paths import DEAD_LETTER_FILE, state_dir
 from driftd.errors import ConfigError
 
 BASE = 1.8e9

@@ -6,9 +6,9 @@ import numpy as np
 import skops.io as sio
 from retrain.helpers import config_text, draw, store_rows, write_reference
 
-from driftd.alerts.notify import Dispatcher
+from driftd.alerts.dispatch import Dispatcher
 from driftd.config import load_config
-from driftd.daemon.embedded import STORE_FILE, registry_dir
+from driftd.daemon.paths import STORE_FILE, registry_dir
 from driftd.retrain.online import RiverModel
 from driftd.retrain.registry import Registry
 from driftd.retrain.request_queue import RequestQueue

@@ -13,9 +13,10 @@ import numpy as np
 from retrain.helpers import config_text, draw, store_rows, write_reference
 from sklearn.linear_model import LogisticRegression
 
-from driftd.alerts.notify import Dispatcher, JsonlNotifier
+from driftd.alerts.dispatch import Dispatcher
+from driftd.alerts.receivers.jsonl import JsonlFile
 from driftd.config import load_config
-from driftd.daemon.embedded import STORE_FILE, registry_dir
+from driftd.daemon.paths import STORE_FILE, registry_dir
 from driftd.retrain.registry import Registry
 from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.run import STAGES
@@ -38,7 +39,7 @@ def make(tmp_path: Path, **retrain: str):
     events = []
     worker = RetrainWorker(
         config, store, registry, RequestQueue(registry_dir(config)),
-        Dispatcher([JsonlNotifier(tmp_path / "alerts.jsonl")]), events.append,
+        Dispatcher([JsonlFile("alerts", tmp_path / "alerts.jsonl")]), events.append,
     )  # fmt: skip
     return path, config, store, registry, worker, events
 

@@ -19,7 +19,8 @@ from runtime.stream import MODELS, Stream, expected_readings, write_config
 from testdata import write_reference_csv
 
 from driftd.config import load_config
-from driftd.daemon.service import ensure_topics, redis_store
+from driftd.daemon.builders import redis_store
+from driftd.daemon.service import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,7 +125,7 @@ def publish(
     """Publish the stream as apps do: valid events through the SDK's publish_* calls,
     malformed bytes through a plain producer (a broken app that bypasses the SDK).
     With ``chunk``, pause between chunks (a live app)."""
-    from driftd.consumers.kafka.client import open_producer
+    from driftd.consumers.kafka.clients import open_producer
     from driftd.sdk import Publisher
 
     config = setup.config

@@ -8,12 +8,8 @@ import uuid
 import pytest
 
 from driftd.config.services import KafkaSpec
-from driftd.consumers.kafka.client import (
-    TopicPartition,
-    open_admin,
-    open_consumer,
-    open_producer,
-)
+from driftd.consumers.kafka.clients import open_admin, open_consumer, open_producer
+from driftd.consumers.source import TopicPartition
 
 pytestmark = pytest.mark.kafka
 

@@ -9,15 +9,8 @@ import redis
 from alerts.conftest import make_alert
 
 from driftd.alerts.model import Notification
-from driftd.alerts.outbox import (
-    LEASE_SECONDS,
-    RedisOutbox,
-    SqliteOutbox,
-    expire_silence,
-    put_silence,
-    silences,
-)
-from driftd.alerts.silences import Silence
+from driftd.alerts.outbox import LEASE_SECONDS, RedisOutbox, SqliteOutbox
+from driftd.alerts.silences import Silence, expire_silence, put_silence, silences
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])

@@ -14,7 +14,7 @@ from runtime.harness import publish
 from runtime.stream import make_stream
 
 from driftd.config.services import KafkaSpec
-from driftd.daemon.probe import BrokerProbe
+from driftd.consumers.kafka.probe import BrokerProbe
 from driftd.daemon.service import build_kafka_runtime, start_http
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
@@ -39,11 +39,11 @@ def test_lag_is_the_distance_to_the_end_and_gates_readiness(make_setup):
     probe = BrokerProbe(config.kafka, topics[0], interval=0.5).start()
     server = start_http(config, runtime, probe)
     try:
-        runtime.consumer.subscribe(topics, runtime)
+        runtime.source.subscribe(topics, runtime)
         consumed: dict[tuple[str, int], int] = {}
         deadline = time.monotonic() + 30
         while len(consumed) < 4 and time.monotonic() < deadline:  # a little of each
-            records = runtime.consumer.poll(50, 1.0)
+            records = runtime.source.poll(50, 1.0)
             runtime.partitions.feed(records)
             for r in records:
                 consumed[(r.topic, r.partition)] = r.offset + 1

@@ -21,7 +21,7 @@ from runtime.harness import (
 )
 from runtime.stream import make_stream
 
-from driftd.consumers.kafka.client import open_consumer
+from driftd.consumers.kafka.clients import open_consumer
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 

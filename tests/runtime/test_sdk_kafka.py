@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from driftd.config.services import KafkaSpec, TopicsSpec
-from driftd.consumers.kafka.client import open_admin, open_consumer
+from driftd.consumers.kafka.clients import open_admin, open_consumer
 
 pytestmark = pytest.mark.kafka
 

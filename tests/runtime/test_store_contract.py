@@ -7,7 +7,8 @@ import uuid
 import pytest
 import redis
 
-from driftd.store.redis_store import Fenced, RedisStore
+from driftd.store import Fenced
+from driftd.store.redis_store import RedisStore
 from driftd.store.sqlite import SqliteStore
 
 

@@ -25,7 +25,8 @@ from services.receivers import SmtpServer, WebhookReceiver
 from testdata import write_reference_csv
 
 from driftd.config import load_config
-from driftd.daemon.service import ensure_topics, redis_store
+from driftd.daemon.builders import redis_store
+from driftd.daemon.service import ensure_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 SECRETS = {
@@ -97,8 +98,8 @@ def test_no_credential_reaches_logs_metrics_or_answers(tmp_path, kafka_service, 
 
 
 def test_the_api_listens_on_loopback_by_default(tmp_path):
-    from driftd.cli_serve import build_view
-    from driftd.daemon.http import StatusServer
+    from driftd.cli.serve import build_view
+    from driftd.daemon.web.server import StatusServer
 
     path = tmp_path / "driftd.yaml"
     path.write_text(f"models: {{m1: {{task: binary, features: {{x: numeric}}}}}}\n"

@@ -6,8 +6,8 @@ import pytest
 
 from driftd.alerts.manager import AlertManager
 from driftd.alerts.model import Alert, dedup_key
-from driftd.alerts.outbox import SqliteOutbox, put_silence
-from driftd.alerts.silences import Silence
+from driftd.alerts.outbox import SqliteOutbox
+from driftd.alerts.silences import Silence, put_silence
 from driftd.config.alerting import (
     AlertingSpec,
     ConsoleReceiver,

@@ -8,7 +8,8 @@ import numpy as np
 
 from driftd.config import load_config
 from driftd.consumers.deadletters import read_dead_letters
-from driftd.daemon.embedded import DEAD_LETTER_FILE, build_pipeline, run_messages, state_dir
+from driftd.daemon.embedded import build_pipeline, run_messages
+from driftd.daemon.paths import DEAD_LETTER_FILE, state_dir
 
 
 def _events(n: int, seed: int = 0, start: float = 1.8e9):

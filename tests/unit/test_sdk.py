@@ -6,13 +6,13 @@ import time
 
 from services.local import free_port
 
-from driftd.daemon.embedded import EmbeddedBus
+from driftd.consumers.local import LocalBroker
 from driftd.events import EventDecoder, Label, Prediction
 from driftd.sdk import Publisher
 
 
 def test_embedded_publisher_speaks_the_event_schema():
-    bus = EmbeddedBus()
+    bus = LocalBroker()
     publisher = Publisher.embedded(bus)
     event_id = publisher.publish_prediction(
         "credit",
@@ -25,11 +25,11 @@ def test_embedded_publisher_speaks_the_event_schema():
         latency_ms=4.5,
     )
     publisher.publish_label("credit", event_id, 0, timestamp=1_800_000_100)
-    messages = list(bus.drain())
-    assert [topic for _, topic, _ in messages] == ["driftd.predictions", "driftd.labels"]
+    messages = bus.take(10)
+    assert [record.topic for record in messages] == ["driftd.predictions", "driftd.labels"]
     decoder = EventDecoder({"credit"}, 1 << 20)
-    prediction = decoder.decode(messages[0][0], "t", 0)
-    label = decoder.decode(messages[1][0], "t", 1)
+    prediction = decoder.decode(messages[0].value, "t", 0)
+    label = decoder.decode(messages[1].value, "t", 1)
     assert isinstance(prediction, Prediction) and isinstance(label, Label)
     assert prediction.event_id == label.event_id == event_id and len(event_id) == 32
     assert prediction.features == {"age": 37, "job": "sales"}
@@ -38,7 +38,7 @@ def test_embedded_publisher_speaks_the_event_schema():
 
 
 def test_unencodable_input_is_dropped_and_counted_not_raised():
-    bus = EmbeddedBus()
+    bus = LocalBroker()
     publisher = Publisher.embedded(bus)
     publisher.publish_prediction("m", {"x": object()}, 1)
     publisher.publish_label("m", "e1", object())  # type: ignore[arg-type]

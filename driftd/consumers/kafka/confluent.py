@@ -31,13 +31,8 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from driftd.config.services import KafkaSpec
-from driftd.consumers.kafka.client import (
-    BufferFull,
-    RebalanceListener,
-    Record,
-    TopicPartition,
-    security_settings,
-)
+from driftd.consumers.kafka.settings import security_settings
+from driftd.consumers.source import BufferFull, RebalanceListener, Record, TopicPartition
 
 log = logging.getLogger("driftd.kafka")
 
@@ -101,24 +96,7 @@ class ConfluentConsumer:
         consumer.unassign()
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
-        records = []
-        for message in self._consumer.consume(num_messages=max_records, timeout=timeout):
-            error = message.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    log.warning("kafka consumer: %s", error)
-                continue
-            records.append(
-                Record(
-                    message.topic(),
-                    message.partition(),
-                    message.offset(),
-                    message.value() or b"",
-                    message.key(),
-                    message.headers() or [],
-                )
-            )
-        return records
+        return _consume(self._consumer, max_records, timeout)
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if offsets:
@@ -144,6 +122,54 @@ class ConfluentConsumer:
             if high >= 0:
                 marks[(p.topic, p.partition)] = high
         return marks
+
+    def finished(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def _consume(consumer: _Consumer, max_records: int, timeout: float) -> list[Record]:
+    records = []
+    for message in consumer.consume(num_messages=max_records, timeout=timeout):
+        error = message.error()
+        if error is not None:
+            if error.code() != KafkaError._PARTITION_EOF:
+                log.warning("kafka consumer: %s", error)
+            continue
+        records.append(Record(message.topic(), message.partition(), message.offset(),
+                              message.value() or b"", message.key(),
+                              message.headers() or []))  # fmt: skip
+    return records
+
+
+class ConfluentReader:
+    """Every partition of one topic from its end, by assignment: no group joins, nothing
+    is committed (librdkafka wants a group.id set, but an assign()-only consumer never
+    uses it), so no consumer group is left behind on the broker."""
+
+    def __init__(self, spec: KafkaSpec, topic: str, client_id: str):
+        settings = client_settings(spec, client_id)
+        settings.update({**spec.options, "group.id": "driftd-unused",
+                         "enable.auto.commit": False, "enable.auto.offset.store": False})
+        self._consumer = _Consumer(settings, logger=log)
+        metadata = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
+        numbers = sorted(metadata.partitions) if metadata and not metadata.error else [0]
+        # The end as of now, resolved here: what is published from here on is read.
+        ends = [self._end(topic, p) for p in numbers]
+        self._consumer.assign([_TopicPartition(topic, p, end) for p, end in zip(numbers, ends,
+                                                                                  strict=True)])
+
+    def _end(self, topic: str, partition: int) -> int:
+        try:
+            return self._consumer.get_watermark_offsets(_TopicPartition(topic, partition),
+                                                        timeout=10)[1]  # fmt: skip
+        except KafkaException:  # no such topic yet: from its end once it appears
+            return OFFSET_END
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        return _consume(self._consumer, max_records, timeout)
 
     def close(self) -> None:
         self._consumer.close()
@@ -193,6 +219,7 @@ class ConfluentProducer:
 
 class ConfluentAdmin:
     def __init__(self, spec: KafkaSpec):
+        self._spec = spec
         self._admin = AdminClient(client_settings(spec, "driftd-admin"), logger=log)
 
     def create_topics(self, topics: dict[str, int], replication_factor: int) -> list[str]:
@@ -214,6 +241,26 @@ class ConfluentAdmin:
         if metadata is None or metadata.error is not None:
             return None
         return len(metadata.partitions)
+
+    def group_lag(self, group: str, topics: list[str]) -> list[tuple[str, int, int, int]]:
+        # A consumer that never subscribes reads the group's committed offsets without
+        # joining it.
+        settings = client_settings(self._spec, "driftd-status")
+        settings.update({"group.id": group, "enable.auto.commit": False})
+        consumer = _Consumer(settings, logger=log)
+        rows = []
+        try:
+            for topic in topics:
+                metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
+                if metadata is None or metadata.error is not None:
+                    continue
+                parts = [_TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+                for tp in consumer.committed(parts, timeout=10):
+                    _, end = consumer.get_watermark_offsets(tp, timeout=10)
+                    rows.append((topic, tp.partition, max(tp.offset, 0), end))
+        finally:
+            consumer.close()
+        return rows
 
     def close(self) -> None:
         """AdminClient has no close; it goes with the object."""

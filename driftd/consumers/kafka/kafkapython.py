@@ -21,13 +21,8 @@ from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as _TopicPartition
 
 from driftd.config.services import KafkaSpec
-from driftd.consumers.kafka.client import (
-    BufferFull,
-    RebalanceListener,
-    Record,
-    TopicPartition,
-    security_settings,
-)
+from driftd.consumers.kafka.settings import security_settings
+from driftd.consumers.source import BufferFull, RebalanceListener, Record, TopicPartition
 
 log = logging.getLogger("driftd.kafka")
 
@@ -98,15 +93,8 @@ class KafkaPythonConsumer:
         self._consumer.subscribe(topics, listener=_Listener(self, listener))
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
-        batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
-        records = []
-        for messages in batches.values():
-            for m in messages:
-                headers = [(k, v) for k, v in (m.headers or [])]
-                records.append(
-                    Record(m.topic, m.partition, m.offset, m.value or b"", m.key, headers)
-                )
-        return records
+        return _records(self._consumer.poll(timeout_ms=int(timeout * 1000),
+                                            max_records=max_records))  # fmt: skip
 
     def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if offsets:
@@ -133,6 +121,40 @@ class KafkaPythonConsumer:
             if high is not None:
                 marks[(tp.topic, tp.partition)] = high
         return marks
+
+    def finished(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+
+def _records(batches: dict[Any, list[Any]]) -> list[Record]:
+    records = []
+    for messages in batches.values():
+        for m in messages:
+            headers = [(k, v) for k, v in (m.headers or [])]
+            records.append(Record(m.topic, m.partition, m.offset, m.value or b"", m.key, headers))
+    return records
+
+
+class KafkaPythonReader:
+    """Every partition of one topic from its end; no group (group_id None), no commits."""
+
+    def __init__(self, spec: KafkaSpec, topic: str, client_id: str):
+        settings = client_settings(spec, client_id)
+        settings.update({**spec.options, "group_id": None, "enable_auto_commit": False})
+        self._consumer = KafkaConsumer(**settings)
+        partitions = self._consumer.partitions_for_topic(topic) or {0}
+        assigned = [_TopicPartition(topic, p) for p in sorted(partitions)]
+        self._consumer.assign(assigned)
+        self._consumer.seek_to_end(*assigned)
+        for tp in assigned:  # resolve the end now: what is published from here on is read
+            self._consumer.position(tp)
+
+    def poll(self, max_records: int, timeout: float) -> list[Record]:
+        return _records(self._consumer.poll(timeout_ms=int(timeout * 1000),
+                                            max_records=max_records))  # fmt: skip
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)
@@ -196,6 +218,7 @@ class KafkaPythonProducer:
 
 class KafkaPythonAdmin:
     def __init__(self, spec: KafkaSpec):
+        self._spec = spec
         self._admin = KafkaAdminClient(**client_settings(spec, "driftd-admin"))
 
     def create_topics(self, topics: dict[str, int], replication_factor: int) -> list[str]:
@@ -213,6 +236,23 @@ class KafkaPythonAdmin:
         if not described or described[0].get("error_code"):
             return None
         return len(described[0]["partitions"])
+
+    def group_lag(self, group: str, topics: list[str]) -> list[tuple[str, int, int, int]]:
+        committed = self._admin.list_consumer_group_offsets(group)
+        reader = KafkaConsumer(**client_settings(self._spec, "driftd-status"), group_id=None)
+        try:
+            rows = []
+            for topic in topics:
+                numbers = sorted(reader.partitions_for_topic(topic) or [])
+                parts = [_TopicPartition(topic, p) for p in numbers]
+                ends = reader.end_offsets(parts) if parts else {}
+                for tp in parts:
+                    offset = committed.get(tp)
+                    at = max(offset.offset, 0) if offset is not None else 0
+                    rows.append((topic, tp.partition, at, ends[tp]))
+            return rows
+        finally:
+            reader.close()
 
     def close(self) -> None:
         self._admin.close()

@@ -11,17 +11,18 @@ import argparse
 import getpass
 import sys
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from driftd.alerts.matchers import parse_matchers
 from driftd.alerts.model import Alert, Notification, dedup_key
-from driftd.alerts.outbox import Outbox, expire_silence, put_silence, silences
-from driftd.alerts.silences import new_silence
+from driftd.alerts.outbox import Outbox
+from driftd.alerts.silences import expire_silence, new_silence, put_silence, silences
 from driftd.config import Config, ConfigError, load_config, parse_duration
 from driftd.credentials import redact
+from driftd.daemon.builders import redis_client
+from driftd.daemon.paths import OUTBOX_FILE, state_dir
 from driftd.events import format_timestamp
 
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -30,11 +31,9 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 def open_outbox(config: Config, use_redis: bool) -> Outbox:
     if use_redis:
         from driftd.alerts.outbox import RedisOutbox
-        from driftd.daemon.service import redis_client
 
         return RedisOutbox(redis_client(config), config.redis.namespace)
     from driftd.alerts.outbox import SqliteOutbox
-    from driftd.daemon.embedded import OUTBOX_FILE, state_dir
 
     directory = state_dir(config)
     directory.mkdir(parents=True, exist_ok=True)
@@ -119,9 +118,8 @@ def sample_notification(config: Config, route: str, receiver: str) -> Notificati
 
 
 def cmd_alerts_test(args: argparse.Namespace) -> int:
-    from driftd.alerts.channels import DeliveryError
-    from driftd.alerts.wiring import build_channels
-    from driftd.daemon.embedded import state_dir
+    from driftd.alerts.receivers import DeliveryError, ReceiverContext
+    from driftd.alerts.receivers.registry import build_receiver
 
     config = load_config(args.config)
     routes = {route.name: route for route in config.alerting.routes}
@@ -129,12 +127,12 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
         raise ConfigError(
             "--route", f"no route {args.route!r} (routes: {', '.join(routes) or 'none'})"
         )
-    outbox = open_outbox(config, False)
-    channels = build_channels(config.alerting, outbox, Path(state_dir(config)))
+    context = ReceiverContext(state_dir(config), open_outbox(config, False))
     failures = 0
     for receiver in routes[args.route].receivers:
         try:
-            channels[receiver].send(sample_notification(config, args.route, receiver))
+            built = build_receiver(receiver, config.alerting.receivers[receiver], context)
+            built.send(sample_notification(config, args.route, receiver))
             out.print(f"[green]ok[/] {receiver}")
         except DeliveryError as exc:
             failures += 1

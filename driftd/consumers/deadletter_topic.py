@@ -10,7 +10,7 @@ lose one).
 from __future__ import annotations
 
 from driftd.consumers.deadletters import DeadLetterSink
-from driftd.consumers.kafka.client import Producer
+from driftd.consumers.source import Producer
 from driftd.events import DeadLetter
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import msgspec
 
-from driftd.alerts.outbox import Outbox, silences
+from driftd.alerts.outbox import Outbox
+from driftd.alerts.silences import silences
 from driftd.config import Config
 from driftd.retrain.registry import Registry
 from driftd.store import Store

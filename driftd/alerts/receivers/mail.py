@@ -13,11 +13,12 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from driftd.alerts.channels import DeliveryError
 from driftd.alerts.chart import metric_chart
 from driftd.alerts.model import Notification
+from driftd.alerts.receivers import DeliveryError, ReceiverContext
 from driftd.alerts.render import html_body, text_body
 from driftd.config.alerting import EmailReceiver
+from driftd.credentials import resolve_secret
 
 
 def build_message(notification: Notification, spec: EmailReceiver) -> EmailMessage:
@@ -46,7 +47,7 @@ def build_message(notification: Notification, spec: EmailReceiver) -> EmailMessa
     return message
 
 
-class EmailChannel:
+class Email:
     def __init__(self, name: str, spec: EmailReceiver, username: str | None, password: str | None):
         self.name = name
         self._spec = spec
@@ -97,3 +98,9 @@ class EmailChannel:
             raise DeliveryError(f"email {self.name}: SMTP {exc.smtp_code}", not permanent) from None
         except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
             raise DeliveryError(f"email {self.name}: {type(exc).__name__}: {exc}", True) from None
+
+
+def build(name: str, spec: EmailReceiver, context: ReceiverContext) -> Email:
+    at = f"alerting.receivers.{name}"
+    return Email(name, spec, resolve_secret(spec.username_env, f"{at}.username_env", secret=False),
+                 resolve_secret(spec.password_env, f"{at}.password_env"))  # fmt: skip

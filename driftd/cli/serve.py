@@ -11,40 +11,18 @@ import argparse
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from rich.console import Console
 
 from driftd.config import Config, load_config
-from driftd.daemon.embedded import ALERT_FILE, OUTBOX_FILE, STORE_FILE, registry_dir, state_dir
-from driftd.daemon.http import Actions, StatusServer
-from driftd.daemon.state_view import StateView
-from driftd.retrain.registry import Registry
-
-
-def build_view(config: Config, use_redis: bool) -> StateView:
-    directory = state_dir(config)
-    if use_redis:
-        from driftd.alerts.outbox import RedisOutbox
-        from driftd.daemon.service import redis_client, redis_store
-
-        client = redis_client(config)
-        store, outbox = redis_store(config, client), RedisOutbox(client, config.redis.namespace)
-    else:
-        from driftd.alerts.outbox import SqliteOutbox
-        from driftd.store.sqlite import SqliteStore
-
-        directory.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(directory / STORE_FILE)
-        outbox = SqliteOutbox(directory / OUTBOX_FILE)
-    return StateView(config, store, Path(directory) / ALERT_FILE, outbox,
-                     Registry(registry_dir(config)))  # fmt: skip
+from driftd.daemon.builders import announcer, build_view
+from driftd.daemon.web.api import Actions
+from driftd.daemon.web.server import StatusServer
+from driftd.logs import apply_config
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    from driftd.logs import apply_config
-
     apply_config(config.runtime)
     view = build_view(config, args.redis)
     server = StatusServer(
@@ -52,7 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.host or config.http.host,
         config.http.port if args.port is None else args.port,
         config.http.token_env,
-        actions=Actions(view),
+        actions=Actions(view, announcer(config, service=args.redis)),
     ).start()
     Console(stderr=True).print(f"driftd serving on http://{server.httpd.server_address[0]}:"
                                f"{server.port}/  (Ctrl-C to stop)")  # fmt: skip
@@ -69,27 +47,14 @@ HEADLINE = ("accuracy", "estimated.accuracy", "roc_auc", "mae")
 
 def consumer_lag(config: Config) -> list[tuple[str, int, int, int]]:
     """(topic, partition, committed, end) for both event topics, from Kafka."""
-    from confluent_kafka import Consumer, TopicPartition
+    from driftd.consumers.kafka.clients import open_admin
 
-    from driftd.consumers.kafka.confluent import client_settings
-
-    settings = client_settings(config.kafka, "driftd-status")
-    settings.update({"group.id": config.kafka.group_id, "enable.auto.commit": False})
-    consumer = Consumer(settings)
-    rows = []
+    admin = open_admin(config.kafka)
     try:
         topics = config.kafka.topics
-        for topic in (topics.predictions, topics.labels):
-            metadata = consumer.list_topics(topic, timeout=10).topics.get(topic)
-            if metadata is None or metadata.error is not None:
-                continue
-            parts = [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
-            for tp in consumer.committed(parts, timeout=10):
-                _, end = consumer.get_watermark_offsets(tp, timeout=10)
-                rows.append((topic, tp.partition, max(tp.offset, 0), end))
+        return admin.group_lag(config.kafka.group_id, [topics.predictions, topics.labels])
     finally:
-        consumer.close()
-    return rows
+        admin.close()
 
 
 def _cell(metrics: dict, key: str, fmt: str) -> str:

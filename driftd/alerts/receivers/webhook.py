@@ -16,8 +16,10 @@ import urllib.request
 
 import msgspec
 
-from driftd.alerts.channels import DeliveryError, http_outcome
 from driftd.alerts.model import Notification
+from driftd.alerts.receivers import DeliveryError, ReceiverContext, http_outcome
+from driftd.config.alerting import WebhookReceiver
+from driftd.credentials import resolve_secret
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -43,7 +45,7 @@ def payload(notification: Notification) -> bytes:
     )
 
 
-class WebhookChannel:
+class Webhook:
     def __init__(self, name: str, url: str, secret: str | None, timeout: float):
         self.name = name
         self._url = url
@@ -70,3 +72,9 @@ class WebhookChannel:
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise DeliveryError(f"webhook {self.name}: {reason}", True) from None
+
+
+def build(name: str, spec: WebhookReceiver, context: ReceiverContext) -> Webhook:
+    at = f"alerting.receivers.{name}"
+    return Webhook(name, resolve_secret(spec.url_env, f"{at}.url_env") or "",
+                   resolve_secret(spec.secret_env, f"{at}.secret_env"), spec.timeout)  # fmt: skip

@@ -15,10 +15,17 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from driftd.alerts.channels import DeliveryError, http_outcome, retry_after_seconds
 from driftd.alerts.model import Notification
 from driftd.alerts.outbox import Outbox
+from driftd.alerts.receivers import (
+    DeliveryError,
+    ReceiverContext,
+    http_outcome,
+    retry_after_seconds,
+)
 from driftd.alerts.render import slack_blocks, text_body
+from driftd.config.alerting import SlackReceiver
+from driftd.credentials import resolve_secret
 
 PERMANENT_ERRORS = {
     "invalid_auth", "not_authed", "account_inactive", "token_revoked", "channel_not_found",
@@ -28,7 +35,7 @@ PERMANENT_ERRORS = {
 NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, OSError)
 
 
-class SlackWebhookChannel:
+class SlackWebhook:
     def __init__(self, name: str, url: str, timeout: float):
         self.name = name
         self._client = WebhookClient(url, timeout=int(max(timeout, 1)))
@@ -43,7 +50,7 @@ class SlackWebhookChannel:
         http_outcome(response.status_code, response.headers, f"slack {self.name}")
 
 
-class SlackBotChannel:
+class SlackBot:
     def __init__(
         self, name: str, token: str, channel: str, api_url: str, timeout: float, outbox: Outbox
     ):
@@ -92,4 +99,13 @@ class SlackBotChannel:
             )
 
 
-__all__ = ["SlackBotChannel", "SlackWebhookChannel", "http_outcome"]
+def build(name: str, spec: SlackReceiver, context: ReceiverContext) -> SlackWebhook | SlackBot:
+    at = f"alerting.receivers.{name}"
+    if spec.webhook_url_env:
+        url = resolve_secret(spec.webhook_url_env, f"{at}.webhook_url_env")
+        return SlackWebhook(name, url or "", spec.timeout)
+    if context.outbox is None:
+        raise ValueError("a Slack bot receiver keeps thread references in the outbox")
+    token = resolve_secret(spec.token_env, f"{at}.token_env")
+    return SlackBot(name, token or "", spec.channel or "", spec.api_url, spec.timeout,
+                    context.outbox)  # fmt: skip

@@ -31,7 +31,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from driftd.consumers.local import LocalBroker
 from driftd.events import format_timestamp
+from driftd.sdk import Publisher
 
 MODEL_ID = "credit-risk"
 START = 1793491200.0  # 2026-11-01T00:00:00Z
@@ -190,19 +192,16 @@ class DemoApp:
 
         A few malformed messages come from a broken producer that bypasses the SDK.
         """
-        from driftd.daemon.embedded import EmbeddedBus
-        from driftd.sdk import Publisher
-
-        bus = EmbeddedBus()
-        publisher = Publisher.embedded(bus)
+        broker = LocalBroker()
+        publisher = Publisher.embedded(broker)
         for _, kind, payload in self._timeline():
             if kind == "prediction":
                 publisher.publish_prediction(**payload)
             elif kind == "label":
                 publisher.publish_label(**payload)
             else:
-                bus.publish(publisher.topics.predictions, payload)
-        return [raw for raw, _, _ in bus.drain()]
+                broker.publish(publisher.topics.predictions, payload)
+        return [record.value for record in broker.take(len(broker))]
 
     def _timeline(self) -> list[tuple[float, str, Any]]:
         rng, n = self.rng, self.n

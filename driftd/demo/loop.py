@@ -19,7 +19,11 @@ import numpy as np
 import pandas as pd
 
 from driftd.config import Config
-from driftd.daemon.demo import (
+from driftd.consumers.local import LocalBroker, LocalSource
+from driftd.daemon.embedded import run_source
+from driftd.daemon.paths import registry_dir
+from driftd.daemon.pipeline import Pipeline
+from driftd.demo.app import (
     MODEL_ID,
     NUMERIC,
     SPACING,
@@ -27,8 +31,6 @@ from driftd.daemon.demo import (
     draw_applicants,
     repay_probability,
 )
-from driftd.daemon.embedded import registry_dir, run_messages
-from driftd.daemon.pipeline import Pipeline
 from driftd.retrain.registry import Registry
 from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.tune import build_estimator
@@ -85,7 +87,8 @@ def second_act(config: Config, pipeline: Pipeline, app: DemoApp, registry: Regis
         features.update(occupation=str(people.occupation[i]), region=str(people.region[i]))
         timeline.append((times[i], "p", i, features))
         timeline.append((times[i] + rng.uniform(600, 6 * 3600), "l", i, None))
-    bus_publisher = Publisher.embedded(bus := _Bus())
+    broker = LocalBroker()
+    bus_publisher = Publisher.embedded(broker)
     for t, kind, i, features in sorted(timeline, key=lambda item: item[0]):
         event_id = f"app-{app.seed}-act2-{i:07d}"
         if kind == "p":
@@ -96,7 +99,7 @@ def second_act(config: Config, pipeline: Pipeline, app: DemoApp, registry: Regis
             )  # fmt: skip
         else:
             bus_publisher.publish_label(MODEL_ID, event_id, int(repaid[i]), timestamp=float(t))
-    run_messages(pipeline, ((raw, "demo-act2", i) for i, raw in enumerate(bus.messages)))
+    run_source(pipeline, LocalSource(broker))
     after = pipeline.store.latest_readings(MODEL_ID)
     return {
         "requests": [r["reason"] for r in (run.reasons if run else [])],
@@ -111,11 +114,3 @@ def second_act(config: Config, pipeline: Pipeline, app: DemoApp, registry: Regis
         "accuracy_after": None if after is None else after[1].get("accuracy"),
         "predictions_after": n,
     }  # fmt: skip
-
-
-class _Bus:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    def publish(self, topic: str, value: bytes) -> None:
-        self.messages.append(value)

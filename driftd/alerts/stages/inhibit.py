@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from driftd.alerts.matchers import matches
+from driftd.alerts.model import Tracked
 from driftd.config.alerting import InhibitSpec
 
 
-class Inhibitor:
+class InhibitStage:
     def __init__(self, rules: list[InhibitSpec]):
         self.rules = rules
 
@@ -29,3 +30,7 @@ class Inhibitor:
                 ):
                     return True
         return False
+
+    def exec(self, candidates: list[Tracked], firing: list[dict[str, str]]) -> list[Tracked]:
+        """The candidates nothing in ``firing`` (label sets of firing alerts) inhibits."""
+        return [t for t in candidates if not self.inhibited(t.labels, firing)]

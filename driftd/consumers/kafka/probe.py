@@ -12,7 +12,8 @@ import threading
 import time
 
 from driftd.config.services import KafkaSpec
-from driftd.consumers.kafka.client import Admin, open_admin
+from driftd.consumers.kafka.clients import open_admin
+from driftd.consumers.source import Admin
 
 log = logging.getLogger("driftd.probe")
 

@@ -1,9 +1,12 @@
-"""Channels: how one notification reaches one receiver (Slack, email, webhook, log).
+"""Receivers: how one notification reaches one destination (Slack, email, a webhook,
+the console, a JSONL file).
 
-A channel's ``send`` returns when the receiver has accepted the notification and
-raises :class:`DeliveryError` otherwise, saying whether a retry can help and how
-long the receiver asked to wait. Retrying, backoff and the outbox are the
-delivery worker's job (alerts/delivery.py), not the channel's.
+One interface for every destination: ``send(notification)`` returns when the
+receiver has accepted the notification and raises :class:`DeliveryError` otherwise,
+saying whether a retry can help and how long the receiver asked to wait (the shape
+of Alertmanager's notifiers, which return (retryable, error)). Retrying, backoff and
+the outbox are the delivery stages' job (alerts/stages.py, alerts/delivery.py), not
+the receiver's. Receivers are built from the config by :mod:`.registry`.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Mapping
-from typing import Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TextIO
 
 from driftd.alerts.model import Notification
+from driftd.alerts.outbox import Outbox
 
 
 class DeliveryError(Exception):
@@ -23,10 +29,19 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
-class Channel(Protocol):
+class Receiver(Protocol):
     name: str
 
     def send(self, notification: Notification) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReceiverContext:
+    """What a receiver may need besides its own config section."""
+
+    state_dir: Path  # default homes of files (a JSONL receiver without a path)
+    outbox: Outbox | None = None  # small durable records (Slack thread references)
+    stream: TextIO | None = None  # the console's stream (default: stderr at send time)
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:

@@ -13,16 +13,18 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
 
-from driftd.cli_progress import run_stages
+from driftd.cli.progress import run_stages
 from driftd.config import Config, ConfigError, load_config
-from driftd.daemon.embedded import registry_dir
+from driftd.daemon.builders import announcer, log_receivers, redis_store
+from driftd.daemon.paths import STORE_FILE, registry_dir, state_dir
+from driftd.retrain.announce import switch_champion
 from driftd.retrain.registry import Registry
+from driftd.store import Store
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 
@@ -37,41 +39,16 @@ def _registry(config: Config, model: str | None = None) -> Registry:
     return Registry(registry_dir(config), trusted)
 
 
-def announcer(config: Config, service: bool) -> Callable[[dict[str, Any]], None]:
-    producer = None
+def _store(config: Config, service: bool) -> Store:
     if service:
-        from driftd.consumers.kafka.client import open_producer
-
-        producer = open_producer(config.kafka, "driftd-retrain")
-
-    def announce(event: dict[str, Any]) -> None:
-        path = registry_dir(config) / event["model_id"] / "events.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as handle:
-            handle.write(json.dumps(event) + "\n")
-        if producer is not None:
-            producer.produce(
-                config.kafka.topics.models, json.dumps(event).encode(), event["model_id"].encode()
-            )
-            producer.flush(10)
-
-    return announce
-
-
-def _store(config: Config, service: bool):
-    if service:
-        from driftd.daemon.service import redis_store
-
         return redis_store(config)
-    from driftd.daemon.embedded import STORE_FILE, state_dir
     from driftd.store.sqlite import SqliteStore
 
     return SqliteStore(state_dir(config) / STORE_FILE)
 
 
 def build_worker(config: Config, service: bool):
-    from driftd.alerts.notify import Dispatcher
-    from driftd.daemon.embedded import build_notifiers
+    from driftd.alerts.dispatch import Dispatcher
     from driftd.retrain.request_queue import RequestQueue
     from driftd.retrain.worker import RetrainWorker
 
@@ -84,7 +61,7 @@ def build_worker(config: Config, service: bool):
         _store(config, service),
         registry,
         RequestQueue(registry_dir(config)),
-        Dispatcher(build_notifiers(config, quiet=False)),
+        Dispatcher(log_receivers(config, quiet=False)),
         announcer(config, service),
     )
 
@@ -167,21 +144,12 @@ def cmd_models_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _switch(args: argparse.Namespace, action: str) -> int:
+def _switch(args: argparse.Namespace, action: Literal["promote", "rollback"]) -> int:
     config = load_config(args.config)
     registry = _registry(config, args.model)
-    before = registry.champion(args.model)
-    if action == "promote":
-        registry.load(args.model, args.version)  # refuse a version that would not load
-        aliases = registry.promote(args.model, args.version)
-    else:
-        aliases = registry.rollback(args.model)
-    champion = aliases["champion"]
-    announcer(config, args.service)({
-        "type": "model_promoted", "model_id": args.model, "version": champion,
-        "previous": before, "sha256": registry.meta(args.model, champion)["sha256"],
-        "reason": action, "timestamp": time.time(),
-    })  # fmt: skip
+    before, champion = switch_champion(registry, args.model, action,
+                                       announcer(config, args.service),
+                                       getattr(args, "version", None))  # fmt: skip
     out.print(f"{args.model}: champion {before} -> {champion}")
     return 0
 

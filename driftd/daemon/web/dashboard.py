@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from driftd.daemon.state_view import StateView
+from driftd.daemon.web.state_view import StateView
 from driftd.events import format_timestamp
 
 STATIC = Path(__file__).parent / "static"

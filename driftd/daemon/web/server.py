@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,16 +37,16 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
 
 from driftd.credentials import redact
-from driftd.daemon import dashboard
-from driftd.daemon.state_view import StateView
+from driftd.daemon.web import dashboard
+from driftd.daemon.web.api import Actions
+from driftd.daemon.web.metrics import Extra, StateCollector
+from driftd.daemon.web.state_view import StateView
 
 log = logging.getLogger("driftd.http")
 
 Ready = Callable[[], dict[str, bool]]
-Extra = Callable[[], list[GaugeMetricFamily]]
 
 
 @dataclass
@@ -56,68 +55,6 @@ class Raw:
 
     body: bytes
     content_type: str
-
-
-class _Collector:
-    def __init__(self, view: StateView, extra: Extra | None):
-        self.view = view
-        self.extra = extra
-
-    def collect(self):
-        readings = GaugeMetricFamily(
-            "driftd_reading", "Every detector's current value", labels=["model", "metric"]
-        )
-        events = GaugeMetricFamily(
-            "driftd_events", "Events counted by the model's monitor", labels=["model", "kind"]
-        )
-        champion = GaugeMetricFamily(
-            "driftd_model_champion_version", "The registry's champion", labels=["model"]
-        )
-        for model in self.view.models():
-            for name, value in model["metrics"].items():
-                if value is None:
-                    continue
-                if name.startswith("events."):
-                    events.add_metric([model["model"], name.split(".", 1)[1]], value)
-                else:
-                    readings.add_metric([model["model"], name], value)
-            if model["champion"] is not None:
-                champion.add_metric([model["model"]], model["champion"])
-        firing = GaugeMetricFamily(
-            "driftd_alert_firing", "1 while an alert fires",
-            labels=["model", "rule", "metric", "severity"],
-        )  # fmt: skip
-        for alert in self.view.alerts()["firing"]:
-            firing.add_metric(
-                [alert["model"], alert["rule"], alert["metric"], alert["severity"]], 1.0
-            )
-        yield from (readings, events, champion, firing, *self._retraining())
-        if self.extra is not None:
-            yield from self.extra()
-
-    def _retraining(self) -> list[GaugeMetricFamily]:
-        """Runs by outcome, and the last run's duration and end time, per model."""
-        runs = GaugeMetricFamily(
-            "driftd_retrain_runs", "Retraining runs by outcome", labels=["model", "outcome"]
-        )
-        seconds = GaugeMetricFamily(
-            "driftd_retrain_last_run_seconds", "Duration of the last run", labels=["model"]
-        )
-        finished = GaugeMetricFamily(
-            "driftd_retrain_last_run_timestamp_seconds", "When the last run ended",
-            labels=["model", "outcome"],
-        )  # fmt: skip
-        for model in self.view.config.models:
-            history = self.view.registry.runs(model)
-            if not history:
-                continue
-            for outcome in ("promoted", "rejected", "failed"):
-                count = sum(1 for run in history if run.get("status") == outcome)
-                runs.add_metric([model, outcome], count)
-            last = history[-1]
-            seconds.add_metric([model], float(last.get("seconds", 0.0)))
-            finished.add_metric([model, str(last.get("status"))], float(last["finished_at"]))
-        return [runs, seconds, finished]
 
 
 class StatusServer:
@@ -129,14 +66,14 @@ class StatusServer:
         token_env: str = "DRIFTD_API_TOKEN",
         ready: Ready | None = None,
         extra_metrics: Extra | None = None,
-        actions: Any = None,
+        actions: Actions | None = None,
     ):
         self.view = view
         self.token_env = token_env
         self.ready = ready
         self.actions = actions
         self.metrics = CollectorRegistry(auto_describe=False)
-        self.metrics.register(_Collector(view, extra_metrics))  # type: ignore[arg-type]
+        self.metrics.register(StateCollector(view, extra_metrics))  # type: ignore[arg-type]
         self.httpd = ThreadingHTTPServer((host, port), self._handler())
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
@@ -290,56 +227,3 @@ def _reachable(view: StateView) -> bool:
         return True
     except Exception:
         return False
-
-
-class Actions:
-    """What the authorised POSTs do: the same operations as the CLI."""
-
-    def __init__(self, view: StateView, announce: Callable[[dict[str, Any]], None] | None = None):
-        self.view = view
-        self.announce = announce
-
-    def silence(self, body: dict[str, Any]) -> dict[str, Any]:
-        from driftd.alerts.matchers import parse_matchers
-        from driftd.alerts.outbox import put_silence
-        from driftd.alerts.silences import new_silence
-        from driftd.config import parse_duration
-
-        if self.view.outbox is None:
-            raise ValueError("no outbox: alerting is not configured")
-        matchers = parse_matchers([f"{k}={v}" for k, v in dict(body["matchers"]).items()])
-        duration = parse_duration(body.get("duration", "2h"), "duration")
-        author, comment = str(body.get("created_by", "api")), str(body.get("comment", ""))
-        silence = new_silence(matchers, duration, author, comment)
-        put_silence(self.view.outbox, silence)
-        return {"id": silence.id, "ends_at": silence.ends_at}
-
-    def _switched(self, model: str, before: int | None, reason: str) -> dict[str, Any]:
-        registry = self.view.registry
-        champion = registry.champion(model)
-        if self.announce is not None and champion is not None:
-            self.announce({"type": "model_promoted", "model_id": model, "version": champion,
-                           "previous": before, "sha256": registry.meta(model, champion)["sha256"],
-                           "reason": reason, "timestamp": time.time()})  # fmt: skip
-        return {"model": model, "champion": champion, "previous": before}
-
-    def promote(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
-        registry = self.view.registry
-        before = registry.champion(model)
-        version = int(body["version"])
-        registry.load(model, version)  # refuse what would not load
-        registry.promote(model, version)
-        return self._switched(model, before, "promote")
-
-    def rollback(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
-        before = self.view.registry.champion(model)
-        self.view.registry.rollback(model)
-        return self._switched(model, before, "rollback")
-
-    def retrain(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
-        from driftd.retrain.request_queue import RequestQueue
-
-        if self.view.config.models[model].retrain is None:
-            raise ValueError(f"{model} has no retrain section")
-        RequestQueue(self.view.registry.root).put(model, f"API: {body.get('reason', '')}")
-        return {"model": model, "requested": True}

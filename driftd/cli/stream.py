@@ -1,35 +1,33 @@
-"""`driftd` command line: demo, replay, run, topics, metrics, config check."""
+"""`driftd demo | replay | run | topics create | metrics | config check`: the stream's commands."""
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 from rich.console import Console
 
-from driftd.cli_progress import err, progress_bar
+from driftd.cli.progress import err, progress_bar
+from driftd.cli.summary import print_summary, summarize
 from driftd.config import Config, ConfigError, load_config
-from driftd.credentials import redact
-from driftd.daemon.embedded import build_pipeline, read_jsonl, run_messages
+from driftd.consumers.local import Message, MessageSource, jsonl_messages
+from driftd.consumers.source import Source
+from driftd.daemon.embedded import build_pipeline, run_source
 from driftd.daemon.gctune import tune_gc
-from driftd.daemon.pipeline import Message, Pipeline
-from driftd.daemon.summary import print_summary, summarize
-from driftd.logs import setup_logging
+from driftd.daemon.paths import STORE_FILE, state_dir
+from driftd.daemon.pipeline import Pipeline
 from driftd.store.sqlite import SqliteStore
 
 
-def _run(
-    pipeline: Pipeline, messages: Iterable[Message], total: int | None, quiet: bool, label: str
-) -> None:
+def _run(pipeline: Pipeline, source: Source, total: int | None, quiet: bool, label: str) -> None:
     tune_gc()
     with progress_bar(quiet) as progress:
         task = progress.add_task(label, total=total)
-        run_messages(pipeline, messages, on_batch=lambda n: progress.advance(task, n))
+        run_source(pipeline, source, on_batch=lambda n: progress.advance(task, n))
 
 
 def _emit(summary: dict[str, Any], as_json: bool) -> None:
@@ -40,7 +38,7 @@ def _emit(summary: dict[str, Any], as_json: bool) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from driftd.daemon import demo
+    from driftd.demo import app as demo
 
     state = Path(args.state_dir)
     config = load_config(demo.prepare(state, args.seed))
@@ -52,13 +50,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     messages: Iterator[Message] = ((raw, "demo", i) for i, raw in enumerate(published))
     registry = None
     if not args.no_retrain:
-        from driftd.daemon.demo_loop import register_production_model
+        from driftd.demo.loop import register_production_model
 
         registry = register_production_model(config, args.seed)
-    _run(pipeline, messages, len(published), args.json or args.quiet, "demo: simulated traffic")
+    _run(pipeline, MessageSource(messages), len(published), args.json or args.quiet,
+         "demo: simulated traffic")  # fmt: skip
     loop = None
     if registry is not None:
-        from driftd.daemon.demo_loop import second_act
+        from driftd.demo.loop import second_act
 
         loop = second_act(config, pipeline, app, registry)
     summary = summarize(pipeline)
@@ -89,13 +88,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise ConfigError("", f"events file {path!r} does not exist")
     pipeline = build_pipeline(config, fresh=args.fresh, quiet=args.json or args.quiet)
     total = _count_lines(args.events)
-    _run(pipeline, read_jsonl(args.events), total, args.json or args.quiet, "replay")
+    _run(pipeline, MessageSource(jsonl_messages(args.events)), total, args.json or args.quiet,
+         "replay")  # fmt: skip
     _emit(summarize(pipeline), args.json)
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from driftd.daemon.service import run_service
+    from driftd.daemon.lifecycle import run_service
 
     config = load_config(args.config)
     return run_service(config, args.engine, args.idle_exit, args.quiet)
@@ -112,15 +112,13 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from driftd.daemon.embedded import STORE_FILE, state_dir
-
     config = load_config(args.config)
     if args.model not in config.models:
         raise ConfigError(
             "", f"model {args.model!r} is not in the config ({', '.join(config.models)})"
         )
     if args.redis:
-        from driftd.daemon.service import redis_store
+        from driftd.daemon.builders import redis_store
 
         latest = redis_store(config).latest_readings(args.model)
     else:
@@ -159,7 +157,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     config: Config = load_config(args.file)
-    from driftd.daemon.catalog import ModelCatalog
+    from driftd.daemon.catalog import ModelCatalog  # loads the reference data
 
     pipeline_rules = ModelCatalog(config).rule_counts()
     Console().print(
@@ -172,14 +170,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="driftd", description=__doc__)
-    parser.add_argument("--log-level", default=os.environ.get("DRIFTD_LOG_LEVEL", "WARNING"))
-    parser.add_argument("--log-format", choices=["text", "json"],
-                        default=os.environ.get("DRIFTD_LOG_FORMAT", "text"),
-                        help="json: one object per line, for log pipelines")  # fmt: skip
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="simulate a production model with injected problems")
     demo.add_argument("--predictions", type=int, default=20000)
     demo.add_argument("--seed", type=int, default=7)
@@ -218,12 +209,6 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--config", required=True)
     create.set_defaults(func=cmd_topics_create)
 
-    from driftd import cli_alerts, cli_models, cli_serve
-
-    cli_alerts.register(sub)
-    cli_models.register(sub)
-    cli_serve.register(sub)
-
     metrics = sub.add_parser("metrics", help="current value of every detector, from the store")
     metrics.add_argument("--config", required=True)
     metrics.add_argument("--model", required=True)
@@ -236,18 +221,3 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a config file and its reference data")
     check.add_argument("file")
     check.set_defaults(func=cmd_config_check)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(args.log_level, args.log_format)
-    try:
-        return args.func(args)
-    except ConfigError as exc:
-        err.print(f"[red]config error:[/] {redact(exc)}")
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The dedup stage: tell a receiver about a group only when there is something new.
+
+What each receiver was last told about each group is the notification log
+(Alertmanager's nflog), kept in the outbox's records so a restart neither repeats
+nor forgets a notice. A flush of a group notifies a receiver when an alert it was
+not told about is firing, when (``send_resolved``) one it was told about has
+resolved, or when ``repeat_interval`` has passed with alerts still firing.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from driftd.alerts.model import Alert, Tracked
+from driftd.alerts.outbox import Outbox
+from driftd.config.alerting import RouteSpec
+
+NFLOG = "nflog"
+
+
+class DedupStage:
+    def __init__(self, outbox: Outbox):
+        self.outbox = outbox
+
+    def exec(
+        self,
+        route: RouteSpec,
+        receiver: str,
+        group_key: str,
+        firing: list[Tracked],
+        resolved: list[Tracked],
+        now: float,
+    ) -> list[Alert] | None:
+        """The alerts to tell ``receiver`` now (their states as announced), or None."""
+        log_key = f"{receiver}|{group_key}"
+        entry = self.outbox.record_get(NFLOG, log_key) or {"firing": [], "sent_at": 0.0}
+        told_firing = set(entry["firing"])
+        firing_keys = {t.alert.key for t in firing}
+        newly_resolved = [t for t in resolved if t.alert.key in told_firing]
+        changed = bool(firing_keys - told_firing)
+        repeat = bool(firing_keys) and now - entry["sent_at"] >= float(route.repeat_interval)
+        announce_resolved = route.send_resolved and bool(newly_resolved)
+        if not (changed or repeat or announce_resolved):
+            still_firing = firing_keys | (told_firing - {t.alert.key for t in resolved})
+            if told_firing != still_firing:  # resolved quietly (send_resolved off)
+                entry["firing"] = sorted(still_firing)
+                self.outbox.record_put(NFLOG, log_key, entry)
+            return None
+        # Within the cooldown a resolved alert still counts (and shows) as firing.
+        alerts = [_with_state(t.alert, "firing") for t in firing]
+        if route.send_resolved:
+            alerts += [_with_state(t.alert, "resolved") for t in newly_resolved]
+        return alerts
+
+    def sent(self, receiver: str, group_key: str, firing: list[Alert], now: float) -> None:
+        """Record what ``receiver`` has now been told (once the notice is in the outbox)."""
+        keys = sorted(a.key for a in firing if a.state == "firing")
+        self.outbox.record_put(NFLOG, f"{receiver}|{group_key}", {"firing": keys, "sent_at": now})
+
+
+def _with_state(alert: Alert, state: str) -> Alert:
+    return alert if alert.state == state else msgspec.structs.replace(alert, state=state)

@@ -1,0 +1,53 @@
+"""What the authorised POSTs of the HTTP API do: the same operations as the CLI.
+
+A silence goes into the outbox's records like `driftd silence add`; a promotion or
+rollback goes through :func:`driftd.retrain.announce.switch_champion`, so it is
+announced exactly like `driftd models promote|rollback`: an audit line in the
+registry and, in the service, a "model_promoted" event on the models topic that
+``ModelClient.listen_kafka`` apps hot-swap on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from driftd.alerts.matchers import parse_matchers
+from driftd.alerts.silences import new_silence, put_silence
+from driftd.daemon.web.state_view import StateView
+from driftd.durations import parse_duration
+from driftd.retrain.announce import Announce, Announcer, switch_champion
+from driftd.retrain.request_queue import RequestQueue
+
+
+class Actions:
+    """What the authorised POSTs do: the same operations as the CLI."""
+
+    def __init__(self, view: StateView, announce: Announce | None = None):
+        """``announce``: default, the registry's audit log only (no Kafka to tell)."""
+        self.view = view
+        self.announce = announce or Announcer(view.registry.root)
+
+    def silence(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.view.outbox is None:
+            raise ValueError("no outbox: alerting is not configured")
+        matchers = parse_matchers([f"{k}={v}" for k, v in dict(body["matchers"]).items()])
+        duration = parse_duration(body.get("duration", "2h"), "duration")
+        author, comment = str(body.get("created_by", "api")), str(body.get("comment", ""))
+        silence = new_silence(matchers, duration, author, comment)
+        put_silence(self.view.outbox, silence)
+        return {"id": silence.id, "ends_at": silence.ends_at}
+
+    def promote(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        before, champion = switch_champion(self.view.registry, model, "promote", self.announce,
+                                           int(body["version"]))  # fmt: skip
+        return {"model": model, "champion": champion, "previous": before}
+
+    def rollback(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        before, champion = switch_champion(self.view.registry, model, "rollback", self.announce)
+        return {"model": model, "champion": champion, "previous": before}
+
+    def retrain(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        if self.view.config.models[model].retrain is None:
+            raise ValueError(f"{model} has no retrain section")
+        RequestQueue(self.view.registry.root).put(model, f"API: {body.get('reason', '')}")
+        return {"model": model, "requested": True}
