@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 
 import pytest
 from alerts.conftest import SimClock, deliver, make_alert
@@ -73,7 +74,7 @@ def test_webhook_retries_5xx_then_delivers_once_signed(tmp_path, webhook, monkey
     assert request.headers["X-Driftd-Signature"] == f"sha256={expected}"
     body = request.json()
     assert body["status"] == "firing" and body["alerts"][0]["metric"] == "accuracy"
-    gaps = [b - a for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
     assert len(gaps) == 2 and all(gap >= 0.1 for gap in gaps)  # backoff: never immediately
 
 

@@ -30,9 +30,10 @@ NOW = 1_000_000.0
 
 
 def tracked(model="m1", rule="accuracy-drop", metric="accuracy", resolved_at=None) -> Tracked:
+    state = "firing" if resolved_at is None else "resolved"
     alert = Alert(key=dedup_key(model, rule, metric), model=model, rule=rule, metric=metric,
-                  state="firing" if resolved_at is None else "resolved", severity="warning",
-                  value=0.7, op="<", threshold=0.8, first_event_time=0.0, event_time=0.0)  # fmt: skip
+                  state=state, severity="warning", value=0.7, op="<", threshold=0.8,
+                  first_event_time=0.0, event_time=0.0)  # fmt: skip
     labels = {"model": model, "rule": rule, "metric": metric, "severity": "warning"}
     return Tracked(alert, labels, resolved_at)
 
