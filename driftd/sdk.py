@@ -364,34 +364,26 @@ class ModelClient:
     def listen_kafka(
         self, bootstrap_servers: str, topic: str = "driftd.models", client: str = "kafka-python"
     ) -> None:
-        """Follow the models topic (each instance in its own group: every app hears it)."""
+        """Follow the models topic from its end. Every app instance reads every partition
+        by assignment, outside any consumer group: each hears every announcement, and
+        nothing is left behind on the broker when it stops."""
         import json
 
-        from driftd.consumers.kafka.clients import open_consumer
+        from driftd.consumers.kafka.clients import open_reader
 
-        spec = KafkaSpec(bootstrap_servers=bootstrap_servers, client=client,
-                         group_id=f"driftd-model-client-{uuid.uuid4().hex[:8]}",
-                         start_from="latest")  # fmt: skip
-
-        class _Latest:
-            def assigned(self, partitions: list) -> dict:
-                return dict.fromkeys(partitions)
-
-            def revoked(self, partitions: list) -> None:
-                pass
+        spec = KafkaSpec(bootstrap_servers=bootstrap_servers, client=client)
+        reader = open_reader(spec, topic, "driftd-model-client")  # from the end as of now
 
         def loop() -> None:
-            consumer = open_consumer(spec, "driftd-model-client")
-            consumer.subscribe([topic], _Latest())
             try:
                 while not self._stop.is_set():
-                    for record in consumer.poll(100, 0.5):
+                    for record in reader.poll(100, 0.5):
                         try:
                             self.handle_event(json.loads(record.value))
                         except ValueError:
                             log.warning("unreadable event on %s", topic)
             finally:
-                consumer.close()
+                reader.close()
 
         self._start(loop)
 

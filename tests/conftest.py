@@ -1,11 +1,33 @@
-"""Shared fixtures: small configs and reference files written to tmp_path."""
+"""Shared fixtures: small configs and reference files written to tmp_path.
+
+Tests write only under temporary directories. What a person may want to look at
+afterwards (screenshots, the chaos scenario's result) goes to ``artifacts``: a
+temporary directory, or the directory ``DRIFTD_TEST_ARTIFACTS`` names.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from testdata import write_reference_csv
+
+# Hypothesis keeps no example database in the working tree (examples are seeded anyway).
+settings.register_profile("driftd", database=None)
+settings.load_profile("driftd")
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory) -> Path:
+    """Where screenshots and results for a person go (see the module docstring)."""
+    chosen = os.environ.get("DRIFTD_TEST_ARTIFACTS")
+    if not chosen:
+        return tmp_path_factory.mktemp("artifacts")
+    path = Path(chosen)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture

@@ -65,11 +65,13 @@ class PartitionSet:
         open_worker: Callable[[int], PartitionWorker],
         retryable: tuple[type[Exception], ...] = (),
         stopping: threading.Event | None = None,
+        store_name: str = "store",
     ):
         """``open_worker(p)`` makes (and restores) partition p's worker; store errors in
         ``retryable`` are waited out (the store is away) unless ``stopping`` is set."""
         self.open_worker = open_worker
         self.retryable = retryable
+        self.store_name = store_name
         self.stopping = stopping or threading.Event()
         self.workers: dict[int, PartitionWorker] = {}
 
@@ -135,6 +137,6 @@ class PartitionSet:
             except self.retryable as exc:
                 if self.stopping.is_set():
                     raise
-                log.warning("store unavailable (%s); retrying in %.1fs", exc, delay)
+                log.warning("%s unavailable (%s); retrying in %.1fs", self.store_name, exc, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)

@@ -77,7 +77,7 @@ def service_partitions(
         pipeline.restore()
         return PartitionWorker(number, pipeline, store)
 
-    return PartitionSet(open_worker, REDIS_RETRYABLE, stopping)
+    return PartitionSet(open_worker, REDIS_RETRYABLE, stopping, store_name="redis")
 
 
 def build_kafka_runtime(config: Config, quiet: bool = False) -> Driver:

@@ -1,6 +1,7 @@
 """The dashboard after a demo run, in headless Chromium: loads clean, charts have data.
 
-A screenshot is kept at ``.driftd-artifacts/dashboard.png`` for a person to look at.
+A screenshot is kept as ``dashboard.png`` in the ``artifacts`` directory (tests/conftest.py)
+for a person to look at.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from driftd.daemon.builders import build_view
 from driftd.daemon.web.server import StatusServer
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parents[2] / ".driftd-artifacts"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--hide-scrollbars"]  # fmt: skip
@@ -43,7 +43,7 @@ def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_dashboard_loads_without_console_errors_and_its_charts_have_data(served):
+def test_dashboard_loads_without_console_errors_and_its_charts_have_data(served, artifacts):
     server, profile = served
     url = f"http://127.0.0.1:{server.port}/models/credit-risk"
     page = chromium(profile, "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
@@ -59,8 +59,7 @@ def test_dashboard_loads_without_console_errors_and_its_charts_have_data(served)
     index = chromium(profile, "--virtual-time-budget=2000", "--dump-dom",
                      f"http://127.0.0.1:{server.port}/")  # fmt: skip
     assert "/models/credit-risk" in index.stdout and "Firing alerts" in index.stdout
-    ARTIFACTS.mkdir(exist_ok=True)
-    shot = ARTIFACTS / "dashboard.png"
+    shot = artifacts / "dashboard.png"
     shot.unlink(missing_ok=True)
     chromium(profile, "--virtual-time-budget=5000", "--window-size=1280,1600",
              f"--screenshot={shot}", url)  # fmt: skip

@@ -2,7 +2,7 @@
 
 The inline chart is referenced by Content-ID, which only a mail client resolves;
 for the browser each cid: becomes a data: URI of the same image part. The PNG is
-kept at ``.driftd-artifacts/alert-email.png`` for a person to look at.
+kept as ``alert-email.png`` in the ``artifacts`` directory for a person to look at.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from alerts.conftest import make_alert
@@ -20,7 +19,6 @@ from driftd.alerts.receivers.mail import build_message
 from driftd.config.alerting import EmailReceiver
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(__file__).resolve().parents[2] / ".driftd-artifacts"
 
 
 def chromium() -> str:
@@ -30,7 +28,7 @@ def chromium() -> str:
     pytest.fail("chromium is not installed (scripts/test.sh installs Debian's package)")
 
 
-def test_alert_email_renders_with_its_chart(tmp_path):
+def test_alert_email_renders_with_its_chart(tmp_path, artifacts):
     alerts = [make_alert(), make_alert(metric="drift.income.psi")]
     alerts[1].rule, alerts[1].severity, alerts[1].threshold, alerts[1].op = (
         "drift-income-psi", "warning", 0.2, ">",
@@ -61,8 +59,7 @@ def test_alert_email_renders_with_its_chart(tmp_path):
     assert "cid:" not in page
     source = tmp_path / "email.html"
     source.write_text(page)
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot = ARTIFACTS / "alert-email.png"
+    screenshot = artifacts / "alert-email.png"
     screenshot.unlink(missing_ok=True)
     subprocess.run(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

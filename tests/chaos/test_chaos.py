@@ -7,8 +7,8 @@ Slack stand-in, a signed webhook and an SMTP server. Both daemons reach Redis an
 Kafka through fault proxies (the broker advertises its proxy's port). During the
 stream, on a fixed timeline: kill -9 of each daemon (restarted), 2 s latency to
 Redis, a cut of every Kafka connection, Redis and Kafka restarts, a Slack outage
-(503s, from the start, so the first alerts meet it), kill -9 of the worker in the
-middle of a retraining run.
+(its first requests answer 503, so the first alerts meet it), kill -9 of the worker
+in the middle of a retraining run (once the worker logged that the run started).
 
 Pass: the final metrics equal the batch recomputation (sklearn/scipy/fairlearn, rel
 1e-9); every notification is delivered, to each receiver, under one idempotency key
@@ -47,7 +47,7 @@ from driftd.daemon.service import ensure_topics
 from driftd.retrain.registry import Registry
 from driftd.retrain.tune import build_estimator
 
-pytestmark = [pytest.mark.kafka, pytest.mark.redis]
+pytestmark = [pytest.mark.kafka, pytest.mark.redis, pytest.mark.slow]
 SCALE = float(os.environ.get("DRIFTD_CHAOS_SCALE", "1"))
 RETRAINED = MODELS[0]
 SMTP_PASSWORD = "smtp-chaos-Pa55"
@@ -195,7 +195,8 @@ def _request_retraining(setup: Setup) -> None:
     )  # fmt: skip
 
 
-def test_everything_at_once(tmp_path, redis_service, proxied_kafka, receivers, monkeypatch):
+def test_everything_at_once(tmp_path, redis_service, proxied_kafka, receivers, monkeypatch,
+                            artifacts):  # fmt: skip
     if not redis_service.restartable:
         pytest.skip("Redis comes from outside the test run; it cannot be restarted here")
     kafka, kafka_proxy = proxied_kafka
@@ -224,8 +225,9 @@ def test_everything_at_once(tmp_path, redis_service, proxied_kafka, receivers, m
     worker = _worker(setup, worker_log)
     watch = Watch(setup, started)
     _wait(lambda: owns_partitions(first) and owns_partitions(second), 90, "two members")
-    # The Slack outage covers the first alerts (each model's volume rule, early on).
-    slack.fail_until = time.time() + 3 * step
+    # The Slack outage covers the first alerts, however late they come: its first three
+    # requests answer 503 (counted, not timed: a busy machine cannot make it miss them).
+    slack.script = ["503", "503", "503"]
     faults: list[str] = ["Slack answers 503"]
     producer = Background(publish, setup, stream, "confluent", 10_000, 3.0 * SCALE)
     try:
@@ -312,15 +314,13 @@ def test_everything_at_once(tmp_path, redis_service, proxied_kafka, receivers, m
     firing = {key for (_, content) in told for key, state in content if state == "firing"}
     assert len(firing) >= len(MODELS)  # at least the volume rule of every model
     assert all(len(keys) == 1 for keys in told.values()), told
-    assert any(r.answered == 503 for r in slack.requests)  # the outage was real
+    assert [r.answered for r in slack.requests[:3]] == [503] * 3  # the outage was met
     # The champion was valid at every check, and retraining finished after the kill.
     assert not watch.errors and watch.checks > 20, watch.errors[:3]
     runs = registry.runs(RETRAINED)
     assert runs[-1]["finished_at"] > asked and runs[-1]["status"] in {"promoted", "rejected"}
     assert watch.max_rss_mb < 1024, watch.max_rss_mb
     assert kafka_proxy.cuts == redis_proxy.cuts == 1 and len(faults) == 8, faults
-    artifacts = ROOT / ".driftd-artifacts"  # what RELIABILITY.md quotes
-    artifacts.mkdir(exist_ok=True)
     (artifacts / "chaos-result.json").write_text(json.dumps({
         "faults": faults, "champion_checks": watch.checks, "max_rss_mb": watch.max_rss_mb,
         "notifications": {r: len(v) for r, v in sent.items()}, "messages": len(stream.messages),

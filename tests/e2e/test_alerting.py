@@ -17,7 +17,7 @@ from testdata import run_demo
 
 from driftd.alerts.outbox import SqliteOutbox
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DRIFTD = [sys.executable, "-m", "driftd.cli"]
 SECRETS = {

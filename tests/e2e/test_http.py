@@ -17,7 +17,7 @@ from driftd.config import load_config
 from driftd.daemon.web.api import Actions
 from driftd.daemon.web.server import StatusServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 TOKEN = "api-token-for-tests-123"
 
 
@@ -89,6 +89,27 @@ def test_prometheus_scrape_parses(server):
     _, history = call(server, "/api/models/credit-risk/runs")
     last = families["driftd_retrain_last_run_seconds"].samples[0].value
     assert last == history[0]["seconds"]
+
+
+def test_prometheus_families_keep_one_unit_and_counters_end_in_total(server):
+    from driftd.detectors.readings import unit_of
+
+    _, text = call(server, "/metrics")
+    for counter in ("driftd_events", "driftd_join", "driftd_detections", "driftd_retrain_runs"):
+        assert f"\n{counter}_total{{" in text
+        assert f"# TYPE {counter}_total counter" in text or f"# TYPE {counter} counter" in text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    dimensionless = {s.labels["metric"] for s in families["driftd_reading"].samples}
+    assert dimensionless and all(unit_of(name) == "ratio" for name in dimensionless)
+    assert not any(name.startswith(("events.", "join.matched", "latency_ms")) or
+                   name.endswith("seconds") for name in dimensionless)  # fmt: skip
+    _, models = call(server, "/api/models")
+    metrics = models[0]["metrics"]
+    latency = {s.labels["statistic"]: s.value
+               for s in families["driftd_serving_latency_seconds"].samples}  # fmt: skip
+    assert latency["p95"] == pytest.approx(metrics["latency_ms.p95"] / 1000)
+    silence = {s.labels["metric"]: s.value for s in families["driftd_reading_seconds"].samples}
+    assert silence["quality.silence_seconds"] == metrics["quality.silence_seconds"]
 
 
 @pytest.mark.parametrize("path", ["/api/silences", "/api/models/credit-risk/rollback",

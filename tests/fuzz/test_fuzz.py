@@ -21,6 +21,8 @@ from driftd.config import load_config
 from driftd.errors import ConfigError
 from driftd.events import DeadLetter, EventDecoder, Label, Prediction
 
+pytestmark = pytest.mark.slow
+
 REASONS = {"oversized", "malformed_json", "invalid_schema", "invalid_timestamp",
            "unknown_model"}  # fmt: skip
 JSON = st.recursive(

@@ -101,21 +101,37 @@ CHURN = textwrap.dedent(
     from driftd.retrain.registry import Registry
     registry = Registry(sys.argv[1])
     rng = np.random.default_rng(int(sys.argv[2]))
+    hold = sys.argv[3] == "hold"
     while True:  # register a version, then move the alias to it, forever
         X = rng.normal(size=(300, 4))
         version = registry.register("m", LogisticRegression().fit(X, X[:, 0] > 0), {})
+        print(f"registered {version}", flush=True)  # inside the critical section
+        if hold:
+            sys.stdin.readline()  # stay there until killed
         registry.promote("m", version)
+        print(f"promoted {version}", flush=True)
     """
 )
 
 
+@pytest.mark.slow
 def test_killing_the_process_between_register_and_promote_leaves_a_valid_champion(tmp_path):
+    """Half the kills land where the child says it is between register and promote;
+    the others at a random point of its loop, once it has said it is churning."""
     registry = Registry(tmp_path)
     registry.promote("m", registry.register("m", _model(), {}))
     rng = random.Random(3)
     for round_ in range(6):
-        child = subprocess.Popen([sys.executable, "-c", CHURN, str(tmp_path), str(round_)])
-        time.sleep(rng.uniform(1.5, 3.0))
+        hold = round_ % 2 == 0
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHURN, str(tmp_path), str(round_), "hold" if hold else "go"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert child.stdout is not None
+        said = child.stdout.readline()  # blocks until the child has registered a version
+        assert said.startswith("registered "), said
+        if not hold:
+            time.sleep(rng.uniform(0.0, 0.5))  # somewhere in the loop; any moment is valid
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         champion = registry.champion("m")
@@ -123,4 +139,7 @@ def test_killing_the_process_between_register_and_promote_leaves_a_valid_champio
         registry.load("m", champion)  # complete, and its hash matches
         for version in registry.versions("m"):  # every visible version is whole
             assert (tmp_path / "m" / "versions" / str(version) / "meta.json").exists()
-    assert len(registry.versions("m")) > 6  # the child did get work done
+        if hold:  # killed between the two: the new version is there, and not the champion
+            registered = int(said.split()[1])
+            assert registered in registry.versions("m") and champion < registered
+    assert len(registry.versions("m")) >= 7  # every round registered at least one

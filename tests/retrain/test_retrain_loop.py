@@ -10,6 +10,7 @@ from pathlib import Path
 
 import msgspec
 import numpy as np
+import pytest
 from retrain.helpers import config_text, draw, store_rows, write_reference
 from sklearn.linear_model import LogisticRegression
 
@@ -23,6 +24,8 @@ from driftd.retrain.run import STAGES
 from driftd.retrain.worker import RetrainWorker
 from driftd.sdk import ModelClient
 from driftd.store.sqlite import SqliteStore
+
+pytestmark = pytest.mark.slow
 
 FEATURES = ["x1", "x2", "color"]
 MARGIN = 0.02  # retrained accuracy within 2 points of the post-shift oracle's

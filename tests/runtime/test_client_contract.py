@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from driftd.config.services import KafkaSpec
-from driftd.consumers.kafka.clients import open_admin, open_consumer, open_producer
+from driftd.consumers.kafka.clients import open_admin, open_consumer, open_producer, open_reader
 from driftd.consumers.source import TopicPartition
 
 pytestmark = pytest.mark.kafka
@@ -158,3 +158,52 @@ def test_two_members_split_partitions_by_range(kafka_service, client):
     assert not one & two and len(one | two) == 8
     for owned in (one, two):
         assert {p for t, p in owned if t == a} == {p for t, p in owned if t == b}
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_reader_reads_what_follows_its_start_and_joins_no_group(kafka_service, topic, client):
+    from confluent_kafka.admin import AdminClient
+
+    spec = _spec(kafka_service, client)
+    producer = open_producer(spec)
+    for i in range(30):  # before the reader: not for it
+        producer.produce(topic, f"old-{i}".encode(), f"k{i}".encode())
+    assert producer.flush(20) == 0
+    groups = AdminClient({"bootstrap.servers": kafka_service.address})
+    before = {g.group_id for g in groups.list_consumer_groups(request_timeout=10).result().valid}
+    reader = open_reader(spec, topic)
+    for i in range(30):  # after: every partition's new records
+        producer.produce(topic, f"new-{i}".encode(), f"k{i}".encode())
+    assert producer.flush(20) == 0
+    producer.close()
+    records = _drain(reader, 30)
+    reader.close()
+    assert sorted(r.value for r in records) == sorted(f"new-{i}".encode() for i in range(30))
+    after = {g.group_id for g in groups.list_consumer_groups(request_timeout=10).result().valid}
+    assert after == before
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_admin_reports_a_groups_lag(kafka_service, topic, client):
+    spec = _spec(kafka_service, client)
+    producer = open_producer(spec)
+    for i in range(60):
+        producer.produce(topic, b"x", f"k{i}".encode())
+    assert producer.flush(20) == 0
+    producer.close()
+    consumer = open_consumer(spec)
+    consumer.subscribe([topic], Recorder())
+    records = _drain(consumer, 60)
+    consumer.commit({(r.topic, r.partition): r.offset + 1 for r in records[:1]})
+    consumer.close()
+    admin = open_admin(spec)
+    rows = admin.group_lag(spec.group_id, [topic])
+    admin.close()
+    ends = {}
+    for r in records:
+        ends[r.partition] = max(ends.get(r.partition, 0), r.offset + 1)
+    first = records[0]
+    assert {(t, p) for t, p, _, _ in rows} == {(topic, p) for p in range(3)}
+    for _, p, committed, end in rows:
+        assert end == ends.get(p, 0)
+        assert committed == (first.offset + 1 if p == first.partition else 0)

@@ -67,14 +67,15 @@ def test_prometheus_scrapes_the_daemon_and_grafana_shows_its_metrics():
     assert target == f"driftd:{config.http.port}" and config.http.host == "0.0.0.0"
     dashboard = json.loads((COMPOSE / "grafana" / "dashboards" / "driftd.json").read_text())
     exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
-    for metric in ("driftd_reading", "driftd_alert_firing", "driftd_events",
-                   "driftd_dead_letters", "driftd_notifications", "driftd_consumer_lag",
-                   "driftd_retrain_runs"):  # fmt: skip
+    for metric in ("driftd_reading", "driftd_alert_firing", "driftd_events_total",
+                   "driftd_dead_letters_total", "driftd_notifications_total",
+                   "driftd_consumer_lag", "driftd_retrain_runs_total"):  # fmt: skip
         assert metric in exprs
-    # Every metric a panel queries is one the daemon exports (no typo'd, dead panels).
+    # Every metric a panel queries is one the daemon exports (no typo'd, dead panels);
+    # counter families are declared without the _total their samples carry.
     source = " ".join(p.read_text() for p in (ROOT / "driftd").rglob("*.py"))
     for metric in set(re.findall(r"driftd_\w+", exprs)):
-        assert f'"{metric}"' in source, metric
+        assert f'"{metric.removesuffix("_total")}"' in source, metric
 
 
 def load_config_for_compose():

@@ -238,21 +238,21 @@ class KafkaPythonAdmin:
         return len(described[0]["partitions"])
 
     def group_lag(self, group: str, topics: list[str]) -> list[tuple[str, int, int, int]]:
-        committed = self._admin.list_consumer_group_offsets(group)
-        reader = KafkaConsumer(**client_settings(self._spec, "driftd-status"), group_id=None)
+        # A consumer that never subscribes reads the group's committed offsets without
+        # joining it.
+        reader = KafkaConsumer(**client_settings(self._spec, "driftd-status"), group_id=group,
+                               enable_auto_commit=False)  # fmt: skip
         try:
             rows = []
             for topic in topics:
-                numbers = sorted(reader.partitions_for_topic(topic) or [])
-                parts = [_TopicPartition(topic, p) for p in numbers]
+                parts = [_TopicPartition(topic, p)
+                         for p in sorted(reader.partitions_for_topic(topic) or [])]  # fmt: skip
                 ends = reader.end_offsets(parts) if parts else {}
                 for tp in parts:
-                    offset = committed.get(tp)
-                    at = max(offset.offset, 0) if offset is not None else 0
-                    rows.append((topic, tp.partition, at, ends[tp]))
+                    rows.append((topic, tp.partition, max(reader.committed(tp) or 0, 0), ends[tp]))
             return rows
         finally:
-            reader.close()
+            reader.close(autocommit=False)
 
     def close(self) -> None:
         self._admin.close()
