@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,3 +35,12 @@ def run_demo(state: Path, predictions: int = 8000, *extra: str) -> Path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return state / "config.yaml"
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    """Wait for a condition the test observes (a signal, not a guess at timing)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)

@@ -1,4 +1,4 @@
-"""The alert lifecycle between the rules and the channels: route, group, pace, dedup.
+"""The alert lifecycle between the rules and the receivers: route, group, pace, dedup.
 
 Rules emit *transitions* (firing, resolved). The manager keeps each alert's
 current state, puts it in the groups of the routes it matches (grouped by model

@@ -54,7 +54,7 @@ class Tracked:
 
 
 class Notification(msgspec.Struct, kw_only=True):
-    """One message to one receiver about one group of alerts (what a channel sends).
+    """One message to one receiver about one group of alerts (what a receiver sends).
 
     ``id`` is the idempotency key: stable across retries and restarts, sent with every
     attempt (header, Message-ID, a Slack context line) so a receiver can drop repeats.

@@ -1,4 +1,4 @@
-"""Config for where alerts go: receivers (channels), routes, inhibition.
+"""Config for where alerts go: receivers, routes, inhibition.
 
 Modelled on Alertmanager's: a route matches alerts by model, severity, metric and
 rule (globs), sends them to one or more receivers, groups them (by model by

@@ -39,7 +39,7 @@ from runtime.stream import MODELS, make_stream, write_config
 from services.local import LocalKafka, free_port
 from services.proxy import FaultProxy
 from services.receivers import SlackStandIn, SmtpServer, WebhookReceiver
-from testdata import write_reference_csv
+from testdata import wait_until, write_reference_csv
 
 from driftd.alerts.outbox import RedisOutbox
 from driftd.daemon.paths import registry_dir
@@ -171,14 +171,6 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def _worker(setup: Setup, log: Path) -> subprocess.Popen:
     with log.open("ab") as handle:
         return subprocess.Popen(
@@ -224,7 +216,7 @@ def test_everything_at_once(tmp_path, redis_service, proxied_kafka, receivers, m
     worker_log = tmp_path / "worker.log"
     worker = _worker(setup, worker_log)
     watch = Watch(setup, started)
-    _wait(lambda: owns_partitions(first) and owns_partitions(second), 90, "two members")
+    wait_until(lambda: owns_partitions(first) and owns_partitions(second), 90, "two members")
     # The Slack outage covers the first alerts, however late they come: its first three
     # requests answer 503 (counted, not timed: a busy machine cannot make it miss them).
     slack.script = ["503", "503", "503"]
@@ -249,7 +241,8 @@ def test_everything_at_once(tmp_path, redis_service, proxied_kafka, receivers, m
         redis_service.start()
         faults.append("Redis restarted")
         _request_retraining(setup)
-        _wait(lambda: f"retraining {RETRAINED}" in worker_log.read_text(), 60, "a retraining run")
+        wait_until(lambda: f"retraining {RETRAINED}" in worker_log.read_text(), 60,
+                   "a retraining run")  # fmt: skip
         time.sleep(0.3)
         worker.kill()
         worker.wait()
@@ -276,9 +269,10 @@ def test_everything_at_once(tmp_path, redis_service, proxied_kafka, receivers, m
         client = redis.Redis.from_url(redis_service.address)
         outbox = RedisOutbox(client, setup.config.redis.namespace)
         # Leases of killed daemons run out after 60 s; then the survivors deliver.
-        _wait(lambda: all(i.status != "pending" for i in outbox.items()), 180, "an empty outbox")
+        wait_until(lambda: all(i.status != "pending" for i in outbox.items()), 180,
+                   "an empty outbox")  # fmt: skip
         registry = Registry(registry_dir(setup.config))
-        _wait(lambda: any(r["finished_at"] > asked for r in registry.runs(RETRAINED)), 120,
+        wait_until(lambda: any(r["finished_at"] > asked for r in registry.runs(RETRAINED)), 120,
               "the retraining run asked for after the faults")  # fmt: skip
     finally:
         watch.stop.set()

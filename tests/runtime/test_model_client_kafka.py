@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from confluent_kafka.admin import AdminClient
 from sklearn.linear_model import LogisticRegression
+from testdata import wait_until
 
 from driftd.config import load_config
 from driftd.daemon.builders import announcer, build_view
@@ -29,14 +30,6 @@ def _groups(bootstrap: str) -> set[str]:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     listed = admin.list_consumer_groups(request_timeout=10).result()
     return {group.group_id for group in listed.valid}
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("client", ["confluent", "kafka-python"])
@@ -84,7 +77,7 @@ kafka:
         with urllib.request.urlopen(request, timeout=30) as response:
             assert json.loads(response.read()) == {"model": "m", "champion": second,
                                                    "previous": 1}  # fmt: skip
-        _wait(lambda: app.version == second, 30, "the app to swap to the promoted version")
+        wait_until(lambda: app.version == second, 30, "the app to swap to the promoted version")
         assert app.swaps == 1
     finally:
         app.close()
