@@ -36,6 +36,7 @@ from driftd.alerts.stages.dedup import DedupStage
 from driftd.alerts.stages.inhibit import InhibitStage
 from driftd.alerts.stages.silence import SilenceStage
 from driftd.config.alerting import AlertingSpec, RouteSpec
+from driftd.detectors.readings import drifted_feature
 
 log = logging.getLogger("driftd.alerts")
 
@@ -173,11 +174,10 @@ class AlertManager:
             # Jensen-Shannon distance: defined for numeric and categorical features alike,
             # in [0, 1], so features of both kinds rank on one scale.
             moved = [
-                (name.split(".")[1], float(value))
+                (feature, float(value))
                 for name, value in readings.items()
                 if value is not None
-                and name.startswith("drift.")
-                and name.endswith(".jensenshannon")
+                and (feature := drifted_feature(name, "jensenshannon")) is not None
             ]
             if moved:
                 out[model] = sorted(moved, key=lambda item: -item[1])[:5]

@@ -18,6 +18,7 @@ from driftd.config import Config, load_config
 from driftd.daemon.builders import announcer, build_view
 from driftd.daemon.web.api import Actions
 from driftd.daemon.web.server import StatusServer
+from driftd.detectors import readings as names
 from driftd.logs import apply_config
 
 
@@ -42,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-HEADLINE = ("accuracy", "estimated.accuracy", "roc_auc", "mae")
+HEADLINE = ("accuracy", names.estimated("accuracy"), "roc_auc", "mae")
 
 
 def consumer_lag(config: Config) -> list[tuple[str, int, int, int]]:
@@ -77,7 +78,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         models.add_row(
             model["model"],
             "-" if model["event_time"] is None else format_timestamp(model["event_time"]),
-            *(_cell(m, k, "{:.0f}") for k in ("events.predictions", "events.labels")),
+            *(_cell(m, names.event_count(k), "{:.0f}") for k in names.EVENT_KINDS),
             *(_cell(m, k, "{:.4g}") for k in HEADLINE),
             str(model["champion"] or "-"),
         )

@@ -9,12 +9,13 @@ from rich.table import Table
 
 from driftd.alerts.model import Alert
 from driftd.daemon.pipeline import Pipeline
+from driftd.detectors import readings as names
 from driftd.events import format_timestamp
 
 HEADLINE = (
     "accuracy", "f1", "roc_auc", "log_loss", "mae", "rmse", "r2",
-    "estimated.accuracy", "concept.detections", "join.matched", "join.waiting_predictions",
-    "join.orphans", "quality.missing_rate",
+    names.estimated("accuracy"), names.concept("detections"), names.join("matched"),
+    names.join("waiting_predictions"), names.join("orphans"), names.quality("missing_rate"),
 )  # fmt: skip
 
 

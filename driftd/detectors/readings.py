@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 Readings = dict[str, float | None]
@@ -55,6 +56,12 @@ def fairness_group(attribute: str, group: str, metric: str) -> str:
     return f"{fairness_prefix(attribute)}.group.{group}.{metric}"
 
 
+def fairness_groups(names: Iterable[str], attribute: str) -> list[str]:
+    """The groups of ``attribute`` that appear in reading names, sorted."""
+    prefix = f"{fairness_prefix(attribute)}.group."
+    return sorted({n[len(prefix) :].rsplit(".", 1)[0] for n in names if n.startswith(prefix)})
+
+
 def concept(name: str) -> str:
     return f"concept.{name}"
 
@@ -90,6 +97,20 @@ def prediction_drift_prefix(output: str) -> str:
 
 
 LABEL_DRIFT_PREFIX = "label_drift"
+
+
+def drifted_feature(name: str, statistic: str) -> str | None:
+    """The feature a feature-drift reading of ``statistic`` is about (None for others).
+
+    >>> drifted_feature("drift.income.jensenshannon", "jensenshannon")
+    'income'
+    >>> drifted_feature("prediction_drift.score.jensenshannon", "jensenshannon") is None
+    True
+    """
+    head, tail = feature_drift_prefix(""), f".{statistic}"
+    if name.startswith(head) and name.endswith(tail) and len(name) > len(head) + len(tail):
+        return name[len(head) : -len(tail)]
+    return None
 
 # Units by name (first match wins). Anything not listed is a ratio.
 UNITS: tuple[tuple[str, Unit], ...] = (

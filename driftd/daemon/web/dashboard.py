@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from driftd.daemon.web.state_view import StateView
+from driftd.detectors import readings as names
 from driftd.events import format_timestamp
 
 STATIC = Path(__file__).parent / "static"
@@ -60,8 +61,8 @@ def index(view: StateView) -> bytes:
         m = model["metrics"]
         rows.append([
             f"<a href='/models/{e(model['model'])}'>{e(model['model'])}</a>", e(model["task"]),
-            _num(m.get("events.predictions")), _num(m.get("accuracy")),
-            _num(m.get("estimated.accuracy")), e(str(model["champion"] or "-")),
+            _num(m.get(names.event_count("predictions"))), _num(m.get("accuracy")),
+            _num(m.get(names.estimated("accuracy"))), e(str(model["champion"] or "-")),
         ])  # fmt: skip
     firing = [
         [e(a["model"]), e(a["metric"]), _num(a["value"]), e(f"{a['op']} {a['threshold']:g}"),
@@ -90,20 +91,18 @@ def model_page(view: StateView, model_id: str) -> bytes:
     spec = view.config.models[model_id]
     charts: list[dict[str, Any]] = [
         {"id": "accuracy", "title": "Accuracy: realised, and estimated before labels",
-         "series": {name: view.history(model_id, name) for name in ("accuracy",
-                                                                     "estimated.accuracy")}},
+         "series": {name: view.history(model_id, name)
+                    for name in ("accuracy", names.estimated("accuracy"))}},
         {"id": "drift", "title": "Drift per feature (Jensen-Shannon distance)",
-         "series": {name: view.history(model_id, f"drift.{name}.jensenshannon")
+         "series": {name: view.history(model_id, names.column_drift(
+                        names.feature_drift_prefix(name), "jensenshannon"))
                     for name in spec.features}},
     ]  # fmt: skip
     for attribute in spec.sensitive_attributes:
-        prefix = f"fairness.{attribute}.group."
-        groups = sorted(
-            {k[len(prefix) :].rsplit(".", 1)[0] for k in metrics if k.startswith(prefix)}
-        )
         charts.append({
             "id": f"fairness-{attribute}", "title": f"Accuracy per {attribute} group",
-            "series": {g: view.history(model_id, f"{prefix}{g}.accuracy") for g in groups},
+            "series": {g: view.history(model_id, names.fairness_group(attribute, g, "accuracy"))
+                       for g in names.fairness_groups(metrics, attribute)},
         })  # fmt: skip
     alerts = [a for a in view.alerts()["recent"] if a["model"] == model_id][:100]
     timeline = [
@@ -120,9 +119,9 @@ def model_page(view: StateView, model_id: str) -> bytes:
          _num(v.get("metrics", {}).get("holdout")), e(v["sha256"][:12])]
         for v in registry["versions"]
     ]  # fmt: skip
-    headline = [[e(k), _num(metrics.get(k))] for k in (
-        "accuracy", "estimated.accuracy", "roc_auc", "events.predictions", "events.labels",
-        "join.waiting_predictions") if k in metrics]  # fmt: skip
+    shown = ("accuracy", names.estimated("accuracy"), "roc_auc", names.event_count("predictions"),
+             names.event_count("labels"), names.join("waiting_predictions"))  # fmt: skip
+    headline = [[e(k), _num(metrics.get(k))] for k in shown if k in metrics]
     body = (
         f"<h1>{e(model_id)}</h1>"
         + _table(["metric", "now"], headline)
