@@ -1,7 +1,7 @@
 """The pipeline: raw messages in, detector state, readings and alerts out.
 
-One object, driven by any runtime (embedded replay, the Kafka consumer loop, the
-faust agents): ``process(batch)`` decodes each message, routes it to its model's
+One object per partition, driven by the driver loop (embedded or service, through
+daemon/partitions.py) or by the faust agents: ``process(batch)`` decodes each message, routes it to its model's
 monitor and, every ``runtime.evaluate_every`` events of a model, evaluates that
 model: expire old joins, compute readings, run the rules, dispatch alerts.
 ``checkpoint(offsets)`` writes the state of the models that changed, the readings
@@ -28,6 +28,7 @@ from driftd.alerts.model import Alert
 from driftd.alerts.rules import RuleEngine
 from driftd.config import Config
 from driftd.consumers.deadletters import DeadLetterSink
+from driftd.consumers.local import Message
 from driftd.daemon.catalog import ModelCatalog
 from driftd.detectors.encode import RejectedEvent
 from driftd.detectors.monitor import ModelMonitor
@@ -36,7 +37,6 @@ from driftd.store import ReadingsRow, Store
 
 log = logging.getLogger("driftd.pipeline")
 
-Message = tuple[bytes, str, int | None]  # raw bytes, source, offset
 
 
 class Pipeline:
