@@ -1,9 +1,10 @@
 """The pipeline: raw messages in, detector state, readings and alerts out.
 
 One object per partition, driven by the driver loop (embedded or service, through
-daemon/partitions.py) or by the faust agents: ``process(batch)`` decodes each message, routes it to its model's
-monitor and, every ``runtime.evaluate_every`` events of a model, evaluates that
-model: expire old joins, compute readings, run the rules, dispatch alerts.
+daemon/partitions.py) or by the faust agents: ``process(batch)`` decodes each
+message, routes it to its model's monitor and, every ``runtime.evaluate_every``
+events of a model, evaluates that model: expire old joins, compute readings, run the
+rules, dispatch alerts.
 ``checkpoint(offsets)`` writes the state of the models that changed, the readings
 computed since the last checkpoint and the given offsets in one store
 transaction; ``restore()`` reads it back, so a restarted runtime continues
