@@ -38,5 +38,5 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[test]'
 .venv/bin/ruff check driftd tests bench
 # The layers and the absence of import cycles (pyproject.toml [tool.importlinter]).
-.venv/bin/lint-imports
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

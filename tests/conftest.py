@@ -8,15 +8,19 @@ temporary directory, or the directory ``DRIFTD_TEST_ARTIFACTS`` names.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 from testdata import write_reference_csv
 
-# Hypothesis keeps no example database in the working tree (examples are seeded anyway).
+# Hypothesis keeps no example database, and its caches go to a temporary directory, not
+# the working tree (read lazily, so setting it here, before any test, is in time).
 settings.register_profile("driftd", database=None)
 settings.load_profile("driftd")
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY",
+                      tempfile.mkdtemp(prefix="driftd-hypothesis-"))  # fmt: skip
 
 
 @pytest.fixture(scope="session")

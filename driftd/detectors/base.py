@@ -32,7 +32,6 @@ all it takes for every model to get it; ``docs/extending.md`` walks through one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 
@@ -89,26 +88,24 @@ class PredictionBatch:
         return len(self.events)
 
     @cached_property
-    def _raw_columns(self) -> dict[str, Sequence[Any]]:
-        names = list(self._context.spec.features)
-        raw = columns([e.features for e in self.events], names)
-        return dict(zip(names, raw, strict=True))
-
-    @cached_property
     def feature_columns(self) -> dict[str, tuple[np.ndarray, Any]]:
         """Per feature: (quality codes, values). Numeric values are floats (NaN unless
         finite); categorical values are the present categories as text."""
+        features = self._context.spec.features
+        names = list(features)
+        raw = columns([e.features for e in self.events], names)
         out: dict[str, tuple[np.ndarray, Any]] = {}
-        for name, raw in self._raw_columns.items():
-            if self._context.spec.features[name].kind == "numeric":
-                out[name] = numeric_column(raw, self._context.ranges[name])
+        for name, values in zip(names, raw, strict=True):
+            if features[name].kind == "numeric":
+                out[name] = numeric_column(values, self._context.ranges[name])
             else:
-                out[name] = categorical_column(raw)
+                out[name] = categorical_column(values)
         return out
 
-    @property
+    @cached_property
     def last_time(self) -> float:
-        return max(e.timestamp for e in self.events)
+        """The newest event time in the batch."""
+        return max(e.timestamp for e in self.events)  # type: ignore[type-var]
 
 
 class OutcomeBatch:

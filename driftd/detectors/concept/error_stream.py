@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
 from driftd.detectors.concept.adwin import ADWIN
@@ -96,7 +98,7 @@ class ConceptDetector(Detector):
         if self._classification:
             errors = (batch.y != batch.y_hat).astype(float)
         else:
-            errors = abs(batch.y - batch.y_hat)
+            errors = np.abs(batch.y - batch.y_hat)
         update = self.concept.update
         for error in errors.tolist():
             update(error)
