@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,3 +89,29 @@ def test_group_gaps_equal_fairlearn():
     assert gaps["sex.accuracy_difference"] == pytest.approx(by_group, abs=1e-12)
     dp = demographic_parity_difference(frame.y, y_hat, sensitive_features=sex)
     assert gaps["sex.demographic_parity_difference"] == pytest.approx(dp, abs=1e-12)
+
+
+class _Sleepy:
+    """A model whose predict takes ``cost`` seconds, and much longer during a burst of
+    load on the machine (the first ``burst`` calls made to any model)."""
+
+    calls = 0
+
+    def __init__(self, cost: float, burst: int):
+        self.cost, self.burst = cost, burst
+
+    def predict(self, X):
+        _Sleepy.calls += 1
+        time.sleep(self.cost * (10 if _Sleepy.calls <= self.burst else 1))
+        return np.zeros(len(X))
+
+
+def test_latency_is_measured_in_turns_so_a_burst_of_load_slows_neither_alone():
+    """Measured one after the other, the model measured during a burst looks 10x slower;
+    in alternating turns, the fastest turn of each is compared."""
+    from driftd.retrain.gates import paired_latency
+
+    _Sleepy.calls = 0
+    challenger, champion = _Sleepy(0.02, burst=3), _Sleepy(0.02, burst=3)
+    new, old = paired_latency(challenger, champion, np.zeros((10, 2)))
+    assert 0.5 < new / old < 2.0  # x2 is the default latency gate

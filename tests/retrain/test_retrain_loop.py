@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from retrain.helpers import config_text, draw, store_rows, write_reference
 from sklearn.linear_model import LogisticRegression
+from testdata import wait_until
 
 from driftd.alerts.dispatch import Dispatcher
 from driftd.alerts.receivers.jsonl import JsonlFile
@@ -161,17 +162,21 @@ def test_model_client_hot_swaps_without_dropping_requests(tmp_path):
             except Exception as exc:  # pragma: no cover - the assertion reports it
                 errors.append(exc)
 
-    threads = [threading.Thread(target=traffic) for _ in range(3)]
+    threads = [threading.Thread(target=traffic, daemon=True) for _ in range(3)]
     for thread in threads:
         thread.start()
-    store_rows(store, draw(4000, shifted=True, seed=6), version=str(champion))
-    worker.queue.put("credit", "drift")
-    (result,) = worker.run_pending()
-    assert client.handle_event(events[0])  # the "model promoted" event reaches the app
-    stop.wait(0.3)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        store_rows(store, draw(4000, shifted=True, seed=6), version=str(champion))
+        worker.queue.put("credit", "drift")
+        (result,) = worker.run_pending()
+        assert result.status == "promoted", result.report.get("gates", {}).get("verdicts")
+        assert client.handle_event(events[0])  # the "model promoted" event reaches the app
+        # Requests go on being served, now by the new version (seen, not waited for).
+        wait_until(lambda: served[-1] == result.version, 60, "a request served by it")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
     assert errors == [] and client.version == result.version and client.swaps == 1
     assert served[0] == champion and served[-1] == result.version
     # A version whose announced hash is not the registry's is refused; service goes on.

@@ -20,6 +20,7 @@ from runtime.harness import (
     publish,
 )
 from runtime.stream import make_stream
+from testdata import wait_until
 
 from driftd.consumers.kafka.clients import open_consumer
 
@@ -106,12 +107,12 @@ def test_kill_9_five_times_loses_nothing_and_counts_nothing_twice(make_setup, da
     progress = []
     for _ in range(5):
         daemon = daemons(setup.config_path)
-        # Kill at a random moment once it owns partitions (joining after a kill waits
-        # out the dead member's session, so a fixed delay may kill it before any work).
-        deadline = time.monotonic() + 60
-        while "assigned partitions" not in daemon.log() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(rng.uniform(0.5, 2.0))
+        # Kill at a random moment once it has checkpointed work of its own (joining
+        # after a kill waits out the dead member's session; a busy machine is slower
+        # still: a fixed delay could kill it before it did anything).
+        before = progress[-1] if progress else 0
+        wait_until(lambda b=before: consumed(setup) > b, 180, "the daemon's own progress")
+        time.sleep(rng.uniform(0.0, 1.0))
         daemon.kill()
         progress.append(consumed(setup))
     producer.finish()
@@ -137,8 +138,8 @@ def test_two_daemons_split_the_partitions_and_survive_losing_one(make_setup, dae
     ):
         time.sleep(0.2)
     producer = Background(publish, setup, stream, "confluent", 4000, 0.5)
-    time.sleep(4)
-    assert 0 < consumed(setup) < len(stream.messages)
+    wait_until(lambda: consumed(setup) > 0, 180, "the group's first checkpoint")
+    assert consumed(setup) < len(stream.messages)  # mid-stream
     assert first.terminate() == 0  # leaves the group: its partitions move to the second
     producer.finish()
     readings = final_readings(setup, stream)
@@ -154,9 +155,10 @@ def test_redis_and_kafka_restarts_mid_stream(make_setup, daemons, redis_service,
     stream = make_stream(40_000, seed=4)
     daemon = daemons(setup.config_path)
     producer = Background(publish, setup, stream, "confluent", 4000, 0.8)
-    time.sleep(4)
+    wait_until(lambda: consumed(setup) > 0, 180, "the daemon's first checkpoint")
     redis_service.stop(False)
-    time.sleep(3)
+    # Down until the daemon has met the outage (however slow a busy machine makes it).
+    wait_until(lambda: "redis unavailable" in daemon.log(), 120, "the daemon to meet the outage")
     redis_service.start()
     time.sleep(2)
     kafka_service.stop(False)
