@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from services.receivers import SlackStandIn, SmtpServer, WebhookReceiver
 
@@ -81,13 +79,3 @@ def deliver(alerting, clock: SimClock, horizon: float = 24 * 3600.0) -> list[flo
         clock.now = max(clock.now, max(flushes))  # every group flushes once more
         idle_flush_done = True
     raise AssertionError(f"still sending after {horizon} simulated seconds")
-
-
-def wait_for(condition, timeout: float = 20.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
