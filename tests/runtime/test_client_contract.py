@@ -42,7 +42,7 @@ def _spec(kafka_service, client: str, **kw) -> KafkaSpec:
     )
 
 
-def _drain(consumer, expected: int, timeout: float = 30.0) -> list:
+def _drain(consumer, expected: int, timeout: float = 120.0) -> list:
     records = []
     deadline = time.monotonic() + timeout
     while len(records) < expected and time.monotonic() < deadline:

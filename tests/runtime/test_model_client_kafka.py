@@ -77,7 +77,7 @@ kafka:
         with urllib.request.urlopen(request, timeout=30) as response:
             assert json.loads(response.read()) == {"model": "m", "champion": second,
                                                    "previous": 1}  # fmt: skip
-        wait_until(lambda: app.version == second, 30, "the app to swap to the promoted version")
+        wait_until(lambda: app.version == second, 120, "the app to swap to the promoted version")
         assert app.swaps == 1
     finally:
         app.close()

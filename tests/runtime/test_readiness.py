@@ -41,7 +41,7 @@ def test_lag_is_the_distance_to_the_end_and_gates_readiness(make_setup):
     try:
         runtime.source.subscribe(topics, runtime)
         consumed: dict[tuple[str, int], int] = {}
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while len(consumed) < 4 and time.monotonic() < deadline:  # a little of each
             records = runtime.source.poll(50, 1.0)
             runtime.partitions.feed(records)
@@ -57,7 +57,7 @@ def test_lag_is_the_distance_to_the_end_and_gates_readiness(make_setup):
         assert runtime.lag == {tp: ends[tp] - consumed[tp] for tp in consumed}
         assert max(runtime.lag.values()) > 10  # far behind the bound
 
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60
         while not probe.reachable() and time.monotonic() < deadline:
             time.sleep(0.2)
         status, body = _get(server.port, "/readyz")
@@ -82,7 +82,7 @@ def test_an_unreachable_broker_fails_the_probe():
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     probe = BrokerProbe(KafkaSpec(bootstrap_servers=f"127.0.0.1:{port}"), "t", 0.2).start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not probe.last_error and time.monotonic() < deadline:
         time.sleep(0.2)
     probe.stop()

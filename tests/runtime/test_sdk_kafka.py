@@ -48,7 +48,7 @@ def test_an_app_that_exits_without_closing_still_delivers_everything(kafka_servi
     consumer = open_consumer(spec)
     consumer.subscribe([topics.predictions, topics.labels], _FromStart())
     records = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while len(records) < 1000 and time.monotonic() < deadline:
         records += consumer.poll(1000, 0.5)
     consumer.close()
