@@ -129,16 +129,18 @@ def gap_growth(
 
 
 def paired_latency(challenger: Any, champion: Any, X, rounds: int = 7) -> tuple[float, float]:
-    """Per-row latency of both models, measured in turns (the order alternating), the
-    fastest of ``rounds`` each: a burst of load on the machine then slows both, not
-    whichever happened to be measured during it."""
+    """Per-row inference cost of both models: CPU time of this process (every thread of
+    it, so an estimator's own worker threads count), in turns with the order
+    alternating, the cheapest of ``rounds`` turns each. Time spent waiting for a core
+    while other processes run is not the model's and does not count, and a burst of
+    load slows both models' turns alike, not whichever happened to be measured then."""
     best = [float("inf"), float("inf")]
     models = (challenger, champion)
     for round_ in range(rounds):
         for which in ((0, 1) if round_ % 2 == 0 else (1, 0)):
-            started = time.perf_counter()
+            started = time.process_time()
             models[which].predict(X)
-            best[which] = min(best[which], time.perf_counter() - started)
+            best[which] = min(best[which], time.process_time() - started)
     rows = max(len(X), 1)
     return best[0] / rows, best[1] / rows
 

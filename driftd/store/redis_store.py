@@ -69,8 +69,11 @@ class RedisStore:
         epoch_key = self._key("epoch")
         with self.client.pipeline(transaction=True) as pipe:
             if self.epoch is not None:
-                pipe.watch(epoch_key)
-                current = pipe.get(epoch_key)
+                try:
+                    pipe.watch(epoch_key)
+                    current = pipe.get(epoch_key)
+                except redis.WatchError as exc:  # the connection failed while watching
+                    raise redis.ConnectionError(str(exc)) from exc
                 if current is None or int(current) != self.epoch:
                     raise Fenced(
                         f"{self.prefix} is now owned by epoch {current!r}, not {self.epoch}"
@@ -95,8 +98,17 @@ class RedisStore:
                 pipe.hset(self._key("offsets"), mapping=offsets)
             try:
                 pipe.execute()
-            except redis.WatchError:
-                raise Fenced(f"{self.prefix} changed owner during the commit") from None
+            except redis.WatchError as exc:
+                self._fenced_or_retryable(exc)
+
+    def _fenced_or_retryable(self, exc: redis.WatchError) -> None:
+        """A WatchError means the epoch changed (another owner: fenced), or, in
+        redis-py's words, that a connection error "occurred while watching" (Redis
+        restarting or loading: retry). The epoch as it is now tells them apart."""
+        current = self.client.get(self._key("epoch"))  # (a ConnectionError: retried too)
+        if current is not None and int(current) == self.epoch:
+            raise redis.ConnectionError(f"{self.prefix}: {exc}") from exc
+        raise Fenced(f"{self.prefix} changed owner during the commit") from None
 
     def load_state(self, name: str) -> Any | None:
         value = self.client.hget(self._key("state"), name)

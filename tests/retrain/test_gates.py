@@ -91,27 +91,31 @@ def test_group_gaps_equal_fairlearn():
     assert gaps["sex.demographic_parity_difference"] == pytest.approx(dp, abs=1e-12)
 
 
-class _Sleepy:
-    """A model whose predict takes ``cost`` seconds, and much longer during a burst of
-    load on the machine (the first ``burst`` calls made to any model)."""
+class _Costly:
+    """A model whose predict costs ``work`` units of CPU, and which during a burst of
+    load on the machine (the first ``burst`` calls made to any model) also waits, the
+    way a process waits for a core while others run."""
 
     calls = 0
 
-    def __init__(self, cost: float, burst: int):
-        self.cost, self.burst = cost, burst
+    def __init__(self, work: int, burst: int = 0):
+        self.work, self.burst = work, burst
 
     def predict(self, X):
-        _Sleepy.calls += 1
-        time.sleep(self.cost * (10 if _Sleepy.calls <= self.burst else 1))
+        _Costly.calls += 1
+        if _Costly.calls <= self.burst:
+            time.sleep(0.05)  # waiting, not computing
+        sum(i * i for i in range(self.work))
         return np.zeros(len(X))
 
 
-def test_latency_is_measured_in_turns_so_a_burst_of_load_slows_neither_alone():
-    """Measured one after the other, the model measured during a burst looks 10x slower;
-    in alternating turns, the fastest turn of each is compared."""
+def test_latency_counts_the_models_cpu_not_the_wait_for_a_busy_machine():
     from driftd.retrain.gates import paired_latency
 
-    _Sleepy.calls = 0
-    challenger, champion = _Sleepy(0.02, burst=3), _Sleepy(0.02, burst=3)
-    new, old = paired_latency(challenger, champion, np.zeros((10, 2)))
-    assert 0.5 < new / old < 2.0  # x2 is the default latency gate
+    _Costly.calls = 0
+    new, old = paired_latency(_Costly(30_000, burst=3), _Costly(30_000, burst=3),
+                              np.zeros((10, 2)))  # fmt: skip
+    assert 0.5 < new / old < 2.0  # the default gate is x2: equal models pass it
+    _Costly.calls = 0
+    new, old = paired_latency(_Costly(120_000), _Costly(30_000), np.zeros((10, 2)))
+    assert new / old > 2.0  # a model four times as costly fails it

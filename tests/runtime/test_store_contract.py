@@ -63,3 +63,22 @@ def test_a_fenced_owner_cannot_overwrite_the_new_owners_state(redis_service):
     assert new.load_offsets() == {"predictions": 20}
     assert new.latest_readings("m") is None
     client.close()
+
+
+@pytest.mark.redis
+def test_a_watch_broken_by_the_connection_is_retried_and_only_an_owner_change_fences(
+    redis_service,
+):
+    """redis-py raises WatchError both when the watched epoch changed and when "a
+    ConnectionError occurred while watching" (Redis restarting or loading its data): the
+    first fences the partition, the second must be retried, not drop it."""
+    client = redis.Redis.from_url(redis_service.address)
+    store = RedisStore(client, f"watch-{uuid.uuid4().hex[:8]}", partition=0)
+    store.claim()
+    broken = redis.WatchError("A BusyLoadingError occurred while watching one or more keys")
+    with pytest.raises(redis.ConnectionError):  # still ours: retry (RETRYABLE in runtimes)
+        store._fenced_or_retryable(broken)
+    RedisStore(client, store.prefix.rsplit(":", 1)[0], partition=0).claim()
+    with pytest.raises(Fenced):  # another owner claimed it meanwhile
+        store._fenced_or_retryable(redis.WatchError("Watched variable changed."))
+    client.close()
