@@ -373,6 +373,7 @@ class ModelClient:
 
         spec = KafkaSpec(bootstrap_servers=bootstrap_servers, client=client)
         reader = open_reader(spec, topic, "driftd-model-client")  # from the end as of now
+        self.refresh()  # a promotion before the end was fixed is in the registry already
 
         def loop() -> None:
             try:

@@ -8,6 +8,7 @@ and the announcer of champion changes.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 
@@ -25,6 +26,8 @@ from driftd.retrain.registry import Registry
 from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.worker import alert_triggers
 from driftd.store.redis_store import RedisStore
+
+log = logging.getLogger("driftd.announce")
 
 # Redis errors a runtime waits out (the server restarting, a network cut).
 REDIS_RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError)
@@ -85,7 +88,10 @@ def announcer(config: Config, service: bool) -> Announcer:
 
     def publish(key: bytes, value: bytes) -> None:
         producer.produce(topic, value, key)
-        producer.flush(10)
+        if producer.flush(30):  # still queued: the producer keeps retrying in the background
+            log.error("the announcement on %s is not delivered after 30 s: apps following "
+                      "the topic hear of this champion late (or, if Kafka stays down, "
+                      "only from the registry)", topic)  # fmt: skip
 
     return Announcer(registry_dir(config), publish)
 

@@ -207,3 +207,23 @@ def test_admin_reports_a_groups_lag(kafka_service, topic, client):
     for _, p, committed, end in rows:
         assert end == ends.get(p, 0)
         assert committed == (first.offset + 1 if p == first.partition else 0)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_reader_started_before_its_topic_exists_reads_all_it_will_hold(kafka_service, client):
+    """An app may start following the models topic before driftd created it; then every
+    record the topic comes to hold was published after the reader started."""
+    spec = _spec(kafka_service, client)
+    name = f"later-{uuid.uuid4().hex[:8]}"
+    reader = open_reader(spec, name)
+    admin = open_admin(spec)
+    assert admin.create_topics({name: 1}, 1) in ([name], [])  # [] if the reader's lookup
+    admin.close()  # made the broker create it (auto.create.topics.enable)
+    producer = open_producer(spec)
+    for i in range(5):
+        producer.produce(name, f"first-{i}".encode(), b"k")
+    assert producer.flush(20) == 0
+    producer.close()
+    records = _drain(reader, 5)
+    reader.close()
+    assert [r.value for r in records] == [f"first-{i}".encode() for i in range(5)]

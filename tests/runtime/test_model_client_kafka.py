@@ -9,6 +9,7 @@ import urllib.request
 
 import numpy as np
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from sklearn.linear_model import LogisticRegression
 from testdata import wait_until
@@ -30,6 +31,14 @@ def _groups(bootstrap: str) -> set[str]:
     admin = AdminClient({"bootstrap.servers": bootstrap})
     listed = admin.list_consumer_groups(request_timeout=10).result()
     return {group.group_id for group in listed.valid}
+
+
+def _published(bootstrap: str, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "driftd-unused"})
+    try:
+        return consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
+    finally:
+        consumer.close()
 
 
 @pytest.mark.parametrize("client", ["confluent", "kafka-python"])
@@ -77,7 +86,12 @@ kafka:
         with urllib.request.urlopen(request, timeout=30) as response:
             assert json.loads(response.read()) == {"model": "m", "champion": second,
                                                    "previous": 1}  # fmt: skip
-        wait_until(lambda: app.version == second, 120, "the app to swap to the promoted version")
+        topic = config.kafka.topics.models
+        try:
+            wait_until(lambda: app.version == second, 120, "the app to swap to the new version")
+        except AssertionError as exc:  # which side lost it: the announcement, or the app?
+            raise AssertionError(f"{exc}; {topic} holds {_published(kafka_service.address, topic)}"
+                                 " message(s)") from None  # fmt: skip
         assert app.swaps == 1
     finally:
         app.close()
@@ -85,3 +99,20 @@ kafka:
     audit = (registry_dir(config) / "m" / "events.jsonl").read_text().splitlines()
     assert [json.loads(line)["reason"] for line in audit] == ["promote"]
     assert _groups(kafka_service.address) == groups_before  # no group left behind
+
+
+def test_an_app_starting_to_listen_catches_up_with_the_registry(tmp_path, kafka_service):
+    """A promotion between loading the champion and following the topic was announced
+    before the app listened: the registry has it, and listen_kafka reads it first."""
+    registry = Registry(tmp_path / "registry")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(100, 2))
+    fitted = [LogisticRegression().fit(X, X[:, i] > 0) for i in range(2)]
+    registry.promote("m", registry.register("m", fitted[0], {}))
+    app = ModelClient(str(tmp_path / "registry"), "m")
+    registry.promote("m", registry.register("m", fitted[1], {}))  # heard by no one
+    try:
+        app.listen_kafka(kafka_service.address, f"models-{time.monotonic_ns()}", "confluent")
+        assert (app.version, app.swaps) == (2, 1)
+    finally:
+        app.close()

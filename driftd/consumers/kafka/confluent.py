@@ -11,6 +11,7 @@ model on the same partition number).
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from confluent_kafka import (
@@ -147,26 +148,48 @@ def _consume(consumer: _Consumer, max_records: int, timeout: float) -> list[Reco
 class ConfluentReader:
     """Every partition of one topic from its end, by assignment: no group joins, nothing
     is committed (librdkafka wants a group.id set, but an assign()-only consumer never
-    uses it), so no consumer group is left behind on the broker."""
+    uses it), so no consumer group is left behind on the broker.
+
+    The end is resolved to a number before the constructor returns. Assigning the
+    logical ``OFFSET_END`` instead would be resolved later, when the fetcher starts:
+    a message published in between (a promotion right after an app started) would
+    be skipped."""
+
+    RESOLVE_SECONDS = 60.0
 
     def __init__(self, spec: KafkaSpec, topic: str, client_id: str):
         settings = client_settings(spec, client_id)
         settings.update({**spec.options, "group.id": "driftd-unused",
                          "enable.auto.commit": False, "enable.auto.offset.store": False})
         self._consumer = _Consumer(settings, logger=log)
-        metadata = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
-        numbers = sorted(metadata.partitions) if metadata and not metadata.error else [0]
-        # The end as of now, resolved here: what is published from here on is read.
-        ends = [self._end(topic, p) for p in numbers]
-        self._consumer.assign([_TopicPartition(topic, p, end) for p, end in zip(numbers, ends,
-                                                                                  strict=True)])
-
-    def _end(self, topic: str, partition: int) -> int:
         try:
-            return self._consumer.get_watermark_offsets(_TopicPartition(topic, partition),
-                                                        timeout=10)[1]  # fmt: skip
-        except KafkaException:  # no such topic yet: from its end once it appears
-            return OFFSET_END
+            self._consumer.assign(self._ends(topic))
+        except BaseException:
+            self._consumer.close()
+            raise
+
+    def _ends(self, topic: str) -> list[_TopicPartition]:
+        deadline = time.monotonic() + self.RESOLVE_SECONDS
+        while True:
+            try:
+                metadata = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
+                error = metadata.error if metadata is not None else None
+                unknown = error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+                if metadata is None or unknown or (error is None and not metadata.partitions):
+                    # No topic yet: everything it will ever hold is published after now.
+                    return [_TopicPartition(topic, 0, OFFSET_BEGINNING)]
+                if error is not None:  # e.g. a leader not elected yet: ask again
+                    raise KafkaException(error)
+                return [
+                    _TopicPartition(topic, p, self._consumer.get_watermark_offsets(
+                        _TopicPartition(topic, p), timeout=10)[1])
+                    for p in sorted(metadata.partitions)
+                ]  # fmt: skip
+            except KafkaException as exc:
+                if time.monotonic() > deadline:
+                    raise ConnectionError(f"cannot find the end of topic {topic}: {exc}") from exc
+                log.info("finding the end of %s: %s; asking again", topic, exc)
+                time.sleep(0.5)
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         return _consume(self._consumer, max_records, timeout)

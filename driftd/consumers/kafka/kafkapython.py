@@ -139,13 +139,19 @@ def _records(batches: dict[Any, list[Any]]) -> list[Record]:
 
 
 class KafkaPythonReader:
-    """Every partition of one topic from its end; no group (group_id None), no commits."""
+    """Every partition of one topic from its end; no group (group_id None), no commits.
+    The end is resolved before the constructor returns (see ``ConfluentReader``)."""
 
     def __init__(self, spec: KafkaSpec, topic: str, client_id: str):
         settings = client_settings(spec, client_id)
         settings.update({**spec.options, "group_id": None, "enable_auto_commit": False})
         self._consumer = KafkaConsumer(**settings)
-        partitions = self._consumer.partitions_for_topic(topic) or {0}
+        partitions = self._consumer.partitions_for_topic(topic)
+        if not partitions:  # no topic yet: all it will ever hold comes after now
+            first = _TopicPartition(topic, 0)
+            self._consumer.assign([first])
+            self._consumer.seek(first, 0)
+            return
         assigned = [_TopicPartition(topic, p) for p in sorted(partitions)]
         self._consumer.assign(assigned)
         self._consumer.seek_to_end(*assigned)
