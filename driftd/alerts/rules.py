@@ -2,7 +2,9 @@
 
 A rule is (model, metric pattern, comparison, threshold, for-duration, severity).
 A metric that breaches becomes *pending*; if it still breaches ``for`` seconds of
-event time later it *fires* (once). It *resolves* only when the value comes back
+event time later it *fires* (once). A rule with an ``evidence_metric`` (the default
+accuracy rule) breaches only while that calibrated sequential test holds an alarm,
+and resolves when it no longer does. It *resolves* only when the value comes back
 past the threshold by the rule's hysteresis, so a metric hovering at the
 threshold does not flap. Patterns use shell globs (``drift.*.wasserstein``): each
 matching metric is its own alert with its own stable dedup key.
@@ -34,6 +36,9 @@ class Rule:
     # Evaluate only once another reading reaches a minimum (e.g. labeled >= 100).
     guard_metric: str | None = None
     guard_minimum: float = 0.0
+    # A calibrated sequential test's 0/1 reading: breached needs it at 1 as well, and
+    # its return to 0 resolves. The value crossing the line alone never fires.
+    evidence_metric: str | None = None
 
     @property
     def margin(self) -> float:
@@ -86,24 +91,29 @@ class RuleEngine:
                 guard = readings.get(rule.guard_metric)
                 if guard is None or guard < rule.guard_minimum:
                     continue
+            evidence = True
+            if rule.evidence_metric is not None:
+                evidence = (readings.get(rule.evidence_metric) or 0.0) >= 1.0
             for metric in metrics:
                 value = readings[metric]
                 if value is None:
                     continue
-                alert = self._step(rule, metric, float(value), now)
+                alert = self._step(rule, metric, float(value), now, evidence)
                 if alert is not None:
                     alerts.append(alert)
         return alerts
 
-    def _step(self, rule: Rule, metric: str, value: float, now: float) -> Alert | None:
+    def _step(
+        self, rule: Rule, metric: str, value: float, now: float, evidence: bool = True
+    ) -> Alert | None:
         key = dedup_key(rule.model, rule.name, metric)
         track = self._tracks.setdefault(key, _Track())
         if track.state == "firing":
-            if rule.recovered(value):
+            if rule.recovered(value) or not evidence:
                 track.state = "inactive"
                 return self._alert(rule, metric, value, key, "resolved", track.since, now)
             return None
-        if not rule.breached(value):
+        if not (evidence and rule.breached(value)):
             track.state = "inactive"
             return None
         if track.state == "inactive":

@@ -14,6 +14,7 @@ from typing import Literal
 
 import msgspec
 
+from driftd.budgets import DEFAULT_BUDGET
 from driftd.durations import Duration, parse_duration
 from driftd.errors import ConfigError
 
@@ -107,6 +108,9 @@ class AlertingSpec(_Spec):
     retry_initial: Duration = "1s"
     retry_max: Duration = "5m"
     max_attempts: int = 12
+    # False alerts allowed per model (its calibrated rules together) while nothing
+    # changed; a model's own false_alarm_budget overrides it. See docs/alerts.md.
+    false_alarm_budget: str = DEFAULT_BUDGET
 
 
 LABELS = ("model", "rule", "metric", "severity")

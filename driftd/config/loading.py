@@ -14,6 +14,7 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
+from driftd.budgets import events_per_false_alarm
 from driftd.config.alerting import AlertingSpec, check_alerting
 from driftd.config.models import FeatureSpec, ModelSpec, ReferenceSpec
 from driftd.config.retraining import check_retrain
@@ -63,6 +64,7 @@ def _check(condition: bool, path: str, problem: str) -> None:
 def _normalise(config: Config) -> Config:
     """Expand shorthands and check what the types alone cannot."""
     _check(bool(config.models), "models", "at least one model is required")
+    events_per_false_alarm(config.alerting.false_alarm_budget, "alerting.false_alarm_budget")
     for model_id, model in config.models.items():
         at = f"models.{model_id}"
         _check(bool(model.features), f"{at}.features", "at least one feature is required")
@@ -117,6 +119,13 @@ def _normalise(config: Config) -> Config:
         model.quality.silence_after = parse_duration(
             model.quality.silence_after, f"{at}.quality.silence_after"
         )
+        if model.false_alarm_budget is None:
+            model.false_alarm_budget = config.alerting.false_alarm_budget
+        else:
+            events_per_false_alarm(model.false_alarm_budget, f"{at}.false_alarm_budget")
+        for key in ("burn_in", "hold"):
+            value = getattr(model.performance, key)
+            _check(value >= 1, f"{at}.performance.{key}", f"must be at least 1, got {value}")
         for i, rule in enumerate(model.rules):
             rule.for_ = parse_duration(rule.for_, f"{at}.rules[{i}].for")
             _check(bool(rule.metric), f"{at}.rules[{i}].metric", "must not be empty")

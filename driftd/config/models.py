@@ -107,6 +107,11 @@ class PerformanceSpec(_Spec):
     # reference's, or when MAE (regression) grows by this fraction.
     max_drop: float = 0.05
     min_labeled: int = 100
+    # Classification: the sequential test on the error stream takes its baseline error
+    # rate from the first `burn_in` labeled predictions (out-of-sample by construction),
+    # and an alarm keeps error_test.alarm at 1 for `hold` labeled predictions.
+    burn_in: int = 1000
+    hold: int = 1000
 
 
 class RuleSpec(_Spec):
@@ -137,4 +142,7 @@ class ModelSpec(_Spec):
     performance: PerformanceSpec = msgspec.field(default_factory=PerformanceSpec)
     rules: list[RuleSpec] = []
     default_rules: bool = True
+    # False alerts allowed, this model's calibrated rules together, e.g. "1 per 1M
+    # events"; unset: alerting.false_alarm_budget.
+    false_alarm_budget: str | None = None
     retrain: RetrainSpec | None = None

@@ -21,6 +21,8 @@ A detector is a small class watching one thing of one model. It declares:
   at run time, such as a group), so a rule watching nothing is caught at start;
 - ``rule_templates()``: the default alert rules it proposes, as data;
 - ``window``: over what its readings are computed, in words (alerts show it);
+- ``decisions()`` / ``calibrate(arl0)``: how many calibrated sequential tests it runs,
+  and the run length between false alarms each gets from the model's budget;
 - ``snapshot()`` / ``restore()``: its state as plain data msgspec encodes to JSON,
   never pickle, so it lives in SQLite or Redis.
 
@@ -65,6 +67,9 @@ class RuleTemplate(msgspec.Struct, frozen=True, kw_only=True):
     # Evaluate only once another reading reaches a minimum (e.g. labeled >= 100).
     guard_metric: str | None = None
     guard_minimum: float = 0.0
+    # A 0/1 reading of a calibrated sequential test: the rule fires only while it is 1,
+    # and resolves when it is back to 0 (the metric alone never pages).
+    evidence_metric: str | None = None
 
 
 class PredictionBatch:
@@ -195,6 +200,17 @@ class Detector(ABC):
 
     def rule_templates(self) -> list[RuleTemplate]:
         return []
+
+    def decisions(self) -> int:
+        """How many calibrated sequential tests this detector runs: its share of the
+        model's false-alarm budget (see :mod:`driftd.budgets`)."""
+        return 0
+
+    def calibrate(self, arl0: float) -> None:
+        """Set each of its tests' in-control run length (events between false alarms);
+        called once after ``build`` when ``decisions()`` is not 0."""
+        if self.decisions():
+            raise NotImplementedError(f"{type(self).__name__} runs tests but cannot calibrate")
 
     @abstractmethod
     def snapshot(self) -> Any:

@@ -12,8 +12,10 @@ from typing import Any
 import numpy as np
 
 from driftd.detectors import metrics
+from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
+from driftd.detectors.error_test import ErrorRateTest
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
@@ -93,6 +95,12 @@ class PerformanceDetector(Detector):
         self.window = f"last {size} labeled events"
         self.performance = PerformanceWindow(context.task, context.class_names, size)
         self._width = len(context.class_names) if context.task == "multiclass" else None
+        spec = context.spec.performance
+        accuracy = context.reference_performance.get("accuracy")
+        self.error_test = ErrorRateTest(
+            context.model_id, spec.burn_in, spec.max_drop, spec.hold,
+            None if accuracy is None else 1 - accuracy,
+        ) if context.classification else None  # fmt: skip
 
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
@@ -100,12 +108,25 @@ class PerformanceDetector(Detector):
 
     def update_outcomes(self, batch: OutcomeBatch) -> None:
         self.performance.update_many(batch.y, batch.y_hat, batch.scores(self._width))
+        if self.error_test is not None:
+            self.error_test.update_many(batch.y != batch.y_hat)
+
+    def decisions(self) -> int:
+        return 0 if self.error_test is None else 1
+
+    def calibrate(self, arl0: float) -> None:
+        if self.error_test is not None:
+            self.error_test.calibrate(arl0)
 
     def readings(self, now: float | None) -> Readings:
-        return self.performance.readings()
+        out = self.performance.readings()
+        if self.error_test is not None:
+            out.update(self.error_test.readings())
+        return out
 
     def reading_names(self) -> list[str]:
-        return metric_names(self._context.task, self._context.class_names)
+        out = metric_names(self._context.task, self._context.class_names)
+        return out + (self.error_test.reading_names() if self.error_test is not None else [])
 
     def rule_templates(self) -> list[RuleTemplate]:
         """Accuracy (classification) or MAE (regression) against the reference's own."""
@@ -120,9 +141,12 @@ class PerformanceDetector(Detector):
                 threshold=round(accuracy - spec.max_drop, 6), severity="critical",
                 hysteresis=0.01,
                 description=(
-                    f"Accuracy over the last {context.spec.windows.size} labeled predictions "
-                    f"fell more than {spec.max_drop:g} below the reference's {accuracy:.3f}."
+                    f"The error rate rose by {spec.max_drop:g} over its baseline (a CUSUM on "
+                    "the error stream, calibrated to the false-alarm budget), and accuracy "
+                    f"over the last {context.spec.windows.size} labeled predictions is "
+                    f"{spec.max_drop:g} below the reference's {accuracy:.3f}."
                 ),
+                evidence_metric=names.error_test("alarm"),
                 **guard,
             )]  # fmt: skip
         if not context.classification and reference.get("mae") is not None:
@@ -135,7 +159,12 @@ class PerformanceDetector(Detector):
         return []
 
     def snapshot(self) -> dict[str, Any]:
-        return self.performance.snapshot()
+        state = self.performance.snapshot()
+        if self.error_test is not None:
+            state["error_test"] = self.error_test.snapshot()
+        return state
 
     def restore(self, state: dict[str, Any]) -> None:
         self.performance.restore(state)
+        if self.error_test is not None and "error_test" in state:  # absent before 0.9
+            self.error_test.restore(state["error_test"])

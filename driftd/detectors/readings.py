@@ -74,6 +74,13 @@ def quality(rate: str, feature: str | None = None) -> str:
 SILENCE = "quality.silence_seconds"
 
 
+def error_test(part: str) -> str:
+    """The sequential test on the error stream (:mod:`driftd.detectors.performance`):
+    ``alarm`` (1 while an alarm is held), ``progress`` (the statistic as a share of its
+    limit), ``baseline`` (the error rate it tests against), ``alarms`` (a total)."""
+    return f"error_test.{part}"
+
+
 def latency(statistic: str) -> str:
     return f"latency_ms.{statistic}"
 
@@ -118,6 +125,7 @@ UNITS: tuple[tuple[str, Unit], ...] = (
     *((join(name), "total") for name in JOIN_TOTALS),
     ("concept.detections", "total"),
     ("*.shift_alarms", "total"),
+    ("error_test.alarms", "total"),
     (SILENCE, "seconds"),
     ("tumbling.window_start", "timestamp"),
     ("latency_ms.*", "milliseconds"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from driftd.budgets import DEFAULT_BUDGET, events_per_false_alarm, per_decision
 from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, RuleTemplate
 from driftd.detectors.concept import ConceptDetector
@@ -41,13 +42,21 @@ MONITOR_READINGS = (
 def build_detectors(
     context: ModelContext, classes: Iterable[type[Detector]] = DETECTORS
 ) -> list[Detector]:
-    """Every detector of one model; names are unique (they key the model's state)."""
+    """Every detector of one model, names unique (they key the model's state), their
+    sequential tests calibrated to share the model's false-alarm budget."""
     detectors = [detector for cls in classes for detector in cls.build(context)]
     seen: set[str] = set()
     for detector in detectors:
         if detector.name in seen or detector.name in ("join", "counts"):
             raise ValueError(f"two detectors of {context.model_id!r} are named {detector.name!r}")
         seen.add(detector.name)
+    decisions = sum(detector.decisions() for detector in detectors)
+    if decisions:
+        budget = context.spec.false_alarm_budget or DEFAULT_BUDGET
+        arl0 = per_decision(events_per_false_alarm(budget), decisions)
+        for detector in detectors:
+            if detector.decisions():
+                detector.calibrate(arl0)
     return detectors
 
 

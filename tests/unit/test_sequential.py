@@ -1,0 +1,138 @@
+"""The calibrated sequential tests: run lengths against brute-force simulation, limits,
+batching, the false-alarm budget, the burn-in baseline and evidence-gated rules."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from driftd.alerts.rules import Rule, RuleEngine
+from driftd.budgets import events_per_false_alarm, per_decision
+from driftd.detectors.cusum import RateCusum, calibrate_rate, rate_multiple, rate_run_length
+from driftd.detectors.error_test import ErrorRateTest, upper_bound
+from driftd.errors import ConfigError
+
+
+def _simulated_run_lengths(p: float, cusum: RateCusum, events: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    alarms = cusum.update_many(rng.random(events) < p)
+    return np.diff([-1, *alarms])
+
+
+@pytest.mark.parametrize(("p0", "p1", "arl0"), [(0.1, 0.2, 500), (0.02, 0.1, 2000),
+                                                  (0.3, 0.4, 300)])  # fmt: skip
+def test_the_chain_gives_the_run_length_a_simulation_measures(p0, p1, arl0):
+    """Oracle: brute-force simulation of the same statistic on i.i.d. Bernoulli(p0)
+    values; the chain's exact ARL0 lies within 4 standard errors of the simulated mean."""
+    cusum = RateCusum(p0, p1, arl0)
+    runs = _simulated_run_lengths(p0, cusum, 4_000_000, seed=7)
+    error = runs.std() / np.sqrt(len(runs))
+    assert len(runs) > 1000
+    assert abs(runs.mean() - cusum.expected_delay(p0)) < 4 * error
+    # and out of control, the delay at p1
+    delayed = RateCusum(p0, p1, arl0)
+    runs = _simulated_run_lengths(p1, delayed, 400_000, seed=8)
+    assert abs(runs.mean() - delayed.expected_delay(p1)) < 4 * runs.std() / np.sqrt(len(runs))
+
+
+def test_the_calibrated_limit_is_the_smallest_that_reaches_the_target():
+    m = rate_multiple(0.05, 0.1)
+    limit = calibrate_rate(0.05, m, 1e6)
+    assert rate_run_length(0.05, m, limit) >= 1e6 > rate_run_length(0.05, m, limit - 1)
+
+
+def test_a_budget_of_a_million_events_is_calibrated_without_simulation():
+    cusum = RateCusum(0.0005, 0.01, 40e6)  # 40 tests sharing 1 per 1M events
+    assert cusum.expected_delay(cusum.p0) >= 40e6
+    assert cusum.expected_delay(0.3) < 20  # a flood is still caught at once
+
+
+def test_batches_do_not_change_where_alarms_are_raised():
+    rng = np.random.default_rng(3)
+    values = rng.random(50_000) < np.where(np.arange(50_000) < 25_000, 0.05, 0.15)
+    whole = RateCusum(0.05, 0.1, 2000)
+    expected = whole.update_many(values)
+    split = RateCusum(0.05, 0.1, 2000)
+    got, start = [], 0
+    for size in rng.integers(1, 3000, 200):
+        got += [start + i for i in split.update_many(values[start : start + size])]
+        start += size
+        if start >= len(values):
+            break
+    assert got == expected and len(expected) > 10
+    restored = RateCusum(0.05, 0.1, 2000)
+    restored.restore(whole.snapshot())
+    assert restored.snapshot() == whole.snapshot()
+
+
+@pytest.mark.parametrize("budget", ["1 per 20k events", "1 per 50k events", "3 per 300k events"])
+def test_on_a_stable_stream_false_alarms_keep_the_budget(budget):
+    """Property: a model with 4 calibrated tests sharing the budget, each fed its own
+    stable stream with a known rate; the false alarms of all four together, per event,
+    are within 2x of the budget (the calibration is exact, so close to 1x)."""
+    arl0 = events_per_false_alarm(budget)
+    events = int(arl0 * 60)
+    rng = np.random.default_rng(11)
+    rates = [0.01, 0.05, 0.2, 0.4]
+    alarms = 0
+    for rate in rates:
+        cusum = RateCusum(rate, min(rate * 2, rate + 0.1), per_decision(arl0, len(rates)))
+        alarms += len(cusum.update_many(rng.random(events) < rate))
+    assert 60 / 2 <= alarms <= 60 * 2
+
+
+def test_budgets_parse_and_bad_ones_name_their_key():
+    assert events_per_false_alarm("1 per 1M events") == 1e6
+    assert events_per_false_alarm("5 per 2.5m events") == 5e5
+    for bad in ("often", "0 per 1M events", "1 per 10 events", "1 per 1M"):
+        with pytest.raises(ConfigError) as caught:
+            events_per_false_alarm(bad, "alerting.false_alarm_budget")
+        assert caught.value.path == "alerting.false_alarm_budget"
+
+
+@pytest.mark.parametrize(("errors", "n"), [(0, 50), (3, 100), (90, 1000), (999, 1000)])
+def test_the_burn_in_bound_is_scipys_exact_binomial_bound(errors, n):
+    """Oracle: scipy's Clopper-Pearson interval; a two-sided 60% interval's upper end
+    is the one-sided 80% bound (tolerance 1e-9)."""
+    expected = stats.binomtest(errors, n).proportion_ci(0.6, method="exact").high
+    assert upper_bound(errors, n, 0.8) == pytest.approx(expected, abs=1e-9)
+
+
+def test_the_error_test_takes_its_baseline_from_the_burn_in_and_says_when_it_is_far(caplog):
+    rng = np.random.default_rng(5)
+    test = ErrorRateTest("m", burn_in=1000, max_rise=0.05, hold=100, reference_error=0.02)
+    test.calibrate(1e5)
+    burn = rng.random(1000) < 0.12
+    with caplog.at_level(logging.WARNING, "driftd.detectors"):
+        test.update_many(burn[:600])
+        assert test.baseline is None and test.readings()["error_test.alarm"] == 0.0
+        test.update_many(np.concatenate([burn[600:], rng.random(500) < 0.12]))
+    assert test.baseline == pytest.approx(upper_bound(int(burn.sum()), 1000))
+    assert "in-sample" in caplog.text
+    state = test.snapshot()
+    again = ErrorRateTest("m", burn_in=1000, max_rise=0.05, hold=100, reference_error=0.02)
+    again.calibrate(1e5)
+    again.restore(state)
+    worse = rng.random(3000) < 0.4
+    test.update_many(worse)
+    again.update_many(worse)
+    assert test.snapshot() == again.snapshot()
+    assert test.readings()["error_test.alarm"] == 1.0 and test.cusum.alarms >= 1
+
+
+def test_an_evidence_rule_needs_the_test_and_resolves_with_it():
+    rule = Rule(name="accuracy-drop", model="m", metric="accuracy", op="<", threshold=0.9,
+                hysteresis=0.01, evidence_metric="error_test.alarm")  # fmt: skip
+    engine = RuleEngine([rule])
+    # The line alone is crossed (an in-sample reference): no page.
+    assert engine.evaluate("m", {"accuracy": 0.85, "error_test.alarm": 0.0}, 0) == []
+    fired = engine.evaluate("m", {"accuracy": 0.85, "error_test.alarm": 1.0}, 1)
+    assert [a.state for a in fired] == ["firing"]
+    assert engine.evaluate("m", {"accuracy": 0.85, "error_test.alarm": 1.0}, 2) == []
+    resolved = engine.evaluate("m", {"accuracy": 0.85, "error_test.alarm": 0.0}, 3)
+    assert [a.state for a in resolved] == ["resolved"]
+    # The test alone, with accuracy above the line, does not page either.
+    assert engine.evaluate("m", {"accuracy": 0.95, "error_test.alarm": 1.0}, 4) == []
