@@ -36,8 +36,9 @@ class Rule:
     # Evaluate only once another reading reaches a minimum (e.g. labeled >= 100).
     guard_metric: str | None = None
     guard_minimum: float = 0.0
-    # A calibrated sequential test's 0/1 reading: breached needs it at 1 as well, and
-    # its return to 0 resolves. The value crossing the line alone never fires.
+    # A calibrated sequential test's 0/1 reading ("{metric}" stands for the metric it
+    # watches): breached needs it at 1 as well, and its return to 0 resolves. The
+    # value crossing the line alone never fires.
     evidence_metric: str | None = None
 
     @property
@@ -91,13 +92,14 @@ class RuleEngine:
                 guard = readings.get(rule.guard_metric)
                 if guard is None or guard < rule.guard_minimum:
                     continue
-            evidence = True
-            if rule.evidence_metric is not None:
-                evidence = (readings.get(rule.evidence_metric) or 0.0) >= 1.0
             for metric in metrics:
                 value = readings[metric]
                 if value is None:
                     continue
+                evidence = True
+                if rule.evidence_metric is not None:
+                    name = rule.evidence_metric.replace("{metric}", metric)
+                    evidence = (readings.get(name) or 0.0) >= 1.0
                 alert = self._step(rule, metric, float(value), now, evidence)
                 if alert is not None:
                     alerts.append(alert)

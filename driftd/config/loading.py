@@ -142,6 +142,7 @@ def _normalise(config: Config) -> Config:
     ]
     runtime = config.runtime
     _check(runtime.evaluate_every >= 1, "runtime.evaluate_every", "must be at least 1")
+    _check(runtime.decide_every >= 1, "runtime.decide_every", "must be at least 1")
     _check(runtime.batch_size >= 1, "runtime.batch_size", "must be at least 1")
     _check(runtime.max_event_bytes >= 64, "runtime.max_event_bytes", "must be at least 64")
     _check(

@@ -37,7 +37,8 @@ class ModelCatalog:
             self.rules.extend(configured)
 
     def new_monitor(self, model_id: str) -> ModelMonitor:
-        return ModelMonitor(self.contexts[model_id])
+        return ModelMonitor(self.contexts[model_id],
+                            flush_at=self.config.runtime.decide_every)  # fmt: skip
 
     def rule_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(self.config.models, 0)

@@ -102,12 +102,13 @@ class Pipeline:
             except RejectedEvent as exc:
                 self.dead_letters.add(DeadLetter.of(raw, exc.reason, exc.detail, source, offset))
                 continue
-            if monitor.since_evaluation >= every:
+            if monitor.since_evaluation >= every or monitor.alarm_raised:
                 self.evaluate(model_id)
 
     def evaluate(self, model_id: str) -> list[Alert]:
         monitor = self.monitors[model_id]
         monitor.since_evaluation = 0
+        monitor.alarm_raised = False
         self._changed.add(model_id)
         now = self.clock if self.clock is not None else 0.0
         for event_id, event_time, y in monitor.expire(now):

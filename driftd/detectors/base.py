@@ -67,8 +67,8 @@ class RuleTemplate(msgspec.Struct, frozen=True, kw_only=True):
     # Evaluate only once another reading reaches a minimum (e.g. labeled >= 100).
     guard_metric: str | None = None
     guard_minimum: float = 0.0
-    # A 0/1 reading of a calibrated sequential test: the rule fires only while it is 1,
-    # and resolves when it is back to 0 (the metric alone never pages).
+    # A 0/1 reading of a calibrated sequential test ("{metric}": the watched metric's
+    # name): the rule fires only while it is 1, and resolves when it is back to 0.
     evidence_metric: str | None = None
 
 
@@ -204,6 +204,11 @@ class Detector(ABC):
     def decisions(self) -> int:
         """How many calibrated sequential tests this detector runs: its share of the
         model's false-alarm budget (see :mod:`driftd.budgets`)."""
+        return 0
+
+    def onsets(self) -> int:
+        """Alarms of its sequential tests that began a held alarm, so far: a new one
+        asks for an evaluation at once rather than at the next tick."""
         return 0
 
     def calibrate(self, arl0: float) -> None:

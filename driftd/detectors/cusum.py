@@ -9,12 +9,12 @@ before it runs, so a threshold can be chosen for a false-alarm budget.
 The Bernoulli CUSUM (for a 0/1 stream: an error, a missing value, an unseen
 category) tests a rate ``p0`` against a raised rate ``p1``. Page's statistic on the
 log-likelihood ratio is, divided by a constant, ``S = max(0, S + x - γ)`` with the
-reference value ``γ = log((1-p0)/(1-p1)) / log(p1(1-p0) / (p0(1-p1)))``. Following
-Reynolds & Stoumbos (1999) ``γ`` is rounded to ``1/m`` and the statistic is kept in
-units of ``1/m``: ``S = max(0, S + m·x - 1)``, an integer. The statistic is then a
-Markov chain on ``0 .. H-1`` (an alarm at ``H``), and its run length solves a linear
-system ``(I - Q) L = 1`` (Brook & Evans, 1972) that is banded (one step down, one
-jump of ``m - 1`` up): exact, and milliseconds to solve. :func:`calibrate_rate`
+reference value ``γ = log((1-p0)/(1-p1)) / log(p1(1-p0) / (p0(1-p1)))``. As in
+Reynolds & Stoumbos (1999) ``γ`` is taken as a fraction ``d/m`` and the statistic kept
+in units of ``1/m``: ``S = max(0, S + (m-d)·x - d·(1-x))``, an integer. The statistic
+is then a Markov chain on ``0 .. H-1`` (an alarm at ``H``), and its run length solves
+a linear system ``(I - Q) L = 1`` (Brook & Evans, 1972) that is banded (``d`` below
+the diagonal, ``m - d`` above): exact, and milliseconds to solve. :func:`calibrate_rate`
 finds the smallest ``H`` whose ARL0 reaches a target, and the same chain at another
 rate gives the expected delay.
 
@@ -26,13 +26,14 @@ burn-in), and events are not always independent; see docs/alerts.md.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 from scipy import linalg
 
 BLOCK = 1024  # values per closed-form pass
-MAX_MULTIPLE = 2000  # caps the chain's jump (rates below ~1e-4 are treated as 1e-4)
+MAX_MULTIPLE = 2000  # caps the chain's steps (rates below ~1e-4 are treated as 1e-4)
 RATE_FLOOR = 1e-4
 
 
@@ -49,49 +50,63 @@ def scan(steps: np.ndarray, start: float) -> np.ndarray:
     return running - np.minimum(np.minimum.accumulate(running), -start)
 
 
-def rate_multiple(p0: float, p1: float) -> int:
-    """``m`` with ``1/m`` the reference value of the Bernoulli CUSUM for ``p0 -> p1``."""
+def rate_steps(p0: float, p1: float) -> tuple[int, int]:
+    """The integer steps ``(up, down)`` of the Bernoulli CUSUM for ``p0 -> p1``: the
+    reference value ``γ`` as a fraction ``down / (up + down)`` (``up`` added for a 1,
+    ``down`` taken for a 0), kept strictly between ``p0`` and ``p1`` so the statistic
+    drifts down while the rate is ``p0`` and up when it is ``p1``.
+
+    >>> rate_steps(0.01, 0.1)  # γ ≈ 1/25: one up-step of 24 per 24 zeros
+    (24, 1)
+    """
     if not 0 < p0 < p1 < 1:
         raise ValueError(f"need 0 < p0 < p1 < 1, got p0={p0}, p1={p1}")
     gamma = math.log((1 - p0) / (1 - p1)) / math.log(p1 * (1 - p0) / (p0 * (1 - p1)))
-    return int(min(MAX_MULTIPLE, max(2, round(1 / gamma))))
+    for denominator in (MAX_MULTIPLE // 40, MAX_MULTIPLE // 4, MAX_MULTIPLE):
+        fraction = Fraction(gamma).limit_denominator(denominator)
+        if fraction.numerator == 0:
+            fraction = Fraction(1, denominator)
+        if p0 < fraction < p1:
+            return fraction.denominator - fraction.numerator, fraction.numerator
+    return MAX_MULTIPLE - 1, 1  # p0 below 1/MAX_MULTIPLE: the floor (RATE_FLOOR) keeps it so
 
 
-def rate_run_length(p: float, multiple: int, limit: int) -> float:
-    """Expected observations to an alarm of ``S = max(0, S + m·x - 1) >= limit`` from 0,
-    for independent 0/1 values with rate ``p`` (exact: the Markov chain's solution).
+def rate_run_length(p: float, up: int, down: int, limit: int) -> float:
+    """Expected observations to an alarm of ``S = max(0, S + up·x - down·(1-x)) >= limit``
+    from 0, for independent 0/1 values with rate ``p`` (exact: the Markov chain's
+    solution).
 
-    >>> round(rate_run_length(0.5, 2, 1), 6)  # an alarm at the first x = 1
+    >>> round(rate_run_length(0.5, 1, 1, 1), 6)  # an alarm at the first x = 1
     2.0
     """
-    m, size = multiple, limit
+    size = limit
     if p <= 0:
         return math.inf
     if size <= 0:
         return 1.0
-    # Banded storage for scipy.linalg.solve_banded: row u + i - j holds A[i, j].
-    upper = m - 1
-    bands = np.zeros((upper + 2, size))
-    bands[upper] = 1.0  # the diagonal
-    bands[upper, 0] = p  # from 0, a zero stays at 0: (1 - (1-p)) L_0
-    if size > 1:
-        bands[upper + 1, :-1] = -(1 - p)  # L_{s-1}, for s >= 1
-    if upper < size:  # L_{s+m-1} while below the limit
-        bands[0, upper:] = -p
-    lengths = linalg.solve_banded((1, upper), bands, np.ones(size))
+    # (I - Q) L = 1 in banded storage for scipy.linalg.solve_banded: row
+    # up + i - j holds A[i, j]; a zero moves down (to max(0, s - down)), a one up.
+    bands = np.zeros((up + down + 1, size))
+    bands[up] = 1.0  # the diagonal
+    states = np.arange(size)
+    below = np.maximum(states - down, 0)
+    np.add.at(bands, (up + states - below, below), -(1 - p))
+    above = states[states + up < size]
+    bands[0, above + up] = -p  # row up + s - (s + up) = 0
+    lengths = linalg.solve_banded((down, up), bands, np.ones(size))
     return float(lengths[0])
 
 
-def calibrate_rate(p0: float, multiple: int, arl0: float) -> int:
+def calibrate_rate(p0: float, up: int, down: int, arl0: float) -> int:
     """The smallest limit whose in-control run length at rate ``p0`` is at least ``arl0``."""
     low, high = 1, 1
-    while rate_run_length(p0, multiple, high) < arl0:
+    while rate_run_length(p0, up, down, high) < arl0:
         low, high = high, high * 2
         if high > 10_000_000:
             raise ValueError(f"no limit reaches an ARL0 of {arl0:g} at rate {p0:g}")
     while low < high:  # the run length grows with the limit
         middle = (low + high) // 2
-        if rate_run_length(p0, multiple, middle) >= arl0:
+        if rate_run_length(p0, up, down, middle) >= arl0:
             high = middle
         else:
             low = middle + 1
@@ -110,8 +125,8 @@ class RateCusum:
         self.p0 = max(p0, RATE_FLOOR)
         self.p1 = p1
         self.arl0 = arl0
-        self.multiple = rate_multiple(self.p0, p1)
-        self.limit = calibrate_rate(self.p0, self.multiple, arl0)
+        self.up, self.down = rate_steps(self.p0, p1)
+        self.limit = calibrate_rate(self.p0, self.up, self.down, arl0)
         self.score = 0
         self.alarms = 0
         self.since_alarm: int | None = None
@@ -119,10 +134,10 @@ class RateCusum:
 
     def expected_delay(self, p: float) -> float:
         """Expected observations to an alarm from a fresh start if the rate is ``p``."""
-        return rate_run_length(p, self.multiple, self.limit)
+        return rate_run_length(p, self.up, self.down, self.limit)
 
     def update_many(self, indicators: np.ndarray) -> list[int]:
-        steps = np.where(indicators, self.multiple - 1, -1).astype(np.int64)
+        steps = np.where(indicators, self.up, -self.down).astype(np.int64)
         alarms: list[int] = []
         start, done = self.score, 0
         while done < len(steps):

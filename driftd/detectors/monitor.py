@@ -31,12 +31,16 @@ from driftd.detectors.records import Outcome, WaitingPrediction
 from driftd.detectors.registry import build_detectors, reading_names, rule_templates
 from driftd.events import Label, Prediction
 
-FLUSH_AT = 512  # events queued for one batch, at most
+# Events queued for one batch, at most (runtime.decide_every): the sequential tests
+# decide per batch, so this bounds how long an alarm waits for its tick.
+FLUSH_AT = 128
 
 
 class ModelMonitor:
-    def __init__(self, context: ModelContext, detectors: list[Detector] | None = None):
+    def __init__(self, context: ModelContext, detectors: list[Detector] | None = None,
+                 flush_at: int = FLUSH_AT):  # fmt: skip
         spec = context.spec
+        self.flush_at = flush_at
         self.context = context
         self.model_id = context.model_id
         self.spec = spec
@@ -46,6 +50,10 @@ class ModelMonitor:
         self._fed = {feed: [d for d in self.detectors if feed in d.feeds] for feed in FEEDS}
         self.counts = {"predictions": 0, "labels": 0}
         self.since_evaluation = 0
+        # A sequential test raised an alarm since the last tick: evaluate now, not at the
+        # next evaluate_every.
+        self.alarm_raised = False
+        self._testing = [d for d in self.detectors if d.decisions()]
         # Joined (inputs, label) rows for the retraining worker, drained at each checkpoint.
         self.training_rows: list[dict[str, Any]] = []
         self._predictions: list[Prediction] = []
@@ -72,7 +80,7 @@ class ModelMonitor:
         self._joined.append(label is not None)
         if label is not None:
             self._outcomes.append(Outcome.of(record, label, waited=False))
-        if len(self._predictions) >= FLUSH_AT or len(self._outcomes) >= FLUSH_AT:
+        if len(self._predictions) >= self.flush_at or len(self._outcomes) >= self.flush_at:
             self.flush()
 
     def on_label(self, event: Label) -> None:
@@ -89,11 +97,17 @@ class ModelMonitor:
         self._label_times.append(event.timestamp)  # type: ignore[arg-type]
         if waiting is not None:
             self._outcomes.append(Outcome.of(waiting, y, waited=True))
-        if len(self._labels) >= FLUSH_AT or len(self._outcomes) >= FLUSH_AT:
+        if len(self._labels) >= self.flush_at or len(self._outcomes) >= self.flush_at:
             self.flush()
 
     def flush(self) -> None:
         """Feed what is queued to the detectors: predictions, then outcomes, then labels."""
+        before = sum(d.onsets() for d in self._testing)
+        self._feed()
+        if sum(d.onsets() for d in self._testing) > before:
+            self.alarm_raised = True
+
+    def _feed(self) -> None:
         if self._predictions:
             batch = PredictionBatch(self._predictions, self._records, self._joined, self.context)
             self._predictions, self._records, self._joined = [], [], []

@@ -7,6 +7,7 @@ detectors/tumbling.py.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,11 @@ from driftd.detectors import metrics
 from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
-from driftd.detectors.error_test import ErrorRateTest
+from driftd.detectors.rate_test import RateTest
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
+
+log = logging.getLogger("driftd.detectors")
 
 
 class PerformanceWindow:
@@ -96,11 +99,25 @@ class PerformanceDetector(Detector):
         self.performance = PerformanceWindow(context.task, context.class_names, size)
         self._width = len(context.class_names) if context.task == "multiclass" else None
         spec = context.spec.performance
-        accuracy = context.reference_performance.get("accuracy")
-        self.error_test = ErrorRateTest(
-            context.model_id, spec.burn_in, spec.max_drop, spec.hold,
-            None if accuracy is None else 1 - accuracy,
+        self.error_test = RateTest(
+            names.error_test, lambda p0: p0 + spec.max_drop, spec.hold,
+            burn_in=spec.burn_in, on_start=self._burnt_in,
         ) if context.classification else None  # fmt: skip
+
+    def _burnt_in(self, rate: float, p0: float) -> None:
+        """The accuracy alert's baseline is the burn-in's; say so when it is far from
+        the reference's (which may be in-sample, or the model worse from the start)."""
+        accuracy = self._context.reference_performance.get("accuracy")
+        max_drop = self._context.spec.performance.max_drop
+        if accuracy is not None and rate > 1 - accuracy + max_drop:
+            log.warning(
+                "%s: the first %d labeled predictions erred at %.3f, the reference's at "
+                "%.3f. Either the reference's predictions are in-sample (made on the "
+                "training rows) or the model was worse than its reference from the "
+                "start; the accuracy alert tests for a rise over %.3f",
+                self._context.model_id, self._context.spec.performance.burn_in, rate,
+                1 - accuracy, p0,
+            )  # fmt: skip
 
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
@@ -113,6 +130,9 @@ class PerformanceDetector(Detector):
 
     def decisions(self) -> int:
         return 0 if self.error_test is None else 1
+
+    def onsets(self) -> int:
+        return 0 if self.error_test is None else self.error_test.onsets
 
     def calibrate(self, arl0: float) -> None:
         if self.error_test is not None:

@@ -9,6 +9,7 @@ the stream clock (the newest event time seen by the runtime).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
 from driftd.detectors.columns import MISSING, OUT_OF_RANGE, TYPE_ERROR
 from driftd.detectors.context import ModelContext
+from driftd.detectors.rate_test import RateTest, upper_bound
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
@@ -83,8 +85,38 @@ class DataQuality:
         self.last_event_time = state["last_event_time"]
 
 
+def _baselines(context: ModelContext, feature: str) -> dict[str, float | None]:
+    """Each rate's baseline from the reference (None: learnt from a burn-in).
+
+    Missing: the reference column's own missing share. Wrong type: none in the
+    reference (its columns parsed), so the bound of 0 in ``n``. Out of range: for
+    each bound taken from the reference's min or max, the chance ``1/(n+1)`` that a
+    new value from the same distribution lies beyond it (exact for continuous
+    values: the new value is as likely to rank anywhere among the n+1); for each
+    configured bound, the reference's share beyond it."""
+    values = context.reference_column(feature)
+    if values is None or context.reference is None:
+        return {"missing_rate": None, "type_error_rate": None, "out_of_range_rate": None}
+    n = len(values)
+    numeric = context.spec.features[feature].kind == "numeric"
+    missing = int(np.isnan(values).sum()) if numeric else int((values == "").sum())
+    out: dict[str, float | None] = {
+        "missing_rate": upper_bound(missing, n),
+        "type_error_rate": upper_bound(0, n),
+    }
+    if numeric:
+        spec = context.spec.features[feature]
+        low, high = context.ranges[feature]
+        finite = values[np.isfinite(values)]
+        beyond = int(((finite < low) | (finite > high)).sum())
+        from_reference = (spec.min is None) + (spec.max is None)
+        out["out_of_range_rate"] = upper_bound(beyond, n) + from_reference / (n + 1)
+    return out
+
+
 class QualityDetector(Detector):
-    """``quality.*`` and ``latency_ms.*``: input problems, silence and serving latency."""
+    """``quality.*`` and ``latency_ms.*``: input problems, silence and serving latency,
+    with a calibrated sequential test per feature and rate (:mod:`.rate_test`)."""
 
     name = "quality"
     feeds = ("predictions", "labels")
@@ -95,41 +127,76 @@ class QualityDetector(Detector):
         self._features = list(spec.features)
         self.window = f"last {spec.quality.window} events"
         self.quality = DataQuality(self._features, spec.quality.window)
+        self.tests: dict[tuple[str, int], RateTest] = {}
+        for feature in self._features:
+            baselines = _baselines(context, feature)
+            for code, rate in _RATES.items():
+                if code == OUT_OF_RANGE and spec.features[feature].kind != "numeric":
+                    continue  # a category is never out of range (unseen: drift.*.unseen)
+                concern = getattr(spec.quality, rate)
+                self.tests[(feature, code)] = RateTest(
+                    partial(names.quality_test, rate, feature),
+                    lambda p0, concern=concern: max(concern, 2 * p0),
+                    spec.quality.window, baseline=baselines[rate], burn_in=spec.quality.window,
+                )  # fmt: skip
 
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
         return [cls(context)]
 
     def update_predictions(self, batch: PredictionBatch) -> None:
-        codes = {name: column[0] for name, column in batch.feature_columns.items()}
+        columns = batch.feature_columns
+        codes = {name: column[0] for name, column in columns.items()}
         latencies = [e.latency_ms for e in batch.events if e.latency_ms is not None]
         self.quality.update_many(codes, np.asarray(latencies, dtype=float), batch.last_time)
+        for (feature, code), test in self.tests.items():
+            test.update_many(codes[feature] == code)
 
     def update_labels(self, batch: LabelBatch) -> None:
         """Any event of the model ends a silence, labels included."""
         self.quality.saw_event(max(batch.times))
 
+    def decisions(self) -> int:
+        return len(self.tests)
+
+    def onsets(self) -> int:
+        return sum(test.onsets for test in self.tests.values())
+
+    def calibrate(self, arl0: float) -> None:
+        for test in self.tests.values():
+            test.calibrate(arl0)
+
     def readings(self, now: float | None) -> Readings:
-        return self.quality.readings(now)
+        out = self.quality.readings(now)
+        for test in self.tests.values():
+            out.update(test.readings())
+        return out
 
     def reading_names(self) -> list[str]:
         per_feature = [names.quality(r, f) for f in self._features for r in _RATES.values()]
         overall = [names.quality(rate) for rate in _RATES.values()]
-        return [*per_feature, *overall, names.SILENCE, names.latency("mean"),
+        tests = [name for test in self.tests.values() for name in test.reading_names()]
+        return [*per_feature, *overall, *tests, names.SILENCE, names.latency("mean"),
                 names.latency("p95")]  # fmt: skip
 
     def rule_templates(self) -> list[RuleTemplate]:
-        """Per feature: missing, wrong-type and out-of-range rates; the model's silence."""
+        """Per feature: missing, wrong-type and out-of-range values, decided by each
+        rate's sequential test (the window's rate is what the alert shows); silence."""
         spec = self._spec
         rates = [
             RuleTemplate(
                 name=f"quality-{rate}", metric=names.quality(rate, "*"), op=">",
-                threshold=threshold, severity="warning", hysteresis=threshold * 0.2,
-                description=f"A feature's {rate.replace('_', ' ')} is above {threshold:g}.",
+                threshold=0.0, severity="warning",
+                description=(
+                    f"A feature's {rate.replace('_', ' ')} rose above its baseline (a "
+                    "sequential test per batch, calibrated to the false-alarm budget, "
+                    f"tuned to catch a rate of {concern:g})."
+                ),
+                evidence_metric="{metric}.alarm",
             )
-            for rate, threshold in (("missing_rate", spec.missing_rate),
-                                    ("type_error_rate", spec.type_error_rate),
-                                    ("out_of_range_rate", spec.out_of_range_rate))
+            for rate, concern in (("missing_rate", spec.missing_rate),
+                                  ("type_error_rate", spec.type_error_rate),
+                                  ("out_of_range_rate", spec.out_of_range_rate))
         ]  # fmt: skip
         silence = RuleTemplate(
             name="silence", metric=names.SILENCE, op=">", threshold=float(spec.silence_after),
@@ -139,7 +206,14 @@ class QualityDetector(Detector):
         return [*rates, silence]
 
     def snapshot(self) -> dict[str, Any]:
-        return self.quality.snapshot()
+        state = self.quality.snapshot()
+        state["tests"] = {f"{feature}/{code}": test.snapshot()
+                          for (feature, code), test in self.tests.items()}  # fmt: skip
+        return state
 
     def restore(self, state: dict[str, Any]) -> None:
         self.quality.restore(state)
+        saved = state.get("tests", {})  # absent before 0.9
+        for (feature, code), test in self.tests.items():
+            if f"{feature}/{code}" in saved:
+                test.restore(saved[f"{feature}/{code}"])

@@ -71,6 +71,11 @@ def quality(rate: str, feature: str | None = None) -> str:
     return f"quality.{rate}" if feature is None else f"quality.{feature}.{rate}"
 
 
+def quality_test(rate: str, feature: str, part: str) -> str:
+    """The sequential test on one feature's rate (``part``: see :func:`error_test`)."""
+    return f"{quality(rate, feature)}.{part}"
+
+
 SILENCE = "quality.silence_seconds"
 
 
@@ -126,6 +131,7 @@ UNITS: tuple[tuple[str, Unit], ...] = (
     ("concept.detections", "total"),
     ("*.shift_alarms", "total"),
     ("error_test.alarms", "total"),
+    ("quality.*.alarms", "total"),
     (SILENCE, "seconds"),
     ("tumbling.window_start", "timestamp"),
     ("latency_ms.*", "milliseconds"),

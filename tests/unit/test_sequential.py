@@ -3,16 +3,15 @@ batching, the false-alarm budget, the burn-in baseline and evidence-gated rules.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 from scipy import stats
 
 from driftd.alerts.rules import Rule, RuleEngine
 from driftd.budgets import events_per_false_alarm, per_decision
-from driftd.detectors.cusum import RateCusum, calibrate_rate, rate_multiple, rate_run_length
-from driftd.detectors.error_test import ErrorRateTest, upper_bound
+from driftd.detectors import readings as names
+from driftd.detectors.cusum import RateCusum, calibrate_rate, rate_run_length, rate_steps
+from driftd.detectors.rate_test import RateTest, upper_bound
 from driftd.errors import ConfigError
 
 
@@ -22,8 +21,9 @@ def _simulated_run_lengths(p: float, cusum: RateCusum, events: int, seed: int) -
     return np.diff([-1, *alarms])
 
 
-@pytest.mark.parametrize(("p0", "p1", "arl0"), [(0.1, 0.2, 500), (0.02, 0.1, 2000),
-                                                  (0.3, 0.4, 300)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("p0", "p1", "arl0"), [(0.1, 0.2, 500), (0.02, 0.1, 2000), (0.3, 0.4, 300), (0.545, 0.595, 400)]
+)
 def test_the_chain_gives_the_run_length_a_simulation_measures(p0, p1, arl0):
     """Oracle: brute-force simulation of the same statistic on i.i.d. Bernoulli(p0)
     values; the chain's exact ARL0 lies within 4 standard errors of the simulated mean."""
@@ -39,9 +39,11 @@ def test_the_chain_gives_the_run_length_a_simulation_measures(p0, p1, arl0):
 
 
 def test_the_calibrated_limit_is_the_smallest_that_reaches_the_target():
-    m = rate_multiple(0.05, 0.1)
-    limit = calibrate_rate(0.05, m, 1e6)
-    assert rate_run_length(0.05, m, limit) >= 1e6 > rate_run_length(0.05, m, limit - 1)
+    for p0, p1 in ((0.05, 0.1), (0.545, 0.595)):  # γ = 1/m, and γ above 1/2
+        up, down = rate_steps(p0, p1)
+        limit = calibrate_rate(p0, up, down, 1e6)
+        assert rate_run_length(p0, up, down, limit) >= 1e6 > rate_run_length(p0, up, down,
+                                                                             limit - 1)  # fmt: skip
 
 
 def test_a_budget_of_a_million_events_is_calibrated_without_simulation():
@@ -101,26 +103,30 @@ def test_the_burn_in_bound_is_scipys_exact_binomial_bound(errors, n):
     assert upper_bound(errors, n, 0.8) == pytest.approx(expected, abs=1e-9)
 
 
-def test_the_error_test_takes_its_baseline_from_the_burn_in_and_says_when_it_is_far(caplog):
-    rng = np.random.default_rng(5)
-    test = ErrorRateTest("m", burn_in=1000, max_rise=0.05, hold=100, reference_error=0.02)
+def _error_test(started: list) -> RateTest:
+    test = RateTest(names.error_test, lambda p0: p0 + 0.05, hold=100, burn_in=1000,
+                    on_start=lambda rate, p0: started.append((rate, p0)))  # fmt: skip
     test.calibrate(1e5)
+    return test
+
+
+def test_a_burnt_in_test_takes_its_baseline_from_the_burn_in_and_continues_after_restore():
+    rng = np.random.default_rng(5)
+    started: list = []
+    test = _error_test(started)
     burn = rng.random(1000) < 0.12
-    with caplog.at_level(logging.WARNING, "driftd.detectors"):
-        test.update_many(burn[:600])
-        assert test.baseline is None and test.readings()["error_test.alarm"] == 0.0
-        test.update_many(np.concatenate([burn[600:], rng.random(500) < 0.12]))
+    test.update_many(burn[:600])
+    assert test.baseline is None and test.readings()["error_test.alarm"] == 0.0
+    test.update_many(np.concatenate([burn[600:], rng.random(500) < 0.12]))
     assert test.baseline == pytest.approx(upper_bound(int(burn.sum()), 1000))
-    assert "in-sample" in caplog.text
-    state = test.snapshot()
-    again = ErrorRateTest("m", burn_in=1000, max_rise=0.05, hold=100, reference_error=0.02)
-    again.calibrate(1e5)
-    again.restore(state)
+    assert started == [(burn.mean(), test.baseline)]
+    again = _error_test([])
+    again.restore(test.snapshot())
     worse = rng.random(3000) < 0.4
     test.update_many(worse)
     again.update_many(worse)
     assert test.snapshot() == again.snapshot()
-    assert test.readings()["error_test.alarm"] == 1.0 and test.cusum.alarms >= 1
+    assert test.readings()["error_test.alarm"] == 1.0 and test.alarms >= 1
 
 
 def test_an_evidence_rule_needs_the_test_and_resolves_with_it():

@@ -1,0 +1,315 @@
+"""Alert quality of the default rules: false alerts on stable streams, delays on changed ones.
+
+    .venv/bin/python -m bench.alert_quality --seeds 10 --predictions 60000
+
+Every stream goes through ``driftd replay`` with the default config (the path users
+run, as a subprocess), and river's ADWIN reads the matching 0/1 or numeric indicator
+of the same stream in the same run. A binary model on four numeric features (x0..x3,
+x2 missing 1% of the time, as in its reference), one categorical (c) and a sensitive
+attribute (sex); a prediction every 10 s; each label follows after up to 200
+predictions. The reference is 5,000 rows of the stable distribution, with held-out
+predictions unless the family says otherwise.
+
+Stable families count every firing alert of every default rule (per model per 1M
+predictions). Changed families (the change at the middle prediction) report whether
+an expected rule fired at or after it, the delay in predictions, and ADWIN's delay
+on its indicator; an alert of any rule before the change is a false alert there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+T0, STEP = 1.8e9, 10.0
+REFERENCE_ROWS = 5000
+
+
+@dataclass
+class Stream:
+    rows: dict[str, np.ndarray]  # per prediction: features, sex, score, label, never
+    indicator: np.ndarray | None = None  # what ADWIN reads (changed families)
+
+
+def _base(rng: np.random.Generator, n: int, **kw) -> dict[str, np.ndarray]:
+    rows = {
+        "x0": rng.standard_t(3, n) if kw.get("heavy") else rng.normal(0, 1, n),
+        "x1": rng.integers(0, 6, n).astype(float) if kw.get("ties") else rng.normal(0, 1, n),
+        "x2": rng.normal(0, 1, n),
+        "x3": rng.normal(5, 2, n),
+    }
+    rows["x2"][rng.random(n) < 0.01] = np.nan
+    if kw.get("high_cardinality"):
+        levels = np.array([f"k{i}" for i in range(300)])
+        weights = 1 / np.arange(1, 301)
+        rows["c"] = rng.choice(levels, n, p=weights / weights.sum())
+    else:
+        rows["c"] = rng.choice(["a", "b", "c", "d"], n, p=[0.4, 0.3, 0.2, 0.1])
+    women = kw.get("women", 0.5)
+    rows["sex"] = np.where(rng.random(n) < women, "f", "m")
+    intercept = kw.get("intercept", 0.0)
+    x1 = (rows["x1"] - 2.5) / 1.7 if kw.get("ties") else rows["x1"]
+    logit = intercept + 1.5 * np.clip(rows["x0"], -4, 4) - x1 + 0.5 * (rows["c"] == "a")
+    rows["score"] = 1 / (1 + np.exp(-logit))
+    rows["label"] = (rng.random(n) < rows["score"]).astype(int)
+    rows["prediction"] = (rows["score"] >= 0.5).astype(int)
+    return rows
+
+
+def _tail(rows: dict[str, np.ndarray], start: int) -> dict[str, np.ndarray]:
+    return {k: v[start:] for k, v in rows.items()}
+
+
+def _stable(**kw) -> Callable[[np.random.Generator, int], Stream]:
+    return lambda rng, n: Stream(_base(rng, n, **kw))
+
+
+def _changed(change: Callable[[np.random.Generator, dict[str, np.ndarray], int], np.ndarray],
+             **kw) -> Callable[[np.random.Generator, int], Stream]:  # fmt: skip
+    def build(rng: np.random.Generator, n: int) -> Stream:
+        rows = _base(rng, n, **kw)
+        return Stream(rows, change(rng, rows, n // 2))
+
+    return build
+
+
+def _mean_shift(rng, rows, at):
+    rows["x3"][at:] += 1.0  # half a standard deviation
+    return rows["x3"]
+
+
+def _variance(rng, rows, at):
+    rows["x2"][at:] *= 2.0
+    return np.nan_to_num(rows["x2"] ** 2)
+
+
+def _unseen(rng, rows, at):
+    new = rng.random(len(rows["c"]) - at) < 0.3
+    rows["c"][at:][new] = "zz-new"
+    return (rows["c"] == "zz-new").astype(float)
+
+
+def _missing(rng, rows, at):
+    flood = rng.random(len(rows["x2"]) - at) < 0.3
+    rows["x2"][at:][flood] = np.nan
+    return np.isnan(rows["x2"]).astype(float)
+
+
+def _out_of_range(rng, rows, at):
+    far = rng.random(len(rows["x3"]) - at) < 0.2
+    rows["x3"][at:][far] = 100.0
+    return (rows["x3"] > 50).astype(float)
+
+
+def _concept(width: int):
+    def change(rng, rows, at):
+        n = len(rows["label"])
+        weight = np.clip((np.arange(n) - at) / max(width, 1), 0, 1)
+        flipped = 1 / (1 + np.exp(1.5 * rows["x0"] - rows["x1"]))  # x0's effect reversed
+        score = (1 - weight) * rows["score"] + weight * flipped
+        rows["label"] = (rng.random(n) < score).astype(int)
+        return (rows["label"] != rows["prediction"]).astype(float)
+
+    return change
+
+
+def _fairness(rng, rows, at):
+    women = rows["sex"] == "f"
+    drop = women & (rows["prediction"] == 1) & (rng.random(len(women)) < 0.5)
+    drop[:at] = False
+    rows["prediction"] = np.where(drop, 0, rows["prediction"])
+    rows["score"] = np.where(drop, 0.49, rows["score"])
+    return rows["prediction"][women].astype(float)
+
+
+def _label_shift(rng, rows, at):
+    n = len(rows["label"])
+    extra = (rng.random(n) < 0.25) & (np.arange(n) >= at)
+    rows["label"] = np.where(extra, 1, rows["label"])
+    return rows["label"].astype(float)
+
+
+FAMILIES: dict[str, tuple[Callable[[np.random.Generator, int], Stream], dict, str]] = {
+    # name: (stream, reference options, expected rules (glob) for changed families)
+    "gaussian": (_stable(), {}, ""),
+    "heavy-tailed": (_stable(heavy=True), {"heavy": True}, ""),
+    "discrete-ties": (_stable(ties=True), {"ties": True}, ""),
+    "high-cardinality": (_stable(high_cardinality=True), {"high_cardinality": True}, ""),
+    "imbalanced-2pct": (_stable(intercept=-5.0), {"intercept": -5.0}, ""),
+    "in-sample-reference": (_stable(), {"in_sample": True}, ""),
+    "small-groups": (_stable(women=0.03), {"women": 0.03}, ""),
+    "labels-never-10pct": (_stable(), {"never": 0.1}, ""),
+    "mean-shift": (_changed(_mean_shift), {}, "drift.x3-*|feature-shift"),
+    "variance": (_changed(_variance), {}, "drift.x2-*|feature-shift"),
+    "unseen-categories": (_changed(_unseen), {}, "drift.c-*"),
+    "missing-flood": (_changed(_missing), {}, "quality-missing_rate"),
+    "out-of-range-flood": (_changed(_out_of_range), {}, "quality-out_of_range_rate"),
+    "concept-abrupt": (_changed(_concept(0)), {}, "accuracy-drop|concept-drift"),
+    "concept-gradual": (_changed(_concept(5000)), {}, "accuracy-drop|concept-drift"),
+    "fairness-regression": (_changed(_fairness), {}, "fairness-*"),
+    "label-shift": (_changed(_label_shift), {}, "label_drift-*"),
+}
+
+
+def write_reference(path: Path, rng: np.random.Generator, options: dict) -> None:
+    keep = {k: v for k, v in options.items() if k not in ("in_sample", "never")}
+    rows = _base(rng, REFERENCE_ROWS, **keep)
+    if options.get("in_sample"):  # predictions on training rows: right more often
+        lucky = rng.random(REFERENCE_ROWS) < 0.5
+        rows["label"] = np.where(lucky, rows["prediction"], rows["label"])
+    names = ["x0", "x1", "x2", "x3", "c", "sex", "prediction", "label", "score"]
+    lines = [",".join(names)]
+    for i in range(REFERENCE_ROWS):
+        values = [rows[name][i] for name in names]
+        lines.append(",".join("" if isinstance(v, float) and np.isnan(v) else str(v)
+                              for v in values))  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _plain(value):
+    """A numpy value as JSON takes it: NaN is a missing value (null)."""
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def write_events(path: Path, rng: np.random.Generator, stream: Stream, never: float) -> None:
+    rows = stream.rows
+    n = len(rows["label"])
+    due: dict[int, list[int]] = {}
+    for i in range(n):
+        if rng.random() >= never:
+            due.setdefault(i + int(rng.integers(1, 201)), []).append(i)
+    with path.open("w") as out:
+        for i in range(n + 201):
+            t = T0 + i * STEP
+            if i < n:
+                features = {k: _plain(rows[k][i]) for k in ("x0", "x1", "x2", "x3", "c")}
+                out.write(json.dumps({
+                    "type": "prediction", "event_id": f"p{i}", "model_id": "m", "timestamp": t,
+                    "features": features, "prediction": int(rows["prediction"][i]),
+                    "score": float(rows["score"][i]), "attributes": {"sex": str(rows["sex"][i])},
+                }) + "\n")  # fmt: skip
+            for j in due.pop(i, []):
+                label = {"type": "label", "event_id": f"p{j}", "model_id": "m",
+                         "timestamp": t, "label": int(rows["label"][j])}  # fmt: skip
+                out.write(json.dumps(label) + "\n")
+
+
+CONFIG = """models:
+  m:
+    task: binary
+    features: {x0: numeric, x1: numeric, x2: numeric, x3: numeric, c: categorical}
+    sensitive_attributes: [sex]
+    reference: reference.csv
+runtime: {state_dir: state}
+notifiers: [jsonl]
+"""
+
+
+def replay(work: Path) -> list[dict]:
+    (work / "driftd.yaml").write_text(CONFIG)
+    subprocess.run([sys.executable, "-m", "driftd.cli", "replay", "--config",
+                    str(work / "driftd.yaml"), "--fresh", "--quiet", str(work / "events.jsonl")],
+                   check=True, capture_output=True)  # fmt: skip
+    path = work / "state" / "alerts.jsonl"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [a for a in map(json.loads, lines) if a.get("state") == "firing"]
+
+
+def adwin_first(values: np.ndarray, start: int) -> tuple[int | None, int]:
+    """ADWIN (river, default delta) on the values: first detection at or after
+    ``start`` (as an offset from it) and the detections before it."""
+    from river.drift import ADWIN
+
+    adwin, before = ADWIN(), 0
+    for i, value in enumerate(values):
+        adwin.update(float(value))
+        if adwin.drift_detected:
+            if i >= start:
+                return i - start, before
+            before += 1
+    return None, before
+
+
+def _matches(rule: str, expected: str) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(rule, pattern) for pattern in expected.split("|"))
+
+
+def run_family(name: str, seeds: int, n: int) -> dict:
+    build, options, expected = FAMILIES[name]
+    false_alerts, delays, adwin_delays, missed, rules = 0, [], [], 0, {}
+    for seed in range(seeds):
+        rng = np.random.default_rng([seed, abs(hash(name)) % 10_000])
+        work = Path(tempfile.mkdtemp(prefix=f"driftd-aq-{name}-"))
+        write_reference(work / "reference.csv", rng, options)
+        stream = build(rng, n)
+        write_events(work / "events.jsonl", rng, stream, options.get("never", 0.0))
+        at = n // 2 if expected else n
+        change_time = T0 + at * STEP
+        fired = replay(work)
+        for alert in fired:
+            if alert["event_time"] < change_time:
+                false_alerts += 1
+                rules[alert["rule"]] = rules.get(alert["rule"], 0) + 1
+        if not expected:
+            continue
+        hits = [a["event_time"] for a in fired
+                if a["event_time"] >= change_time and _matches(a["rule"], expected)]  # fmt: skip
+        if hits:
+            delays.append(int((min(hits) - change_time) / STEP))
+        else:
+            missed += 1
+        assert stream.indicator is not None
+        if name == "fairness-regression":  # the indicator is women's decisions only
+            women = stream.rows["sex"] == "f"
+            adwin, _ = adwin_first(stream.indicator, int(women[:at].sum()))
+            share = women[at:].mean()
+            adwin = None if adwin is None else int(adwin / share)
+        else:
+            adwin, _ = adwin_first(stream.indicator, at)
+        if adwin is not None:
+            adwin_delays.append(adwin)
+    return {"family": name, "seeds": seeds, "predictions": n, "false_alerts": false_alerts,
+            "false_per_1M": false_alerts / (seeds * (n if not expected else n // 2)) * 1e6,
+            "false_rules": rules, "detected": seeds - missed if expected else None,
+            "median_delay": statistics.median(delays) if delays else None,
+            "adwin_median_delay": statistics.median(adwin_delays) if adwin_delays else None,
+            }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--predictions", type=int, default=60_000)
+    parser.add_argument("--only", nargs="*", default=None)
+    args = parser.parse_args()
+    print(f"# alert quality: {args.seeds} seeds x {args.predictions:,} predictions, "
+          f"default config, driftd replay; {os.cpu_count()} cores")  # fmt: skip
+    print("| family | false alerts (per 1M predictions) | detected | median delay | "
+          "ADWIN median delay | false alerts by rule |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---|")
+    for name in args.only or FAMILIES:
+        r = run_family(name, args.seeds, args.predictions)
+        detected = "" if r["detected"] is None else f"{r['detected']}/{r['seeds']}"
+        print(f"| {name} | {r['false_alerts']} ({r['false_per_1M']:.1f}) | {detected} | "
+              f"{r['median_delay'] if r['median_delay'] is not None else ''} | "
+              f"{r['adwin_median_delay'] if r['adwin_median_delay'] is not None else ''} | "
+              f"{', '.join(f'{k}: {v}' for k, v in sorted(r['false_rules'].items()))} |",
+              flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

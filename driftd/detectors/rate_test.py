@@ -1,0 +1,134 @@
+"""A calibrated test for a rise in a 0/1 rate, with its baseline and an alarm that holds.
+
+Behind the default accuracy alert (the error of each joined outcome) and the
+data-quality alerts (a missing, wrong-type or out-of-range value of a feature): a
+:class:`~driftd.detectors.cusum.RateCusum` calibrated to the test's share of the
+model's false-alarm budget, decided per batch at the exact event, so an alert means
+evidence, not a window average crossing a line.
+
+The baseline ``p0`` is either known at start (from the reference: a feature's
+missing rate there, or the chance ``2/(n+1)`` that a new value falls outside the
+range of ``n`` reference values) or learnt from a *burn-in*: the first ``burn_in``
+values in production. The burn-in is what the accuracy alert uses, because the
+reference's predictions are often in-sample (made on the rows the model was trained
+on) and look better than production ever will. Either way ``p0`` is the one-sided
+80% upper Clopper-Pearson bound of the observed rate: a finite sample's uncertainty
+makes the test quieter rather than noisier (docs/alerts.md gives the measured
+effect on the false-alarm rate). The rate worth paging for, ``p1``, is a function
+of ``p0`` (``p0 + max_drop`` for errors; the configured rate, at least ``2 p0``,
+for data quality).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from driftd.detectors.cusum import RateCusum
+from driftd.detectors.readings import Readings
+
+log = logging.getLogger("driftd.detectors")
+
+CONFIDENCE = 0.8
+PARTS = ("alarm", "progress", "baseline", "alarms")
+
+
+def upper_bound(events: int, n: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided upper Clopper-Pearson bound of a binomial rate (1 when n is 0)."""
+    if events >= n:
+        return 1.0
+    return float(stats.beta.ppf(confidence, events + 1, n - events))
+
+
+class RateTest:
+    """``name(part)`` names its readings (``alarm``, ``progress``, ``baseline``, ``alarms``);
+    ``baseline``: ``p0`` known at start, or None to learn it from ``burn_in`` values;
+    ``raised``: ``p0 -> p1``; ``on_start(observed rate, p0)`` runs once a burn-in ends."""
+
+    def __init__(self, name: Callable[[str], str], raised: Callable[[float], float],
+                 hold: int, baseline: float | None = None, burn_in: int = 0,
+                 on_start: Callable[[float, float], None] | None = None):  # fmt: skip
+        self.name = name
+        self.raised = raised
+        self.hold = hold
+        self.known = baseline
+        self.burn_in = burn_in
+        self.on_start = on_start
+        self.arl0: float | None = None
+        self.burn_events = 0
+        self.burn_seen = 0
+        self.cusum: RateCusum | None = None
+        self.onsets = 0
+
+    def calibrate(self, arl0: float) -> None:
+        self.arl0 = arl0
+        if self.known is not None:
+            self._start(self.known)
+
+    @property
+    def baseline(self) -> float | None:
+        return None if self.cusum is None else self.cusum.p0
+
+    @property
+    def alarms(self) -> int:
+        return 0 if self.cusum is None else self.cusum.alarms
+
+    def update_many(self, indicators: np.ndarray) -> None:
+        if self.cusum is None:
+            if self.known is not None or self.arl0 is None:
+                return  # not calibrated: a baseline at or above the rate worth paging for
+            take = min(len(indicators), self.burn_in - self.burn_seen)
+            self.burn_events += int(np.count_nonzero(indicators[:take]))
+            self.burn_seen += take
+            indicators = indicators[take:]
+            if self.burn_seen < self.burn_in:
+                return
+            p0 = self._start(upper_bound(self.burn_events, self.burn_seen))
+            if self.on_start is not None and p0 is not None:
+                self.on_start(self.burn_events / self.burn_seen, p0)
+        cusum = self.cusum
+        if cusum is not None and len(indicators):
+            quiet = cusum.since_alarm  # events since the last alarm, before this batch
+            raised = cusum.update_many(indicators)
+            if raised and (quiet is None or quiet + raised[0] >= self.hold):
+                self.onsets += 1  # an alarm that starts a held alarm, not one within it
+
+    def _start(self, p0: float) -> float | None:
+        p1 = min(self.raised(p0), 0.999)
+        if not p0 < p1:  # nothing worse left to test for
+            return None
+        self.cusum = RateCusum(p0, p1, self.arl0 or 1e6)
+        return self.cusum.p0
+
+    def readings(self) -> Readings:
+        cusum = self.cusum
+        if cusum is None:
+            return {self.name("alarm"): 0.0, self.name("progress"): None,
+                    self.name("baseline"): None, self.name("alarms"): 0.0}  # fmt: skip
+        held = cusum.since_alarm is not None and cusum.since_alarm < self.hold
+        return {
+            self.name("alarm"): float(held),
+            self.name("progress"): cusum.progress,
+            self.name("baseline"): cusum.p0,
+            self.name("alarms"): float(cusum.alarms),
+        }
+
+    def reading_names(self) -> list[str]:
+        return [self.name(part) for part in PARTS]
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"burn": [self.burn_events, self.burn_seen],
+                "cusum": None if self.cusum is None else self.cusum.snapshot()}  # fmt: skip
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.burn_events, self.burn_seen = state["burn"]
+        if self.known is None:
+            self.cusum = None
+            if self.burn_seen >= self.burn_in:
+                self._start(upper_bound(self.burn_events, self.burn_seen))
+        if self.cusum is not None and state["cusum"] is not None:
+            self.cusum.restore(state["cusum"])
