@@ -39,6 +39,9 @@ REFERENCE_ROWS = 5000
 class Stream:
     rows: dict[str, np.ndarray]  # per prediction: features, sex, score, label, never
     indicator: np.ndarray | None = None  # what ADWIN reads (changed families)
+    # The indicator needs the label (errors, labels): ADWIN reads it as labels arrive,
+    # as driftd does, not at the prediction.
+    by_label: bool = False
 
 
 def _base(rng: np.random.Generator, n: int, **kw) -> dict[str, np.ndarray]:
@@ -63,6 +66,9 @@ def _base(rng: np.random.Generator, n: int, **kw) -> dict[str, np.ndarray]:
     rows["score"] = 1 / (1 + np.exp(-logit))
     rows["label"] = (rng.random(n) < rows["score"]).astype(int)
     rows["prediction"] = (rows["score"] >= 0.5).astype(int)
+    if kw.get("unfair"):  # women selected a third as often as men, from the start
+        held_back = (rows["sex"] == "f") & (rng.random(n) < 0.67)
+        rows["prediction"] = np.where(held_back, 0, rows["prediction"])
     return rows
 
 
@@ -74,11 +80,14 @@ def _stable(**kw) -> Callable[[np.random.Generator, int], Stream]:
     return lambda rng, n: Stream(_base(rng, n, **kw))
 
 
-def _changed(change: Callable[[np.random.Generator, dict[str, np.ndarray], int], np.ndarray],
+Change = Callable[[np.random.Generator, dict[str, np.ndarray], int], np.ndarray]
+
+
+def _changed(change: Change, by_label: bool = False,
              **kw) -> Callable[[np.random.Generator, int], Stream]:  # fmt: skip
     def build(rng: np.random.Generator, n: int) -> Stream:
         rows = _base(rng, n, **kw)
-        return Stream(rows, change(rng, rows, n // 2))
+        return Stream(rows, change(rng, rows, n // 2), by_label)
 
     return build
 
@@ -154,11 +163,17 @@ FAMILIES: dict[str, tuple[Callable[[np.random.Generator, int], Stream], dict, st
     "unseen-categories": (_changed(_unseen), {}, "drift.c-*"),
     "missing-flood": (_changed(_missing), {}, "quality-missing_rate"),
     "out-of-range-flood": (_changed(_out_of_range), {}, "quality-out_of_range_rate"),
-    "concept-abrupt": (_changed(_concept(0)), {}, "accuracy-drop|concept-drift"),
-    "concept-gradual": (_changed(_concept(5000)), {}, "accuracy-drop|concept-drift"),
-    "fairness-regression": (_changed(_fairness), {}, "fairness-*"),
-    "label-shift": (_changed(_label_shift), {}, "label_drift-*"),
+    "concept-abrupt": (_changed(_concept(0), True), {}, "accuracy-drop|concept-drift"),
+    "concept-gradual": (_changed(_concept(5000), True), {}, "accuracy-drop|concept-drift"),
+    "fairness-regression": (
+        _changed(_fairness, unfair=True), {"unfair": True}, "fairness-*-parity-worsened"
+    ),
+    "label-shift": (_changed(_label_shift, True), {}, "label_drift-*"),
 }
+
+
+# Alerts that are true before the change: that model is unfair from the start.
+TRUE_BEFORE = {"fairness-regression": "fairness-*-four-fifths|fairness-*-equalized-odds"}
 
 
 def write_reference(path: Path, rng: np.random.Generator, options: dict) -> None:
@@ -183,8 +198,11 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def write_events(path: Path, rng: np.random.Generator, stream: Stream, never: float) -> None:
+def write_events(path: Path, rng: np.random.Generator, stream: Stream,
+                 never: float) -> list[tuple[int, int]]:  # fmt: skip
+    """Writes the stream; returns (prediction, position it was labeled at), in order."""
     rows = stream.rows
+    arrivals: list[tuple[int, int]] = []
     n = len(rows["label"])
     due: dict[int, list[int]] = {}
     for i in range(n):
@@ -201,9 +219,11 @@ def write_events(path: Path, rng: np.random.Generator, stream: Stream, never: fl
                     "score": float(rows["score"][i]), "attributes": {"sex": str(rows["sex"][i])},
                 }) + "\n")  # fmt: skip
             for j in due.pop(i, []):
+                arrivals.append((j, i))
                 label = {"type": "label", "event_id": f"p{j}", "model_id": "m",
                          "timestamp": t, "label": int(rows["label"][j])}  # fmt: skip
                 out.write(json.dumps(label) + "\n")
+    return arrivals
 
 
 CONFIG = """models:
@@ -227,19 +247,17 @@ def replay(work: Path) -> list[dict]:
     return [a for a in map(json.loads, lines) if a.get("state") == "firing"]
 
 
-def adwin_first(values: np.ndarray, start: int) -> tuple[int | None, int]:
-    """ADWIN (river, default delta) on the values: first detection at or after
-    ``start`` (as an offset from it) and the detections before it."""
+def adwin_first(values: np.ndarray, positions: np.ndarray, start: int) -> int | None:
+    """ADWIN (river, default delta) reading ``values``, each at a stream position: the
+    delay from ``start`` of its first detection at or after it."""
     from river.drift import ADWIN
 
-    adwin, before = ADWIN(), 0
-    for i, value in enumerate(values):
+    adwin = ADWIN()
+    for value, position in zip(values.tolist(), positions.tolist(), strict=True):
         adwin.update(float(value))
-        if adwin.drift_detected:
-            if i >= start:
-                return i - start, before
-            before += 1
-    return None, before
+        if adwin.drift_detected and position >= start:
+            return position - start
+    return None
 
 
 def _matches(rule: str, expected: str) -> bool:
@@ -256,12 +274,14 @@ def run_family(name: str, seeds: int, n: int) -> dict:
         work = Path(tempfile.mkdtemp(prefix=f"driftd-aq-{name}-"))
         write_reference(work / "reference.csv", rng, options)
         stream = build(rng, n)
-        write_events(work / "events.jsonl", rng, stream, options.get("never", 0.0))
+        arrivals = write_events(work / "events.jsonl", rng, stream, options.get("never", 0.0))
         at = n // 2 if expected else n
         change_time = T0 + at * STEP
         fired = replay(work)
         for alert in fired:
-            if alert["event_time"] < change_time:
+            if alert["event_time"] < change_time and not _matches(
+                alert["rule"], TRUE_BEFORE.get(name, "")
+            ):
                 false_alerts += 1
                 rules[alert["rule"]] = rules.get(alert["rule"], 0) + 1
         if not expected:
@@ -273,13 +293,14 @@ def run_family(name: str, seeds: int, n: int) -> dict:
         else:
             missed += 1
         assert stream.indicator is not None
-        if name == "fairness-regression":  # the indicator is women's decisions only
-            women = stream.rows["sex"] == "f"
-            adwin, _ = adwin_first(stream.indicator, int(women[:at].sum()))
-            share = women[at:].mean()
-            adwin = None if adwin is None else int(adwin / share)
-        else:
-            adwin, _ = adwin_first(stream.indicator, at)
+        positions = np.arange(len(stream.indicator))
+        values = stream.indicator
+        if stream.by_label:
+            order = np.array([j for j, _ in arrivals])
+            values, positions = values[order], np.array([i for _, i in arrivals])
+        elif name == "fairness-regression":  # the indicator is women's decisions only
+            positions = np.flatnonzero(stream.rows["sex"] == "f")
+        adwin = adwin_first(values, positions, at)
         if adwin is not None:
             adwin_delays.append(adwin)
     return {"family": name, "seeds": seeds, "predictions": n, "false_alerts": false_alerts,

@@ -92,6 +92,12 @@ class FairnessSpec(_Spec):
     min_group_size: int = 30
     demographic_parity_ratio: float = 0.8
     equalized_odds_difference: float = 0.2
+    # Equalized odds compares a group's TPR only with this many positive labels in the
+    # window, its FPR only with this many negative ones.
+    min_cell: int = 30
+    # An alert when the selection ratio falls this far below the reference's, for a
+    # model already under the four-fifths line (its regression would otherwise hide).
+    max_worsening: float = 0.1
 
 
 class QualitySpec(_Spec):

@@ -18,6 +18,7 @@ import numpy as np
 from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
+from driftd.detectors.intervals import difference_lower, ratio_upper
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
@@ -88,6 +89,44 @@ class FairnessWindow:
             result[name] = row
         return result
 
+    def _counts(self) -> dict[str, tuple[int, int, int, int, int, int]]:
+        """Per group: rows, positive decisions, positive labels, true positives,
+        negative labels, false positives (binary outcomes)."""
+        y, y_hat, codes = self._y.values(), self._y_hat.values(), self._group.values()
+        out = {}
+        for code, name in enumerate(self._group_names):
+            mask = codes == code
+            gy, gp = y[mask] == 1, y_hat[mask] == 1
+            out[name] = (int(mask.sum()), int(gp.sum()), int(gy.sum()), int((gy & gp).sum()),
+                         int((~gy).sum()), int((~gy & gp).sum()))  # fmt: skip
+        return out
+
+    def bounds(self, min_cell: int) -> Readings:
+        """The confidence bounds the default rules compare (:mod:`.intervals`): the
+        selection ratio's upper bound (each eligible group against the most selected
+        one, the lowest), and the equalized-odds gap's lower bound (TPR among groups
+        with ``min_cell`` positive labels, FPR among those with ``min_cell`` negative)."""
+        counts = {g: c for g, c in self._counts().items() if c[0] >= self._min_group_size}
+        ratio = names.fairness(self.attribute, "demographic_parity_ratio_upper")
+        gap = names.fairness(self.attribute, "equalized_odds_difference_lower")
+        out: Readings = {ratio: None, gap: None}
+        if len(counts) >= 2:
+            top = max(counts.values(), key=lambda c: c[1] / c[0])
+            if top[1]:
+                out[ratio] = min(
+                    ratio_upper(c[1], c[0], top[1], top[0]) for c in counts.values() if c is not top
+                )  # fmt: skip
+        gaps = []
+        for hits, base in ((3, 2), (5, 4)):  # TPR: TP of positives; FPR: FP of negatives
+            cells = [(c[hits], c[base]) for c in counts.values() if c[base] >= min_cell]
+            if len(cells) >= 2:
+                ranked = sorted(cells, key=lambda c: c[0] / c[1])
+                low, high = ranked[0], ranked[-1]
+                gaps.append(difference_lower(high[0], high[1], low[0], low[1]))
+        if gaps:
+            out[gap] = max(gaps)
+        return out
+
     def readings(self) -> Readings:
         groups = self.group_metrics()
         attribute = self.attribute
@@ -153,6 +192,25 @@ _ACROSS = {
 }  # fmt: skip
 
 
+def _reference_ratio(context: ModelContext, attribute: str) -> float | None:
+    """The reference's selection-rate ratio (lowest / highest, groups of at least
+    ``min_group_size`` rows), or None without the columns."""
+    reference = context.reference_spec
+    if reference is None:
+        return None
+    groups = context.reference_column(attribute)
+    predictions = context.reference_column(reference.prediction_column)
+    if groups is None or predictions is None:
+        return None
+    selected = predictions == context.class_names[1]
+    smallest = context.spec.fairness.min_group_size
+    rates = [float(selected[groups == g].mean()) for g in np.unique(groups)
+             if g != "" and (groups == g).sum() >= smallest]  # fmt: skip
+    if len(rates) < 2 or max(rates) == 0:
+        return None
+    return min(rates) / max(rates)
+
+
 class FairnessDetector(Detector):
     """``fairness.<attribute>.*``: one per sensitive attribute, over the last outcomes."""
 
@@ -168,6 +226,8 @@ class FairnessDetector(Detector):
         self.fairness = FairnessWindow(attribute, spec.windows.size, spec.fairness.min_group_size,
                                        self._mode)  # fmt: skip
 
+        self.reference_ratio = _reference_ratio(context, attribute) if self._binary else None
+
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
         return [cls(context, attribute) for attribute in context.spec.sensitive_attributes]
@@ -181,14 +241,19 @@ class FairnessDetector(Detector):
             self.fairness.update_many(groups, batch.y, batch.y_hat)
 
     def readings(self, now: float | None) -> Readings:
-        return self.fairness.readings()
+        out = self.fairness.readings()
+        if self._binary:
+            out.update(self.fairness.bounds(self._spec.min_cell))
+        return out
 
     def reading_names(self) -> list[str]:
         attribute = self.fairness.attribute
+        bounds = ("demographic_parity_ratio_upper", "equalized_odds_difference_lower")
         return [
             *(names.fairness_group(attribute, "{group}", m) for m in _GROUP_METRICS[self._mode]),
             names.fairness(attribute, "eligible_groups"),
             *(names.fairness(attribute, m) for m in _ACROSS[self._mode]),
+            *(names.fairness(attribute, m) for m in (bounds if self._binary else ())),
         ]
 
     def rule_templates(self) -> list[RuleTemplate]:
@@ -199,22 +264,49 @@ class FairnessDetector(Detector):
         return [
             RuleTemplate(
                 name=f"fairness-{attribute}-four-fifths",
-                metric=names.fairness(attribute, "demographic_parity_ratio"),
+                metric=names.fairness(attribute, "demographic_parity_ratio_upper"),
                 op="<", threshold=spec.demographic_parity_ratio, severity="critical",
                 hysteresis=0.05,
                 description=(
                     f"Selection rates across {attribute!r} groups differ beyond the "
-                    "four-fifths rule (lowest / highest < 0.8)."
+                    "four-fifths rule: even the upper 99% confidence bound of lowest / "
+                    f"highest is below {spec.demographic_parity_ratio:g}."
                 ),
             ),
             RuleTemplate(
                 name=f"fairness-{attribute}-equalized-odds",
-                metric=names.fairness(attribute, "equalized_odds_difference"),
+                metric=names.fairness(attribute, "equalized_odds_difference_lower"),
                 op=">", threshold=spec.equalized_odds_difference, severity="warning",
                 hysteresis=0.02,
-                description=f"True/false positive rates differ across {attribute!r} groups.",
+                description=(
+                    f"True/false positive rates differ across {attribute!r} groups: even "
+                    "the lower 99% confidence bound of the gap is above "
+                    f"{spec.equalized_odds_difference:g} (groups with {spec.min_cell} "
+                    "positive / negative labels)."
+                ),
             ),
+            *self._worsened(),
         ]  # fmt: skip
+
+    def _worsened(self) -> list[RuleTemplate]:
+        """Never hide a regression: a model already below the four-fifths line still
+        alerts when its selection ratio falls ``max_worsening`` below the reference's."""
+        attribute, spec = self.fairness.attribute, self._spec
+        if self.reference_ratio is None:
+            return []
+        threshold = round(self.reference_ratio - spec.max_worsening, 6)
+        if not 0 < threshold < spec.demographic_parity_ratio:
+            return []  # the four-fifths rule already covers it
+        return [RuleTemplate(
+            name=f"fairness-{attribute}-parity-worsened",
+            metric=names.fairness(attribute, "demographic_parity_ratio_upper"),
+            op="<", threshold=threshold, severity="critical", hysteresis=0.02,
+            description=(
+                f"The selection ratio across {attribute!r} groups worsened: its upper 99% "
+                f"confidence bound is more than {spec.max_worsening:g} below the "
+                f"reference's {self.reference_ratio:.3f}."
+            ),
+        )]  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:
         return self.fairness.snapshot()

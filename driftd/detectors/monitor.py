@@ -53,7 +53,7 @@ class ModelMonitor:
         # A sequential test raised an alarm since the last tick: evaluate now, not at the
         # next evaluate_every.
         self.alarm_raised = False
-        self._testing = [d for d in self.detectors if d.decisions()]
+        self._testing = [d for d in self.detectors if type(d).onsets is not Detector.onsets]
         # Joined (inputs, label) rows for the retraining worker, drained at each checkpoint.
         self.training_rows: list[dict[str, Any]] = []
         self._predictions: list[Prediction] = []

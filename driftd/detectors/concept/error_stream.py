@@ -62,6 +62,10 @@ class ConceptDrift:
             names.concept("detections"): float(self._detections),
         }
 
+    @property
+    def detections(self) -> int:
+        return self._detections
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "detector": self._detector.snapshot(),
@@ -102,6 +106,10 @@ class ConceptDetector(Detector):
         update = self.concept.update
         for error in errors.tolist():
             update(error)
+
+    def onsets(self) -> int:
+        """Every detection asks for an evaluation at once (they are rare)."""
+        return self.concept.detections
 
     def readings(self, now: float | None) -> Readings:
         return self.concept.readings()
