@@ -66,8 +66,14 @@ class DriftSpec(_Spec):
     # Reference size at or below which 'auto' picks a hypothesis test (KS, chi-square)
     # rather than a distance (Wasserstein, Jensen-Shannon): Evidently's rule.
     auto_small_reference: int = 1000
+    # Before 0.9 a p-value alone made the verdict with a small reference; unused now
+    # (see significance below), kept so that older configs still load.
     ks_pvalue: float = 0.05
     chisquare_pvalue: float = 0.05
+    # Drift pages on an effect (the distance, or the KS statistic with a small
+    # reference) AND a significant difference at this level, never on either alone.
+    significance: float = 0.001
+    ks_statistic: float = 0.1
     wasserstein: float = 0.1
     jensenshannon: float = 0.1
     psi: float = 0.2

@@ -7,11 +7,13 @@ start: numeric -> PSI, Jensen-Shannon distance, normalised Wasserstein distance,
 KS statistic and p-value; categorical -> chi-square p-value, Jensen-Shannon
 distance and the share of categories never seen in the reference.
 
-The verdict (``drifted``) uses one default test per kind, chosen like Evidently:
-with a small reference (<= ``auto_small_reference`` rows) a hypothesis test
-(KS, chi-square at p < 0.05); with a larger one a distance, because p-values on
-thousands of rows flag differences too small to matter (Wasserstein normalised by
-the reference's standard deviation >= 0.1, Jensen-Shannon >= 0.1).
+The verdict (``drifted``) and the default rule need two things: an effect size past
+a practical threshold (normalised Wasserstein >= 0.1, or the KS statistic >= 0.1
+with a small reference, <= ``auto_small_reference`` rows; Jensen-Shannon >= 0.1
+for categories) AND a significant difference (KS, or chi-square / a binomial test
+on unseen categories, at ``drift.significance``). A p-value alone flags
+differences too small to matter on large windows; a distance alone flags noise on
+small ones.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 from driftd.config import DriftSpec
 from driftd.detectors import readings as names
@@ -33,12 +36,14 @@ from driftd.detectors.shift import ShiftCusum
 Verdict = tuple[str, str, float]
 
 
-def _verdict(readings: Readings, verdict: Verdict) -> float | None:
+def _drifted(readings: Readings, verdict: Verdict) -> float | None:
+    """1 when the effect passes its threshold and the difference is significant."""
     statistic, op, threshold = verdict
     value = readings.get(statistic)
     if value is None:
         return None
-    return float(value < threshold if op == "<" else value >= threshold)
+    effect = value < threshold if op == "<" else value >= threshold
+    return float(effect and readings.get("significant") == 1.0)
 
 
 class NumericDrift:
@@ -90,16 +95,18 @@ class NumericDrift:
             wasserstein=wasserstein / self._scale,
             ks_statistic=ks_statistic,
             ks_pvalue=ks_pvalue,
+            significant=float(ks_pvalue < self._spec.significance),
         )
-        out["drifted"] = _verdict(out, self.verdict)
+        out["drifted"] = _drifted(out, self.verdict)
         return out
 
     @property
     def verdict(self) -> Verdict:
-        """The statistic behind ``drifted``, the comparison meaning drift, the threshold."""
+        """The effect size behind ``drifted``, the comparison meaning drift, the
+        threshold (``drifted`` also needs ``significant``: KS at ``drift.significance``)."""
         spec = self._spec
         return {
-            "ks": ("ks_pvalue", "<", spec.ks_pvalue),
+            "ks": ("ks_statistic", ">=", spec.ks_statistic),
             "wasserstein": ("wasserstein", ">=", spec.wasserstein),
             "psi": ("psi", ">=", spec.psi),
             "jensenshannon": ("jensenshannon", ">=", spec.jensenshannon),
@@ -108,7 +115,7 @@ class NumericDrift:
     def statistics(self) -> list[str]:
         """Every name ``readings`` can return."""
         return ["samples", *self.shift.readings(), "psi", "jensenshannon", "wasserstein",
-                "ks_statistic", "ks_pvalue", "drifted"]  # fmt: skip
+                "ks_statistic", "ks_pvalue", "significant", "drifted"]  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:
         return {"values": self._values.snapshot(), "shift": self.shift.snapshot()}
@@ -130,6 +137,11 @@ class CategoricalDrift:
         self._codes = {name: index for index, name in enumerate(self.categories)}
         self._reference_counts = counts.astype(float)
         self._unseen = len(self.categories)
+        # The chance that a new value is a category the reference lacks: Good-Turing's
+        # estimate (the share of reference rows whose category appears once), at least
+        # 1/(n+1); a binomial test on the window's unseen count uses it.
+        n = float(counts.sum())
+        self._unseen_chance = max(float((counts == 1).sum()) / n, 1 / (n + 1))
         self._values = RingBuffer(window or spec.window, np.int32)
         test = spec.categorical_test
         if test == "auto":
@@ -159,19 +171,26 @@ class CategoricalDrift:
             out["chisquare_pvalue"] = stats.chisquare_gof(known, proportions)[1]
         else:
             out["chisquare_pvalue"] = None
-        out["drifted"] = _verdict(out, self.verdict)
+        unseen_pvalue = float(scipy_stats.binom.sf(counts[self._unseen] - 1, len(codes),
+                                                   self._unseen_chance))  # fmt: skip
+        pvalues = [unseen_pvalue, out["chisquare_pvalue"]]
+        out["significant"] = float(min(p for p in pvalues if p is not None)
+                                   < self._spec.significance)  # fmt: skip
+        out["drifted"] = _drifted(out, self.verdict)
         return out
 
     @property
     def verdict(self) -> Verdict:
-        """The statistic behind ``drifted``, the comparison meaning drift, the threshold."""
-        if self.test == "chisquare":
-            return "chisquare_pvalue", "<", self._spec.chisquare_pvalue
+        """The effect size behind ``drifted`` (Jensen-Shannon distance, unseen
+        categories included), the comparison, the threshold; ``drifted`` also needs
+        ``significant``: chi-square on the known categories, or a binomial test on the
+        unseen ones, at ``drift.significance``."""
         return "jensenshannon", ">=", self._spec.jensenshannon
 
     def statistics(self) -> list[str]:
         """Every name ``readings`` can return."""
-        return ["samples", "unseen_rate", "jensenshannon", "chisquare_pvalue", "drifted"]
+        return ["samples", "unseen_rate", "jensenshannon", "chisquare_pvalue", "significant",
+                "drifted"]  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:
         return {"values": self._values.snapshot()}
@@ -207,6 +226,7 @@ class ColumnDrift(Detector):
         self.name = prefix
         self.test = test
         self.window = f"last {context.spec.drift.window} values"
+        self._significance = context.spec.drift.significance
 
     def readings(self, now: float | None) -> Readings:
         return {names.column_drift(self.name, k): v for k, v in self.test.readings().items()}
@@ -220,7 +240,12 @@ class ColumnDrift(Detector):
             name=f"{self.name}-{statistic}", metric=names.column_drift(self.name, statistic),
             op=op, threshold=threshold, severity="warning",  # type: ignore[arg-type]
             hysteresis=threshold if op == "<" else threshold * self.RESOLVE_SHARE,
-            description=f"{self.what} has drifted from the reference ({self.test.test} test).",
+            description=(
+                f"{self.what} has drifted from the reference: {statistic} past "
+                f"{threshold:g} (an effect worth a page) and a significant difference "
+                f"(p < {self._significance:g})."
+            ),
+            evidence_metric=names.column_drift(self.name, "significant"),
         )]  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:

@@ -46,7 +46,8 @@ def test_numeric_statistics_equal_scipy(shift):
     r = np.maximum(ref_counts / ref_counts.sum(), 1e-4)
     c = np.maximum(cur_counts / cur_counts.sum(), 1e-4)
     assert got["psi"] == pytest.approx(float(np.sum(rel_entr(c, r) + rel_entr(r, c))), abs=TOL)
-    assert got["drifted"] == float(wasserstein >= 0.1)  # large reference -> Wasserstein rule
+    # large reference -> the Wasserstein effect, and KS significance at 0.001
+    assert got["drifted"] == float(wasserstein >= 0.1 and ks.pvalue < 0.001)
 
 
 @settings(max_examples=50, deadline=None)
@@ -76,7 +77,9 @@ def test_nan_and_infinities_are_excluded_and_small_reference_uses_ks():
     assert got["ks_pvalue"] == pytest.approx(
         sps.ks_2samp(finite_ref, finite_cur, method="asymp").pvalue, abs=TOL
     )
-    assert got["drifted"] == float(got["ks_pvalue"] < 0.05)
+    # an effect (KS statistic >= 0.1) and significance (p < 0.001), never a p-value alone
+    assert got["significant"] == float(got["ks_pvalue"] < 0.001)
+    assert got["drifted"] == float(got["ks_statistic"] >= 0.1 and got["ks_pvalue"] < 0.001)
 
 
 def test_no_statistics_below_min_samples():
@@ -105,7 +108,12 @@ def test_categorical_against_scipy():
     cur_all = np.append(cur_known, np.sum(current == "zzz"))
     js = distance.jensenshannon(np.append(ref_counts, 0), cur_all, base=2)
     assert got["jensenshannon"] == pytest.approx(js, abs=TOL)
-    assert detector.test == "jensenshannon" and got["drifted"] == float(js >= 0.1)
+    # unseen: 10% of 700 against Good-Turing's chance (categories seen once: none)
+    unseen_p = sps.binomtest(int(np.sum(current == "zzz")), 700, 1 / 5001,
+                             alternative="greater").pvalue  # fmt: skip
+    significant = min(unseen_p, expected.pvalue) < 0.001
+    assert got["significant"] == float(significant)
+    assert detector.test == "jensenshannon" and got["drifted"] == float(js >= 0.1 and significant)
 
 
 def test_empty_reference_is_refused():
