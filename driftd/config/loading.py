@@ -113,7 +113,8 @@ def _normalise(config: Config) -> Config:
             _check(size >= 2, f"{at}.{size_key}", f"must be at least 2, got {size}")
         for key in ("shift_allowance", "shift_threshold"):
             value = getattr(model.drift, key)
-            _check(value > 0, f"{at}.drift.{key}", f"must be positive, got {value}")
+            _check(value is None or value > 0, f"{at}.drift.{key}",
+                   f"must be positive, got {value}")  # fmt: skip
         model.windows.tumbling = parse_duration(model.windows.tumbling, f"{at}.windows.tumbling")
         model.join.ttl = parse_duration(model.join.ttl, f"{at}.join.ttl")
         model.quality.silence_after = parse_duration(

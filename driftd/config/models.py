@@ -81,7 +81,8 @@ class DriftSpec(_Spec):
     # The sequential shift test on numeric columns (CUSUM on normal scores, see
     # detectors/shift.py): allowance k in standard deviations, alarm threshold h.
     shift_allowance: float = 0.25
-    shift_threshold: float = 25.0
+    # Unset: calibrated to the model's false-alarm budget (a share of it per column).
+    shift_threshold: float | None = None
     # The model's output and the labels are watched like features.
     predictions: bool = True
     labels: bool = True

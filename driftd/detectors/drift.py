@@ -30,7 +30,7 @@ from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTem
 from driftd.detectors.context import ModelContext
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
-from driftd.detectors.shift import ShiftCusum
+from driftd.detectors.shift import ShiftCusum, calibrate_shift
 
 # (statistic, comparison that means drift, threshold): the verdict of one test.
 Verdict = tuple[str, str, float]
@@ -60,7 +60,10 @@ class NumericDrift:
         self._scale = std if std > 0 else 1.0
         self._values = RingBuffer(window or spec.window)
         # Sequential: a shift shows value by value, before the window test sees it.
-        self.shift = ShiftCusum(self._reference, spec.shift_allowance, spec.shift_threshold,
+        # Until calibrated (FeatureDrift.calibrate), the threshold of a budget of 1 per
+        # 1M events shared by 30 tests.
+        threshold = spec.shift_threshold or calibrate_shift(spec.shift_allowance, 3e7)
+        self.shift = ShiftCusum(self._reference, spec.shift_allowance, threshold,
                                 hold=window or spec.window)  # fmt: skip
         test = spec.numeric_test
         if test == "auto":
@@ -263,6 +266,7 @@ class FeatureDrift(ColumnDrift):
     def __init__(self, feature: str, test: ColumnTest, context: ModelContext):
         super().__init__(names.feature_drift_prefix(feature), test, context)
         self.feature = feature
+        self._spec = context.spec.drift
         self.what = f"Feature {feature!r}"
 
     @classmethod
@@ -279,6 +283,18 @@ class FeatureDrift(ColumnDrift):
 
     def update_predictions(self, batch: PredictionBatch) -> None:
         self.test.update_many(batch.feature_columns[self.feature][1])
+
+    def decisions(self) -> int:
+        """A numeric feature's shift test shares the budget unless its threshold is set."""
+        calibrated = self._spec.shift_threshold is None
+        return int(isinstance(self.test, NumericDrift) and calibrated)
+
+    def onsets(self) -> int:
+        return self.test.shift.alarms if isinstance(self.test, NumericDrift) else 0
+
+    def calibrate(self, arl0: float) -> None:
+        assert isinstance(self.test, NumericDrift)
+        self.test.shift.threshold = calibrate_shift(self._spec.shift_allowance, arl0)
 
     def rule_templates(self) -> list[RuleTemplate]:
         """The window test's rule; numeric features share the sequential shift rule."""

@@ -12,10 +12,10 @@ distribution, and runs Page's two-sided CUSUM on it:
 
 An alarm when either passes ``h``; both then restart. ``k`` (the allowance, in
 standard deviations) is half the smallest shift worth catching quickly; ``h`` sets
-the false-alarm rate. The defaults (k = 0.25, h = 25) give an in-control run length
-of about 4 million values per side (Siegmund's approximation), so a model with 20
-numeric columns sees about one false alarm per 100k predictions at most, and a
-shift of 0.5 sd is caught after ~105 values, 1 sd after ~35.
+the false-alarm rate. By default ``h`` is calibrated to the test's share of the
+model's false-alarm budget with Siegmund's approximation of the run length
+(:func:`calibrate_shift`; the budget of 1 per 1M events shared by ~30 tests gives
+h ≈ 32 for k = 0.25); ``drift.shift_threshold`` sets it by hand instead.
 
 The recursion is computed a batch at a time without a Python loop: from
 ``S_t = max(0, S_{t-1} + x_t)`` follows ``S_t = C_t - min(-S_0, min_{s<=t} C_s)``
@@ -25,6 +25,7 @@ more pass per alarm, which is rare).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,28 @@ def _scan(steps: np.ndarray, start: float) -> np.ndarray:
     """The CUSUM path ``S_t = max(0, S_{t-1} + steps_t)`` from ``S_0 = start``."""
     running = np.cumsum(steps)
     return running - np.minimum(np.minimum.accumulate(running), -start)
+
+
+def siegmund_run_length(allowance: float, threshold: float) -> float:
+    """In-control ARL of one side of Page's CUSUM on N(0, 1) values: Siegmund's
+    approximation ``(exp(-2Δb) + 2Δb - 1) / (2Δ²)`` with drift ``Δ = -k`` and the
+    corrected boundary ``b = h + 1.166`` (the expected overshoot)."""
+    delta, b = -allowance, threshold + 1.166
+    return (math.exp(-2 * delta * b) + 2 * delta * b - 1) / (2 * delta * delta)
+
+
+def calibrate_shift(allowance: float, arl0: float) -> float:
+    """The threshold ``h`` whose two sides together (each alarm restarts both) reach an
+    in-control run length of ``arl0``: each side needs ``2 × arl0``."""
+    target = 2 * arl0
+    low, high = 0.0, 1.0
+    while siegmund_run_length(allowance, high) < target:
+        low, high = high, high * 2
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if siegmund_run_length(allowance, middle) < target else (
+            low, middle)  # fmt: skip
+    return high
 
 
 class ShiftCusum:

@@ -142,3 +142,18 @@ def test_an_evidence_rule_needs_the_test_and_resolves_with_it():
     assert [a.state for a in resolved] == ["resolved"]
     # The test alone, with accuracy above the line, does not page either.
     assert engine.evaluate("m", {"accuracy": 0.95, "error_test.alarm": 1.0}, 4) == []
+
+
+@pytest.mark.parametrize("arl0", [2_000, 20_000])
+def test_the_shift_threshold_from_siegmunds_approximation_keeps_its_run_length(arl0):
+    """Oracle: brute-force simulation of the two-sided shift CUSUM on values from the
+    reference's own distribution. Siegmund's formula is an approximation; the
+    simulated run length lies within 20-25% of the target."""
+    from driftd.detectors.shift import ShiftCusum, calibrate_shift
+
+    rng = np.random.default_rng(4)
+    reference = np.sort(rng.normal(0, 1, 20_000))
+    cusum = ShiftCusum(reference, 0.25, calibrate_shift(0.25, arl0), hold=100)
+    alarms = cusum.update_many(rng.normal(0, 1, arl0 * 150))
+    measured = arl0 * 150 / len(alarms)
+    assert arl0 * 0.8 <= measured <= arl0 * 1.25, measured  # measured: within 4%
