@@ -11,6 +11,14 @@ scores and labels (detectors/calibration.py). The sums are kept incrementally: a
 prediction is added when it arrives unlabeled and removed when its label joins or
 it expires (its share recomputed from the prediction, the same number), so the
 estimate always describes exactly the unlabeled predictions, in O(1) per event.
+
+Predictions whose labels are *overdue* are left out: those older than the 99th
+percentile of the label delays seen so far (:class:`LabelDelays`; none until 100
+delays are seen). A label that never comes would otherwise keep its prediction in
+the estimate for the whole join TTL (7 days by default), and after a shift the
+estimate would describe last week's traffic. The sums are kept per minute of
+prediction time, so leaving out is a filter at each tick; ``estimated.overdue``
+counts what was left out, ``estimated.overdue_after_seconds`` says after how long.
 """
 
 from __future__ import annotations
@@ -28,13 +36,90 @@ from driftd.detectors.readings import Readings
 from driftd.detectors.records import Outcome, WaitingPrediction
 
 
+class LabelDelays:
+    """How long labels take, as a histogram on a log scale (1 s to 1 year): a label not
+    in after the ``quantile`` of the delays seen so far is *overdue*."""
+
+    EDGES = np.geomspace(1.0, 365 * 86400.0, 241)
+
+    def __init__(self, quantile: float = 0.99, minimum: int = 100):
+        self.quantile = quantile
+        self.minimum = minimum
+        self.counts = np.zeros(len(self.EDGES) + 1, dtype=np.int64)
+
+    def add_many(self, delays: np.ndarray) -> None:
+        delays = delays[np.isfinite(delays)]
+        if len(delays):
+            self.counts += np.bincount(np.searchsorted(self.EDGES, delays),
+                                       minlength=len(self.counts))  # fmt: skip
+
+    def overdue_after(self) -> float | None:
+        """Seconds after its prediction a label is overdue (None until ``minimum`` delays)."""
+        total = int(self.counts.sum())
+        if total < self.minimum:
+            return None
+        index = int(np.searchsorted(np.cumsum(self.counts), self.quantile * total))
+        return float(self.EDGES[min(index, len(self.EDGES) - 1)])  # the bin's upper edge
+
+
+class PendingSums:
+    """Expected counts of the predictions waiting for labels, kept per minute of
+    prediction time, so predictions whose labels are overdue can be left out."""
+
+    WIDTH = 60.0
+    UNDATED = -(2**62)  # checkpoints before 0.9 kept one undated sum
+
+    def __init__(self, size: int):
+        self.size = size
+        self.buckets: dict[int, list[float]] = {}  # minute -> sums..., count
+
+    def add(self, contribution: list[float], event_time: float, sign: int = 1) -> None:
+        key = int(event_time // self.WIDTH)
+        if sign < 0 and key not in self.buckets and self.UNDATED in self.buckets:
+            key = self.UNDATED  # waiting since before 0.9: in the undated sum
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = [0.0] * (self.size + 1)
+        for i, value in enumerate(contribution):
+            bucket[i] += sign * value
+        bucket[self.size] += sign
+        if bucket[self.size] <= 0:  # empty: dropped, so no rounding errors linger
+            del self.buckets[key]
+
+    def remove(self, contribution: list[float], event_time: float) -> None:
+        self.add(contribution, event_time, -1)
+
+    def totals(self, cutoff: float | None) -> tuple[list[float], int, int]:
+        """Sums and count of the predictions not overdue (made after ``cutoff``), and
+        how many were left out as overdue."""
+        sums, count, overdue = [0.0] * self.size, 0, 0
+        for key, bucket in self.buckets.items():
+            n = round(bucket[self.size])
+            if cutoff is not None and key != self.UNDATED and (key + 1) * self.WIDTH <= cutoff:
+                overdue += n
+                continue
+            for i in range(self.size):
+                sums[i] += bucket[i]
+            count += n
+        return sums, count, overdue
+
+    def snapshot(self) -> list[list[float]]:
+        return [[key, *bucket] for key, bucket in self.buckets.items()]
+
+    def restore(self, state: Any) -> None:
+        if isinstance(state, dict):  # before 0.9: {"sums"/"sum", "count"}, undated
+            sums = state.get("sums", [state.get("sum", 0.0)])
+            self.buckets = {self.UNDATED: [*sums, float(state["count"])]} if state["count"] else {}
+            return
+        self.buckets = {int(row[0]): list(row[1:]) for row in state}
+
+
 class ExpectedConfusion:
     """Expected TP/FP/FN/TN over the pending (unlabeled) predictions of a binary model."""
 
     def __init__(self, calibration: Calibration):
         self.calibration = calibration
-        self._sums = [0.0, 0.0, 0.0, 0.0]  # tp, fp, fn, tn
-        self._count = 0
+        self.pending = PendingSums(4)  # tp, fp, fn, tn
 
     def contribution(self, predicted_positive: bool, score: float) -> list[float] | None:
         """The four expected counts of one prediction, or None if it has no score."""
@@ -43,69 +128,35 @@ class ExpectedConfusion:
         p = self.calibration(score)
         return [p, 1 - p, 0.0, 0.0] if predicted_positive else [0.0, 0.0, p, 1 - p]
 
-    def add(self, contribution: list[float]) -> None:
-        self._count += 1
-        sums = self._sums
-        for i in range(4):
-            sums[i] += contribution[i]
-
-    def remove(self, contribution: list[float]) -> None:
-        self._count -= 1
-        sums = self._sums
-        for i in range(4):
-            sums[i] -= contribution[i]
-        if self._count == 0:
-            self._sums = [0.0, 0.0, 0.0, 0.0]  # no drift of rounding errors
-
-    def readings(self) -> dict[str, float | None]:
-        tp, fp, fn, tn = self._sums
-        out: dict[str, float | None] = {names.estimated("pending"): float(self._count)}
-        if self._count == 0:
+    def readings(self, cutoff: float | None) -> dict[str, float | None]:
+        (tp, fp, fn, tn), count, overdue = self.pending.totals(cutoff)
+        out: dict[str, float | None] = {names.estimated("pending"): float(count),
+                                        names.estimated("overdue"): float(overdue)}  # fmt: skip
+        if count == 0:
             return out
-        out[names.estimated("accuracy")] = (tp + tn) / self._count
+        out[names.estimated("accuracy")] = (tp + tn) / count
         out[names.estimated("precision")] = tp / (tp + fp) if tp + fp > 0 else 0.0
         out[names.estimated("recall")] = tp / (tp + fn) if tp + fn > 0 else 0.0
         out[names.estimated("f1")] = 2 * tp / (2 * tp + fp + fn) if tp > 0 else 0.0
         return out
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"sums": self._sums, "count": self._count}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self._sums = list(state["sums"])
-        self._count = state["count"]
 
 
 class ExpectedAccuracy:
     """Multiclass: expected accuracy is the mean probability of the predicted class."""
 
     def __init__(self) -> None:
-        self._sum = 0.0
-        self._count = 0
+        self.pending = PendingSums(1)
 
     def contribution(self, proba_of_predicted: float) -> list[float] | None:
         return [proba_of_predicted] if np.isfinite(proba_of_predicted) else None
 
-    def add(self, contribution: list[float]) -> None:
-        self._count += 1
-        self._sum += contribution[0]
-
-    def remove(self, contribution: list[float]) -> None:
-        self._count -= 1
-        self._sum = self._sum - contribution[0] if self._count else 0.0
-
-    def readings(self) -> dict[str, float | None]:
-        out: dict[str, float | None] = {names.estimated("pending"): float(self._count)}
-        if self._count:
-            out[names.estimated("accuracy")] = self._sum / self._count
+    def readings(self, cutoff: float | None) -> dict[str, float | None]:
+        (total,), count, overdue = self.pending.totals(cutoff)
+        out: dict[str, float | None] = {names.estimated("pending"): float(count),
+                                        names.estimated("overdue"): float(overdue)}  # fmt: skip
+        if count:
+            out[names.estimated("accuracy")] = total / count
         return out
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"sum": self._sum, "count": self._count}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self._sum = state["sum"]
-        self._count = state["count"]
 
 
 class EstimateDetector(Detector):
@@ -116,6 +167,7 @@ class EstimateDetector(Detector):
 
     def __init__(self, estimate: ExpectedConfusion | ExpectedAccuracy):
         self.estimate = estimate
+        self.delays = LabelDelays()
 
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
@@ -139,31 +191,45 @@ class EstimateDetector(Detector):
         return None
 
     def update_predictions(self, batch: PredictionBatch) -> None:
+        pending = self.estimate.pending
         for record, joined in zip(batch.records, batch.joined, strict=True):
             if not joined and (share := self.share(record)) is not None:
-                self.estimate.add(share)
+                pending.add(share, record.event_time)
 
     def update_outcomes(self, batch: OutcomeBatch) -> None:
-        for outcome in batch.outcomes:
-            if outcome.waited and (share := self.share(outcome)) is not None:
-                self.estimate.remove(share)
+        pending = self.estimate.pending
+        waited = [o for o in batch.outcomes if o.waited]
+        self.delays.add_many(np.array([o.label_time - o.event_time for o in waited]))
+        for outcome in waited:
+            if (share := self.share(outcome)) is not None:
+                pending.remove(share, outcome.event_time)
 
     def update_expired(self, batch: ExpiredBatch) -> None:
+        pending = self.estimate.pending
         for record in batch.records:
             if (share := self.share(record)) is not None:
-                self.estimate.remove(share)
+                pending.remove(share, record.event_time)
 
     def readings(self, now: float | None) -> Readings:
-        return self.estimate.readings()
+        after = self.delays.overdue_after()
+        cutoff = None if now is None or after is None else now - after
+        out = self.estimate.readings(cutoff)
+        out[names.estimated("overdue_after_seconds")] = after
+        return out
 
     def reading_names(self) -> list[str]:
-        metrics = ["pending", "accuracy"]
+        metrics = ["pending", "overdue", "overdue_after_seconds", "accuracy"]
         if isinstance(self.estimate, ExpectedConfusion):
             metrics += ["precision", "recall", "f1"]
         return [names.estimated(metric) for metric in metrics]
 
     def snapshot(self) -> dict[str, Any]:
-        return self.estimate.snapshot()
+        return {"pending": self.estimate.pending.snapshot(),
+                "delays": self.delays.counts.tolist()}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
-        self.estimate.restore(state)
+        if "pending" not in state:  # before 0.9: the undated sums alone
+            self.estimate.pending.restore(state)
+            return
+        self.estimate.pending.restore(state["pending"])
+        self.delays.counts = np.array(state["delays"], dtype=np.int64)

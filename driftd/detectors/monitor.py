@@ -96,7 +96,8 @@ class ModelMonitor:
         self._labels.append(y)
         self._label_times.append(event.timestamp)  # type: ignore[arg-type]
         if waiting is not None:
-            self._outcomes.append(Outcome.of(waiting, y, waited=True))
+            self._outcomes.append(Outcome.of(waiting, y, waited=True,
+                                             label_time=event.timestamp))  # type: ignore[arg-type]
         if len(self._labels) >= self.flush_at or len(self._outcomes) >= self.flush_at:
             self.flush()
 

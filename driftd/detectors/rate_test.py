@@ -47,12 +47,15 @@ def upper_bound(events: int, n: int, confidence: float = CONFIDENCE) -> float:
 class RateTest:
     """``name(part)`` names its readings (``alarm``, ``progress``, ``baseline``, ``alarms``);
     ``baseline``: ``p0`` known at start, or None to learn it from ``burn_in`` values;
-    ``raised``: ``p0 -> p1``; ``on_start(observed rate, p0)`` runs once a burn-in ends."""
+    ``raised``: ``p0 -> p1``; ``on_start(observed rate, p0)`` runs once a burn-in ends;
+    ``confidence``: of the upper bound a burn-in's rate is taken at."""
 
     def __init__(self, name: Callable[[str], str], raised: Callable[[float], float],
                  hold: int, baseline: float | None = None, burn_in: int = 0,
-                 on_start: Callable[[float, float], None] | None = None):  # fmt: skip
+                 on_start: Callable[[float, float], None] | None = None,
+                 confidence: float = CONFIDENCE):  # fmt: skip
         self.name = name
+        self.confidence = confidence
         self.raised = raised
         self.hold = hold
         self.known = baseline
@@ -87,7 +90,7 @@ class RateTest:
             indicators = indicators[take:]
             if self.burn_seen < self.burn_in:
                 return
-            p0 = self._start(upper_bound(self.burn_events, self.burn_seen))
+            p0 = self._start(upper_bound(self.burn_events, self.burn_seen, self.confidence))
             if self.on_start is not None and p0 is not None:
                 self.on_start(self.burn_events / self.burn_seen, p0)
         cusum = self.cusum
@@ -129,6 +132,6 @@ class RateTest:
         if self.known is None:
             self.cusum = None
             if self.burn_seen >= self.burn_in:
-                self._start(upper_bound(self.burn_events, self.burn_seen))
+                self._start(upper_bound(self.burn_events, self.burn_seen, self.confidence))
         if self.cusum is not None and state["cusum"] is not None:
             self.cusum.restore(state["cusum"])

@@ -70,13 +70,16 @@ class Outcome(msgspec.Struct, kw_only=True, gc=False):
     groups: dict[str, str] = {}
     waited: bool = False
     training: TrainingInputs | None = None
+    # When the label came (event time), for a prediction that waited for it.
+    label_time: float = math.nan
 
     @classmethod
-    def of(cls, prediction: WaitingPrediction, y: float, waited: bool) -> Outcome:
+    def of(cls, prediction: WaitingPrediction, y: float, waited: bool,
+           label_time: float = math.nan) -> Outcome:  # fmt: skip
         return cls(event_time=prediction.event_time, y=y, y_hat=prediction.y_hat,
                    score=prediction.score, proba=prediction.proba,  # type: ignore[arg-type]
-                   groups=prediction.groups, waited=waited,
-                   training=prediction.training)  # fmt: skip
+                   groups=prediction.groups, waited=waited, training=prediction.training,
+                   label_time=label_time)  # fmt: skip
 
 
 def waiting_from_state(value: Any, legacy: bool = False) -> WaitingPrediction:

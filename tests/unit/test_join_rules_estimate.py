@@ -96,17 +96,18 @@ def test_expected_confusion_matches_batch_formula_and_tracks_realised_accuracy()
     assert np.allclose([calibration(s) for s in scores], iso.predict(scores), atol=1e-12)
     estimate = ExpectedConfusion(calibration)
     contributions = [estimate.contribution(s >= 0.5, s) for s in scores]
-    for c in contributions:
-        estimate.add(c)
+    for i, c in enumerate(contributions):
+        estimate.pending.add(c, float(i))
     p = iso.predict(scores)
     predicted = scores >= 0.5
     expected_accuracy = np.mean(np.where(predicted, p, 1 - p))
-    assert estimate.readings()["estimated.accuracy"] == pytest.approx(expected_accuracy, abs=1e-9)
+    accuracy = estimate.readings(None)["estimated.accuracy"]
+    assert accuracy == pytest.approx(expected_accuracy, abs=1e-9)
     realised = np.mean(predicted == (rng.random(3000) < scores**2))
-    assert abs(estimate.readings()["estimated.accuracy"] - realised) < 0.03  # ~3 sd at n=3000
-    for c in contributions[:1000]:
-        estimate.remove(c)
-    assert estimate.readings()["estimated.pending"] == 2000
+    assert abs(accuracy - realised) < 0.03  # ~3 sd at n=3000
+    for i, c in enumerate(contributions[:1000]):
+        estimate.pending.remove(c, float(i))
+    assert estimate.readings(None)["estimated.pending"] == 2000
 
 
 def test_join_snapshot_round_trip_and_the_pre_0_6_format():
