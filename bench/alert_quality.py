@@ -103,6 +103,7 @@ def _variance(rng, rows, at):
 
 
 def _unseen(rng, rows, at):
+    rows["c"] = rows["c"].astype(object)  # room for a longer name than the levels'
     new = rng.random(len(rows["c"]) - at) < 0.3
     rows["c"][at:][new] = "zz-new"
     return (rows["c"] == "zz-new").astype(float)

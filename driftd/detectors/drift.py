@@ -18,6 +18,7 @@ small ones.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -28,6 +29,7 @@ from driftd.detectors import readings as names
 from driftd.detectors import stats
 from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
+from driftd.detectors.rate_test import RateTest
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 from driftd.detectors.shift import ShiftCusum, calibrate_shift
@@ -144,7 +146,7 @@ class CategoricalDrift:
         # estimate (the share of reference rows whose category appears once), at least
         # 1/(n+1); a binomial test on the window's unseen count uses it.
         n = float(counts.sum())
-        self._unseen_chance = max(float((counts == 1).sum()) / n, 1 / (n + 1))
+        self.unseen_chance = max(float((counts == 1).sum()) / n, 1 / (n + 1))
         self._values = RingBuffer(window or spec.window, np.int32)
         test = spec.categorical_test
         if test == "auto":
@@ -155,9 +157,12 @@ class CategoricalDrift:
     def update(self, category: str) -> None:
         self._values.append(self._codes.get(category, self._unseen))
 
-    def update_many(self, categories: list[str]) -> None:
+    def update_many(self, categories: list[str]) -> np.ndarray:
+        """Categories in arrival order; returns which were unseen in the reference."""
         codes, unseen = self._codes, self._unseen
-        self._values.extend(np.fromiter((codes.get(c, unseen) for c in categories), np.int32))
+        batch = np.fromiter((codes.get(c, unseen) for c in categories), np.int32)
+        self._values.extend(batch)
+        return batch == unseen
 
     def readings(self) -> Readings:
         codes = self._values.values()
@@ -175,7 +180,7 @@ class CategoricalDrift:
         else:
             out["chisquare_pvalue"] = None
         unseen_pvalue = float(scipy_stats.binom.sf(counts[self._unseen] - 1, len(codes),
-                                                   self._unseen_chance))  # fmt: skip
+                                                   self.unseen_chance))  # fmt: skip
         pvalues = [unseen_pvalue, out["chisquare_pvalue"]]
         out["significant"] = float(min(p for p in pvalues if p is not None)
                                    < self._spec.significance)  # fmt: skip
@@ -266,7 +271,14 @@ class FeatureDrift(ColumnDrift):
     def __init__(self, feature: str, test: ColumnTest, context: ModelContext):
         super().__init__(names.feature_drift_prefix(feature), test, context)
         self.feature = feature
-        self._spec = context.spec.drift
+        self._spec = spec = context.spec.drift
+        # Categorical: a calibrated test per batch for a rise of unseen categories, from
+        # Good-Turing's chance of one to drift.unseen_rate.
+        self.unseen = None if isinstance(test, NumericDrift) else RateTest(
+            partial(names.drift_test, self.name, "unseen_rate"),
+            lambda p0: max(spec.unseen_rate, 2 * p0), spec.window,
+            baseline=test.unseen_chance,
+        )  # fmt: skip
         self.what = f"Feature {feature!r}"
 
     @classmethod
@@ -282,23 +294,66 @@ class FeatureDrift(ColumnDrift):
         return out
 
     def update_predictions(self, batch: PredictionBatch) -> None:
-        self.test.update_many(batch.feature_columns[self.feature][1])
+        unseen = self.test.update_many(batch.feature_columns[self.feature][1])
+        if self.unseen is not None and len(unseen):
+            self.unseen.update_many(unseen)
 
     def decisions(self) -> int:
-        """A numeric feature's shift test shares the budget unless its threshold is set."""
-        calibrated = self._spec.shift_threshold is None
-        return int(isinstance(self.test, NumericDrift) and calibrated)
+        """A categorical feature's unseen-category test, and a numeric feature's shift
+        test unless its threshold is set, share the model's false-alarm budget."""
+        if self.unseen is not None:
+            return 1
+        return int(self._spec.shift_threshold is None)
 
     def onsets(self) -> int:
-        return self.test.shift.alarms if isinstance(self.test, NumericDrift) else 0
+        if self.unseen is not None:
+            return self.unseen.onsets
+        return self.test.shift.alarms  # type: ignore[union-attr]
 
     def calibrate(self, arl0: float) -> None:
+        if self.unseen is not None:
+            self.unseen.calibrate(arl0)
+            return
         assert isinstance(self.test, NumericDrift)
         self.test.shift.threshold = calibrate_shift(self._spec.shift_allowance, arl0)
+
+    def readings(self, now: float | None) -> Readings:
+        out = super().readings(now)
+        if self.unseen is not None:
+            out.update(self.unseen.readings())
+        return out
+
+    def reading_names(self) -> list[str]:
+        names_ = super().reading_names()
+        return names_ + (self.unseen.reading_names() if self.unseen is not None else [])
+
+    def snapshot(self) -> dict[str, Any]:
+        state = super().snapshot()
+        if self.unseen is not None:
+            state["unseen_test"] = self.unseen.snapshot()
+        return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        super().restore(state)
+        if self.unseen is not None and "unseen_test" in state:  # absent before 0.9
+            self.unseen.restore(state["unseen_test"])
 
     def rule_templates(self) -> list[RuleTemplate]:
         """The window test's rule; numeric features share the sequential shift rule."""
         templates = super().rule_templates()
+        if self.unseen is not None:
+            templates.append(RuleTemplate(
+                name="unseen-categories",
+                metric=names.column_drift(names.feature_drift_prefix("*"), "unseen_rate"),
+                op=">", threshold=0.0, severity="warning",
+                description=(
+                    "A categorical feature takes values its reference never had, more "
+                    "often than the reference suggests (a sequential test per batch, "
+                    "calibrated to the false-alarm budget, tuned to catch a rate of "
+                    f"{self._spec.unseen_rate:g})."
+                ),
+                evidence_metric="{metric}.alarm",
+            ))  # fmt: skip
         if isinstance(self.test, NumericDrift):
             templates.append(RuleTemplate(
                 name="feature-shift", metric=names.column_drift(names.feature_drift_prefix("*"),

@@ -99,6 +99,11 @@ def column_drift(prefix: str, statistic: str) -> str:
     return f"{prefix}.{statistic}"
 
 
+def drift_test(prefix: str, statistic: str, part: str) -> str:
+    """A sequential test on a drift statistic, e.g. ``drift.color.unseen_rate.alarm``."""
+    return f"{column_drift(prefix, statistic)}.{part}"
+
+
 def feature_drift_prefix(feature: str) -> str:
     return f"drift.{feature}"
 
@@ -132,6 +137,7 @@ UNITS: tuple[tuple[str, Unit], ...] = (
     ("*.shift_alarms", "total"),
     ("error_test.alarms", "total"),
     ("quality.*.alarms", "total"),
+    ("drift.*.unseen_rate.alarms", "total"),
     (SILENCE, "seconds"),
     ("tumbling.window_start", "timestamp"),
     ("latency_ms.*", "milliseconds"),

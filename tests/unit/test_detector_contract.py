@@ -91,17 +91,22 @@ def test_every_reading_a_monitor_produces_is_declared(tmp_path, reference_csv, t
 def test_default_rules_are_the_detectors_templates(tmp_path, reference_csv):
     catalog = ModelCatalog(_config(tmp_path, reference_csv, "binary"))
     by_name = {rule.name: rule for rule in catalog.rules}
-    # The same rules 0.7 derived (names are part of every alert's dedup key); a reference
-    # of 2000 rows gets distances rather than p-values.
+    # The rules 0.7 derived keep their names (part of every alert's dedup key), plus 0.9's
+    # unseen-categories test; a reference of 2000 rows gets distances, not KS statistics.
     assert set(by_name) == {
         "accuracy-drop", "drift.x-wasserstein", "drift.color-jensenshannon", "feature-shift",
         "prediction_drift.class-jensenshannon", "prediction_drift.score-wasserstein",
         "label_drift-jensenshannon", "fairness-sex-four-fifths",
         "fairness-sex-equalized-odds", "concept-drift", "quality-missing_rate",
-        "quality-type_error_rate", "quality-out_of_range_rate", "silence",
+        "quality-type_error_rate", "quality-out_of_range_rate", "silence", "unseen-categories",
     }  # fmt: skip
     assert by_name["feature-shift"].metric == "drift.*.shift"
     assert by_name["accuracy-drop"].guard_metric == "labeled"
+    # Evidence before severity: each decided by a test, not by a value crossing a line.
+    assert by_name["accuracy-drop"].evidence_metric == "error_test.alarm"
+    assert by_name["quality-missing_rate"].evidence_metric == "{metric}.alarm"
+    assert by_name["drift.x-wasserstein"].evidence_metric == "drift.x.significant"
+    assert by_name["fairness-sex-four-fifths"].metric.endswith("demographic_parity_ratio_upper")
     monitor = catalog.new_monitor("m1")
     assert monitor.window_of("accuracy") == "last 200 labeled events"
     assert monitor.window_of("drift.color.jensenshannon") == "last 300 values"

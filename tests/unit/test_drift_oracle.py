@@ -134,3 +134,11 @@ def test_ks_and_wasserstein_with_heavy_ties(reference, current):
     assert ks_stat == pytest.approx(expected.statistic, abs=TOL)
     assert ks_p == pytest.approx(expected.pvalue, abs=TOL)
     assert w == pytest.approx(sps.wasserstein_distance(reference, current), abs=1e-9)
+
+
+def test_unseen_categories_are_flagged_per_value_against_good_turing():
+    reference = np.array(["a"] * 50 + ["b"] * 30 + ["c", "d"])  # c and d seen once
+    detector = CategoricalDrift(reference, DriftSpec(min_samples=1), window=100)
+    assert detector.unseen_chance == pytest.approx(2 / 82)  # Good-Turing: singletons / n
+    flags = detector.update_many(["a", "zzz", "c", "new"])
+    assert flags.tolist() == [False, True, False, True]
