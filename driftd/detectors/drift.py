@@ -29,7 +29,7 @@ from driftd.detectors import readings as names
 from driftd.detectors import stats
 from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
-from driftd.detectors.rate_test import RateTest
+from driftd.detectors.rate_test import RateTest, upper_bound
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 from driftd.detectors.shift import ShiftCusum, calibrate_shift
@@ -143,10 +143,10 @@ class CategoricalDrift:
         self._reference_counts = counts.astype(float)
         self._unseen = len(self.categories)
         # The chance that a new value is a category the reference lacks: Good-Turing's
-        # estimate (the share of reference rows whose category appears once), at least
-        # 1/(n+1); a binomial test on the window's unseen count uses it.
-        n = float(counts.sum())
-        self.unseen_chance = max(float((counts == 1).sum()) / n, 1 / (n + 1))
+        # estimate (the share of reference rows whose category appears once; its 80%
+        # upper bound), at least 1/(n+1); the unseen tests use it.
+        n = int(counts.sum())
+        self.unseen_chance = max(upper_bound(int((counts == 1).sum()), n), 1 / (n + 1))
         self._values = RingBuffer(window or spec.window, np.int32)
         test = spec.categorical_test
         if test == "auto":
@@ -175,8 +175,7 @@ class CategoricalDrift:
         out["unseen_rate"] = counts[self._unseen] / len(codes)
         out["jensenshannon"] = stats.jensenshannon(reference_with_unseen, counts)
         if known.sum() > 0 and len(known) > 1:
-            proportions = self._reference_counts / self._reference_counts.sum()
-            out["chisquare_pvalue"] = stats.chisquare_gof(known, proportions)[1]
+            out["chisquare_pvalue"] = stats.chisquare_two_sample(self._reference_counts, known)
         else:
             out["chisquare_pvalue"] = None
         unseen_pvalue = float(scipy_stats.binom.sf(counts[self._unseen] - 1, len(codes),

@@ -89,12 +89,35 @@ def jensenshannon(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
     return float(np.sqrt(max(divergence, 0.0) / np.log(2.0)))
 
 
-def chisquare_gof(observed: np.ndarray, expected_proportions: np.ndarray) -> tuple[float, float]:
-    """Pearson chi-square goodness of fit of observed counts to reference proportions.
+def chisquare_two_sample(reference: np.ndarray, current: np.ndarray,
+                         minimum: float = 5.0) -> float:  # fmt: skip
+    """p-value of Pearson's chi-square test that two samples of counts over the same
+    categories come from one distribution (a 2 x K contingency table).
 
-    Equal to ``scipy.stats.chisquare(observed, expected_proportions * observed.sum())``.
+    A two-sample test, because the reference's proportions are themselves estimated
+    from a sample (a goodness-of-fit test taking them as exact finds windows of a
+    high-cardinality column significant). Categories expected fewer than ``minimum``
+    times in either row are pooled into one cell (Cochran's rule). Equal to
+    ``scipy.stats.chi2_contingency(table, correction=False)`` on the pooled table.
+
+    >>> round(chisquare_two_sample(np.array([50.0, 50]), np.array([50.0, 50])), 6)
+    1.0
     """
-    expected = expected_proportions * observed.sum()
-    statistic = float(np.sum((observed - expected) ** 2 / expected))
-    dof = len(observed) - 1
-    return statistic, float(sps.chi2.sf(statistic, dof))
+    total = reference.sum() + current.sum()
+    columns = reference + current
+    smaller = min(reference.sum(), current.sum())
+    rare = columns * smaller / total < minimum
+    if rare.any():
+        keep = ~rare
+        reference = np.append(reference[keep], reference[rare].sum())
+        current = np.append(current[keep], current[rare].sum())
+        columns = reference + current
+        if columns[-1] == 0:
+            reference, current, columns = reference[:-1], current[:-1], columns[:-1]
+    if len(columns) < 2:
+        return 1.0
+    statistic = 0.0
+    for row in (reference, current):
+        expected = columns * row.sum() / total
+        statistic += float(np.sum((row - expected) ** 2 / expected))
+    return float(sps.chi2.sf(statistic, len(columns) - 1))

@@ -102,14 +102,17 @@ def test_categorical_against_scipy():
     got = detector.readings()
     ref_counts = np.array([np.sum(reference == c) for c in "abc"], float)
     cur_known = np.array([np.sum(current == c) for c in "abc"], float)
-    expected = sps.chisquare(cur_known, ref_counts / ref_counts.sum() * cur_known.sum())
+    # two samples (the reference's shares are estimates too): a 2 x K contingency table
+    expected = sps.chi2_contingency([ref_counts, cur_known], correction=False)
     assert got["chisquare_pvalue"] == pytest.approx(expected.pvalue, abs=TOL)
     assert got["unseen_rate"] == pytest.approx(np.mean(current == "zzz"), abs=TOL)
     cur_all = np.append(cur_known, np.sum(current == "zzz"))
     js = distance.jensenshannon(np.append(ref_counts, 0), cur_all, base=2)
     assert got["jensenshannon"] == pytest.approx(js, abs=TOL)
-    # unseen: 10% of 700 against Good-Turing's chance (categories seen once: none)
-    unseen_p = sps.binomtest(int(np.sum(current == "zzz")), 700, 1 / 5001,
+    # unseen: 10% of 700 against Good-Turing's chance (categories seen once: none, so
+    # the 80% upper bound of 0 in 5000)
+    chance = sps.binomtest(0, 5000).proportion_ci(0.6, method="exact").high
+    unseen_p = sps.binomtest(int(np.sum(current == "zzz")), 700, chance,
                              alternative="greater").pvalue  # fmt: skip
     significant = min(unseen_p, expected.pvalue) < 0.001
     assert got["significant"] == float(significant)
@@ -139,6 +142,32 @@ def test_ks_and_wasserstein_with_heavy_ties(reference, current):
 def test_unseen_categories_are_flagged_per_value_against_good_turing():
     reference = np.array(["a"] * 50 + ["b"] * 30 + ["c", "d"])  # c and d seen once
     detector = CategoricalDrift(reference, DriftSpec(min_samples=1), window=100)
-    assert detector.unseen_chance == pytest.approx(2 / 82)  # Good-Turing: singletons / n
+    # Good-Turing: 2 singletons of 82, taken at its 80% upper Clopper-Pearson bound
+    assert detector.unseen_chance == pytest.approx(
+        sps.binomtest(2, 82).proportion_ci(0.6, method="exact").high)
     flags = detector.update_many(["a", "zzz", "c", "new"])
     assert flags.tolist() == [False, True, False, True]
+
+
+def test_rare_categories_are_pooled_and_the_reference_counts_as_a_sample():
+    """Oracle: scipy's chi2_contingency on the 2 x K table left after pooling every
+    category expected fewer than 5 times into one (Cochran's rule). A goodness-of-fit
+    test taking the reference's shares as exact, on the same 300 Zipf categories from
+    one distribution, finds the window significant."""
+    rng = np.random.default_rng(8)
+    levels = np.array([f"k{i}" for i in range(300)])
+    weights = 1 / np.arange(1, 301)
+    weights /= weights.sum()
+    reference = rng.choice(levels, 5000, p=weights)
+    current = rng.choice(levels, 2000, p=weights)
+    detector = CategoricalDrift(reference, DriftSpec(min_samples=1), window=2000)
+    detector.update_many(list(current))
+    got = detector.readings()
+    ref = np.array([np.sum(reference == c) for c in detector.categories], float)
+    cur = np.array([np.sum(current == c) for c in detector.categories], float)
+    rare = (ref + cur) * 2000 / 7000 < 5
+    table = [np.append(ref[~rare], ref[rare].sum()), np.append(cur[~rare], cur[rare].sum())]
+    expected = sps.chi2_contingency(table, correction=False).pvalue
+    assert got["chisquare_pvalue"] == pytest.approx(expected, abs=TOL)
+    assert got["chisquare_pvalue"] > 0.001
+    assert sps.chisquare(cur, ref / 5000 * cur.sum()).pvalue < 0.001  # the old test
