@@ -161,7 +161,7 @@ FAMILIES: dict[str, tuple[Callable[[np.random.Generator, int], Stream], dict, st
     "labels-never-10pct": (_stable(), {"never": 0.1}, ""),
     "mean-shift": (_changed(_mean_shift), {}, "drift.x3-*|feature-shift"),
     "variance": (_changed(_variance), {}, "drift.x2-*|feature-shift"),
-    "unseen-categories": (_changed(_unseen), {}, "drift.c-*"),
+    "unseen-categories": (_changed(_unseen), {}, "unseen-categories|drift.c-*"),
     "missing-flood": (_changed(_missing), {}, "quality-missing_rate"),
     "out-of-range-flood": (_changed(_out_of_range), {}, "quality-out_of_range_rate"),
     "concept-abrupt": (_changed(_concept(0), True), {}, "accuracy-drop|concept-drift"),
