@@ -113,7 +113,22 @@ def calibrate_rate(p0: float, up: int, down: int, arl0: float) -> int:
     return high
 
 
-class RateCusum:
+class AlarmCount:
+    """Alarms a CUSUM raised so far, and values seen since the last (None before one)."""
+
+    alarms: int = 0
+    since_alarm: int | None = None
+
+    def _note_alarms(self, alarms: list[int], seen: int) -> None:
+        """``alarms``: positions in a batch of ``seen`` values."""
+        if alarms:
+            self.alarms += len(alarms)
+            self.since_alarm = seen - alarms[-1] - 1
+        elif self.since_alarm is not None:
+            self.since_alarm += seen
+
+
+class RateCusum(AlarmCount):
     """A Bernoulli CUSUM for a rise of a 0/1 stream's rate, calibrated to an ARL0.
 
     ``update_many`` takes a batch in arrival order and returns the positions that
@@ -128,8 +143,6 @@ class RateCusum:
         self.up, self.down = rate_steps(self.p0, p1)
         self.limit = calibrate_rate(self.p0, self.up, self.down, arl0)
         self.score = 0
-        self.alarms = 0
-        self.since_alarm: int | None = None
         self.seen = 0
 
     def expected_delay(self, p: float) -> float:
@@ -153,11 +166,7 @@ class RateCusum:
             done = alarms[-1] + 1
         self.score = start
         self.seen += len(steps)
-        if alarms:
-            self.alarms += len(alarms)
-            self.since_alarm = len(steps) - alarms[-1] - 1
-        elif self.since_alarm is not None:
-            self.since_alarm += len(steps)
+        self._note_alarms(alarms, len(steps))
         return alarms
 
     @property

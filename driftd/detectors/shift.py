@@ -31,12 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-BLOCK = 1024  # values per closed-form pass
-
-def _scan(steps: np.ndarray, start: float) -> np.ndarray:
-    """The CUSUM path ``S_t = max(0, S_{t-1} + steps_t)`` from ``S_0 = start``."""
-    running = np.cumsum(steps)
-    return running - np.minimum(np.minimum.accumulate(running), -start)
+from driftd.detectors.cusum import BLOCK, AlarmCount, scan
 
 
 def siegmund_run_length(allowance: float, threshold: float) -> float:
@@ -61,7 +56,7 @@ def calibrate_shift(allowance: float, arl0: float) -> float:
     return high
 
 
-class ShiftCusum:
+class ShiftCusum(AlarmCount):
     def __init__(self, sorted_reference: np.ndarray, allowance: float, threshold: float,
                  hold: int):  # fmt: skip
         self._reference = sorted_reference
@@ -74,8 +69,6 @@ class ShiftCusum:
         self._hold = hold
         self.up = 0.0
         self.down = 0.0
-        self.alarms = 0
-        self.since_alarm: int | None = None
 
     def scores(self, values: np.ndarray) -> np.ndarray:
         """Normal scores against the reference (mid-rank, kept off 0 and 1).
@@ -98,8 +91,8 @@ class ShiftCusum:
             # Blocks: after an alarm only the rest of its block is scanned again, so a
             # long batch with many alarms stays linear.
             block = z[done : done + BLOCK]
-            up = _scan(block - self.allowance, up0)
-            down = _scan(-block - self.allowance, down0)
+            up = scan(block - self.allowance, up0)
+            down = scan(-block - self.allowance, down0)
             crossed = np.flatnonzero((up > self.threshold) | (down > self.threshold))
             if len(crossed) == 0:
                 up0, down0 = float(up[-1]), float(down[-1])
@@ -109,11 +102,7 @@ class ShiftCusum:
             up0 = down0 = 0.0  # both restart after an alarm
             done = alarms[-1] + 1
         self.up, self.down = up0, down0
-        if alarms:
-            self.alarms += len(alarms)
-            self.since_alarm = len(z) - alarms[-1] - 1
-        elif self.since_alarm is not None:
-            self.since_alarm += len(z)
+        self._note_alarms(alarms, len(z))
         return alarms
 
     def readings(self) -> dict[str, float | None]:
