@@ -124,6 +124,9 @@ def _normalise(config: Config) -> Config:
             model.false_alarm_budget = config.alerting.false_alarm_budget
         else:
             events_per_false_alarm(model.false_alarm_budget, f"{at}.false_alarm_budget")
+        significance = model.drift.significance
+        _check(significance is None or 0 < significance < 1, f"{at}.drift.significance",
+               f"must be between 0 and 1, got {significance}")  # fmt: skip
         for key in ("burn_in", "hold"):
             value = getattr(model.performance, key)
             _check(value >= 1, f"{at}.performance.{key}", f"must be at least 1, got {value}")

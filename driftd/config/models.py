@@ -72,7 +72,8 @@ class DriftSpec(_Spec):
     chisquare_pvalue: float = 0.05
     # Drift pages on an effect (the distance, or the KS statistic with a small
     # reference) AND a significant difference at this level, never on either alone.
-    significance: float = 0.001
+    # Unset: window / ARL0 per look, from the test's share of the false-alarm budget.
+    significance: float | None = None
     ks_statistic: float = 0.1
     wasserstein: float = 0.1
     jensenshannon: float = 0.1

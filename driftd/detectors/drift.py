@@ -11,7 +11,8 @@ The verdict (``drifted``) and the default rule need two things: an effect size p
 a practical threshold (normalised Wasserstein >= 0.1, or the KS statistic >= 0.1
 with a small reference, <= ``auto_small_reference`` rows; Jensen-Shannon >= 0.1
 for categories) AND a significant difference (KS, or chi-square / a binomial test
-on unseen categories, at ``drift.significance``). A p-value alone flags
+on unseen categories, at ``drift.significance``, by default calibrated to the
+false-alarm budget: see ``ColumnDrift.calibrate``). A p-value alone flags
 differences too small to matter on large windows; a distance alone flags noise on
 small ones.
 """
@@ -36,6 +37,7 @@ from driftd.detectors.shift import ShiftCusum, calibrate_shift
 
 # (statistic, comparison that means drift, threshold): the verdict of one test.
 Verdict = tuple[str, str, float]
+DEFAULT_SIGNIFICANCE = 0.001  # before calibration, or without a budget
 
 
 def _drifted(readings: Readings, verdict: Verdict) -> float | None:
@@ -72,6 +74,9 @@ class NumericDrift:
             test = "ks" if len(self._reference) <= spec.auto_small_reference else "wasserstein"
         self.test = test
         self._spec = spec
+        # The level of the significance test (ColumnDrift.calibrate sets it from the
+        # budget unless drift.significance is set).
+        self.significance = spec.significance or DEFAULT_SIGNIFICANCE
 
     def update(self, value: float) -> None:
         self.update_many(np.array([value], dtype=float))
@@ -100,7 +105,7 @@ class NumericDrift:
             wasserstein=wasserstein / self._scale,
             ks_statistic=ks_statistic,
             ks_pvalue=ks_pvalue,
-            significant=float(ks_pvalue < self._spec.significance),
+            significant=float(ks_pvalue < self.significance),
         )
         out["drifted"] = _drifted(out, self.verdict)
         return out
@@ -153,6 +158,7 @@ class CategoricalDrift:
             test = "chisquare" if len(reference) <= spec.auto_small_reference else "jensenshannon"
         self.test = test
         self._spec = spec
+        self.significance = spec.significance or DEFAULT_SIGNIFICANCE
 
     def update(self, category: str) -> None:
         self._values.append(self._codes.get(category, self._unseen))
@@ -182,7 +188,7 @@ class CategoricalDrift:
                                                    self.unseen_chance))  # fmt: skip
         pvalues = [unseen_pvalue, out["chisquare_pvalue"]]
         out["significant"] = float(min(p for p in pvalues if p is not None)
-                                   < self._spec.significance)  # fmt: skip
+                                   < self.significance)  # fmt: skip
         out["drifted"] = _drifted(out, self.verdict)
         return out
 
@@ -233,7 +239,19 @@ class ColumnDrift(Detector):
         self.name = prefix
         self.test = test
         self.window = f"last {context.spec.drift.window} values"
-        self._significance = context.spec.drift.significance
+        self._window_size = context.spec.drift.window
+        self._calibrated = context.spec.drift.significance is None
+
+    def decisions(self) -> int:
+        """The window test's significance level comes from the budget unless set."""
+        return int(self._calibrated)
+
+    def calibrate(self, arl0: float) -> None:
+        """About one independent look per window of values: a level of window / ARL0
+        per look spends the test's share (approximate: the ticks' overlapping windows
+        are correlated, which makes it conservative per tick, not per window)."""
+        if self._calibrated:
+            self.test.significance = min(DEFAULT_SIGNIFICANCE, self._window_size / arl0)
 
     def readings(self, now: float | None) -> Readings:
         return {names.column_drift(self.name, k): v for k, v in self.test.readings().items()}
@@ -250,7 +268,7 @@ class ColumnDrift(Detector):
             description=(
                 f"{self.what} has drifted from the reference: {statistic} past "
                 f"{threshold:g} (an effect worth a page) and a significant difference "
-                f"(p < {self._significance:g})."
+                f"(p < {self.test.significance:.2g})."
             ),
             evidence_metric=names.column_drift(self.name, "significant"),
         )]  # fmt: skip
@@ -298,11 +316,11 @@ class FeatureDrift(ColumnDrift):
             self.unseen.update_many(unseen)
 
     def decisions(self) -> int:
-        """A categorical feature's unseen-category test, and a numeric feature's shift
-        test unless its threshold is set, share the model's false-alarm budget."""
+        """The window test, a categorical feature's unseen-category test and a numeric
+        feature's shift test (unless set by hand) share the model's budget."""
         if self.unseen is not None:
-            return 1
-        return int(self._spec.shift_threshold is None)
+            return super().decisions() + 1
+        return super().decisions() + int(self._spec.shift_threshold is None)
 
     def onsets(self) -> int:
         if self.unseen is not None:
@@ -310,11 +328,12 @@ class FeatureDrift(ColumnDrift):
         return self.test.shift.alarms  # type: ignore[union-attr]
 
     def calibrate(self, arl0: float) -> None:
+        super().calibrate(arl0)
         if self.unseen is not None:
             self.unseen.calibrate(arl0)
-            return
-        assert isinstance(self.test, NumericDrift)
-        self.test.shift.threshold = calibrate_shift(self._spec.shift_allowance, arl0)
+        elif self._spec.shift_threshold is None:
+            assert isinstance(self.test, NumericDrift)
+            self.test.shift.threshold = calibrate_shift(self._spec.shift_allowance, arl0)
 
     def readings(self, now: float | None) -> Readings:
         out = super().readings(now)
