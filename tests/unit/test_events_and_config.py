@@ -135,6 +135,24 @@ def test_minimal_config_gets_defaults(tmp_path):
             "at least 2",
         ),
         ({"models": {}}, "models", "at least one"),
+        (
+            {"models": {"m1": {"task": "binary", "features": {"x": "numeric"},
+                               "false_alarm_budget": "rarely"}}},
+            "models.m1.false_alarm_budget",
+            "not a false-alarm budget",
+        ),
+        (
+            {"models": {"m1": {"task": "binary", "features": {"x": "numeric"}}},
+             "alerting": {"false_alarm_budget": "1 per 10 events"}},
+            "alerting.false_alarm_budget",
+            "at least 1000",
+        ),
+        (
+            {"models": {"m1": {"task": "binary", "features": {"x": "numeric"},
+                               "drift": {"significance": 5}}}},
+            "models.m1.drift.significance",
+            "between 0 and 1",
+        ),
     ],
 )
 def test_config_errors_name_the_key_path(tmp_path, data, path, problem):
