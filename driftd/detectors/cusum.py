@@ -93,8 +93,10 @@ def rate_run_length(p: float, up: int, down: int, limit: int) -> float:
     np.add.at(bands, (up + states - below, below), -(1 - p))
     above = states[states + up < size]
     bands[0, above + up] = -p  # row up + s - (s + up) = 0
-    lengths = linalg.solve_banded((down, up), bands, np.ones(size))
-    return float(lengths[0])
+    length = float(linalg.solve_banded((down, up), bands, np.ones(size))[0])
+    # Past ~1e15 the system is too ill-conditioned for float64 (it can even come out
+    # negative); such a run length is as good as never for any budget.
+    return length if math.isfinite(length) and 0 < length < 1e15 else math.inf
 
 
 def calibrate_rate(p0: float, up: int, down: int, arl0: float) -> int:

@@ -30,7 +30,7 @@ from driftd.detectors import readings as names
 from driftd.detectors import stats
 from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
-from driftd.detectors.rate_test import RateTest, upper_bound
+from driftd.detectors.rate_test import RateTest, observed
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 from driftd.detectors.shift import ShiftCusum, calibrate_shift
@@ -148,10 +148,11 @@ class CategoricalDrift:
         self._reference_counts = counts.astype(float)
         self._unseen = len(self.categories)
         # The chance that a new value is a category the reference lacks: Good-Turing's
-        # estimate (the share of reference rows whose category appears once; its 80%
-        # upper bound), at least 1/(n+1); the unseen tests use it.
+        # estimate (the share of reference rows whose category appears once), as the
+        # Beta it is known as (the unseen test calibrates over it) and its mean.
         n = int(counts.sum())
-        self.unseen_chance = max(upper_bound(int((counts == 1).sum()), n), 1 / (n + 1))
+        self.unseen_baseline = observed(int((counts == 1).sum()), n)
+        self.unseen_chance = self.unseen_baseline[0] / sum(self.unseen_baseline)
         self._values = RingBuffer(window or spec.window, np.int32)
         test = spec.categorical_test
         if test == "auto":
@@ -294,7 +295,7 @@ class FeatureDrift(ColumnDrift):
         self.unseen = None if isinstance(test, NumericDrift) else RateTest(
             partial(names.drift_test, self.name, "unseen_rate"),
             lambda p0: max(spec.unseen_rate, 2 * p0), spec.window,
-            baseline=test.unseen_chance,
+            baseline=test.unseen_baseline,
         )  # fmt: skip
         self.what = f"Feature {feature!r}"
 

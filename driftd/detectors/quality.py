@@ -18,7 +18,7 @@ from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
 from driftd.detectors.columns import MISSING, OUT_OF_RANGE, TYPE_ERROR
 from driftd.detectors.context import ModelContext
-from driftd.detectors.rate_test import RateTest, upper_bound
+from driftd.detectors.rate_test import RateTest, observed
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
@@ -85,32 +85,33 @@ class DataQuality:
         self.last_event_time = state["last_event_time"]
 
 
-def _baselines(context: ModelContext, feature: str) -> dict[str, float | None]:
-    """Each rate's baseline from the reference (None: learnt from a burn-in).
+def _baselines(context: ModelContext, feature: str) -> dict[str, tuple[float, float] | None]:
+    """Each rate's baseline from the reference, as the Beta it is known as (None: learnt
+    from a burn-in).
 
-    Missing: the reference column's own missing share. Wrong type: none in the
-    reference (its columns parsed), so the bound of 0 in ``n``. Out of range: for
-    each bound taken from the reference's min or max, the chance ``1/(n+1)`` that a
-    new value from the same distribution lies beyond it (exact for continuous
-    values: the new value is as likely to rank anywhere among the n+1); for each
-    configured bound, the reference's share beyond it."""
+    Missing: the reference column's own missing count. Wrong type: none in the
+    reference (its columns parsed). Out of range: for each bound taken from the
+    reference's min or max, one more in the Beta's first parameter: the chance that a
+    new value from the same distribution lies beyond the extremes of ``n`` is
+    Beta(2, n - 1) distributed for both (exact for continuous values); for each
+    configured bound, the reference's count beyond it."""
     values = context.reference_column(feature)
     if values is None or context.reference is None:
         return {"missing_rate": None, "type_error_rate": None, "out_of_range_rate": None}
     n = len(values)
     numeric = context.spec.features[feature].kind == "numeric"
     missing = int(np.isnan(values).sum()) if numeric else int((values == "").sum())
-    out: dict[str, float | None] = {
-        "missing_rate": upper_bound(missing, n),
-        "type_error_rate": upper_bound(0, n),
+    out: dict[str, tuple[float, float] | None] = {
+        "missing_rate": observed(missing, n),
+        "type_error_rate": observed(0, n),
     }
     if numeric:
         spec = context.spec.features[feature]
         low, high = context.ranges[feature]
         finite = values[np.isfinite(values)]
         beyond = int(((finite < low) | (finite > high)).sum())
-        from_reference = (spec.min is None) + (spec.max is None)
-        out["out_of_range_rate"] = upper_bound(beyond, n) + from_reference / (n + 1)
+        a = max(1.0, beyond + (spec.min is None) + (spec.max is None))
+        out["out_of_range_rate"] = (a, max(1.0, n + 1 - a))
     return out
 
 

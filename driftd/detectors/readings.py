@@ -139,6 +139,7 @@ UNITS: tuple[tuple[str, Unit], ...] = (
     ("quality.*.alarms", "total"),
     ("drift.*.unseen_rate.alarms", "total"),
     (SILENCE, "seconds"),
+    ("estimated.overdue_after_seconds", "seconds"),
     ("tumbling.window_start", "timestamp"),
     ("latency_ms.*", "milliseconds"),
     ("mae", "target"),

@@ -110,8 +110,8 @@ def test_categorical_against_scipy():
     js = distance.jensenshannon(np.append(ref_counts, 0), cur_all, base=2)
     assert got["jensenshannon"] == pytest.approx(js, abs=TOL)
     # unseen: 10% of 700 against Good-Turing's chance (categories seen once: none, so
-    # the 80% upper bound of 0 in 5000)
-    chance = sps.binomtest(0, 5000).proportion_ci(0.6, method="exact").high
+    # the mean of Beta(1, 5001))
+    chance = 1 / 5002
     unseen_p = sps.binomtest(int(np.sum(current == "zzz")), 700, chance,
                              alternative="greater").pvalue  # fmt: skip
     significant = min(unseen_p, expected.pvalue) < 0.001
@@ -142,9 +142,9 @@ def test_ks_and_wasserstein_with_heavy_ties(reference, current):
 def test_unseen_categories_are_flagged_per_value_against_good_turing():
     reference = np.array(["a"] * 50 + ["b"] * 30 + ["c", "d"])  # c and d seen once
     detector = CategoricalDrift(reference, DriftSpec(min_samples=1), window=100)
-    # Good-Turing: 2 singletons of 82, taken at its 80% upper Clopper-Pearson bound
-    assert detector.unseen_chance == pytest.approx(
-        sps.binomtest(2, 82).proportion_ci(0.6, method="exact").high)
+    # Good-Turing: 2 singletons of 82, as Beta(3, 81), its mean 3/84
+    assert detector.unseen_baseline == (3, 81)
+    assert detector.unseen_chance == pytest.approx(3 / 84)
     flags = detector.update_many(["a", "zzz", "c", "new"])
     assert flags.tolist() == [False, True, False, True]
 
