@@ -69,6 +69,18 @@ SECTIONS = [
             "Each round hands one new firing alert to the dispatcher and times until a local "
             "Slack stand-in has the request (waits 0; in production `group_wait` adds its "
             "value). Baseline: a bare urllib POST to the same stand-in."),
+    Section("alert_quality", "Alert quality: false alerts when stable, delays when changed",
+            "bench.alert_quality", ["--seeds", "5", "--predictions", "40000"],
+            ["--seeds", "1", "--predictions", "6000", "--only", "gaussian", "missing-flood"],
+            "Stream families through `driftd replay` with the default config; river's ADWIN "
+            "(default delta) on the matching indicator in the same run. Goals: at most 1 "
+            "false alert per model per 1M stable predictions; every change detected in every "
+            "seed, median delay at most 1.5x ADWIN's."),
+    Section("burn_in", "The false-alarm budget with an estimated baseline", "bench.burn_in",
+            ["--deployments", "200"], ["--deployments", "3"],
+            "Deployments learn the error test's baseline from their own burn-in; each one's "
+            "false-alarm rate is exact (the Markov chain). Calibrated at the estimate vs at "
+            "its 95% quantile (driftd's default)."),
     Section("retrain", "Retraining time", "bench.retrain_time",
             ["--rows", "50000", "--candidates", "20"], ["--rows", "2000", "--candidates", "2"],
             "One full worker run: read the joined rows, search, refit, gates (bootstrap), "
