@@ -10,7 +10,7 @@ distance and the share of categories never seen in the reference.
 The verdict (``drifted``) and the default rule need two things: an effect size past
 a practical threshold (normalised Wasserstein >= 0.1, or the KS statistic >= 0.1
 with a small reference, <= ``auto_small_reference`` rows; Jensen-Shannon >= 0.1
-for categories) AND a significant difference (KS, or chi-square / a binomial test
+for categories) AND a significant difference (KS, or chi-square / a beta-binomial test
 on unseen categories, at ``drift.significance``, by default calibrated to the
 false-alarm budget: see ``ColumnDrift.calibrate``). A p-value alone flags
 differences too small to matter on large windows; a distance alone flags noise on
@@ -185,8 +185,9 @@ class CategoricalDrift:
             out["chisquare_pvalue"] = stats.chisquare_two_sample(self._reference_counts, known)
         else:
             out["chisquare_pvalue"] = None
-        unseen_pvalue = float(scipy_stats.binom.sf(counts[self._unseen] - 1, len(codes),
-                                                   self.unseen_chance))  # fmt: skip
+        # Beta-binomial: the chance of an unseen category is itself estimated.
+        unseen_pvalue = float(scipy_stats.betabinom.sf(counts[self._unseen] - 1, len(codes),
+                                                       *self.unseen_baseline))  # fmt: skip
         pvalues = [unseen_pvalue, out["chisquare_pvalue"]]
         out["significant"] = float(min(p for p in pvalues if p is not None)
                                    < self.significance)  # fmt: skip
@@ -197,7 +198,7 @@ class CategoricalDrift:
     def verdict(self) -> Verdict:
         """The effect size behind ``drifted`` (Jensen-Shannon distance, unseen
         categories included), the comparison, the threshold; ``drifted`` also needs
-        ``significant``: chi-square on the known categories, or a binomial test on the
+        ``significant``: chi-square on the known categories, or a beta-binomial test on the
         unseen ones, at ``drift.significance``."""
         return "jensenshannon", ">=", self._spec.jensenshannon
 
