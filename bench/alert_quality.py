@@ -160,7 +160,7 @@ FAMILIES: dict[str, tuple[Callable[[np.random.Generator, int], Stream], dict, st
     "small-groups": (_stable(women=0.03), {"women": 0.03}, ""),
     "labels-never-10pct": (_stable(), {"never": 0.1}, ""),
     "mean-shift": (_changed(_mean_shift), {}, "drift.x3-*|feature-shift"),
-    "variance": (_changed(_variance), {}, "drift.x2-*|feature-shift"),
+    "variance": (_changed(_variance), {}, "drift.x2-*|feature-shift|feature-scale"),
     "unseen-categories": (_changed(_unseen), {}, "unseen-categories|drift.c-*"),
     "missing-flood": (_changed(_missing), {}, "quality-missing_rate"),
     "out-of-range-flood": (_changed(_out_of_range), {}, "quality-out_of_range_rate"),

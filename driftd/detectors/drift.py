@@ -33,6 +33,7 @@ from driftd.detectors.context import ModelContext
 from driftd.detectors.rate_test import RateTest, observed
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
+from driftd.detectors.scale import ScaleCusum, calibrate_scale
 from driftd.detectors.shift import ShiftCusum, calibrate_shift
 
 # (statistic, comparison that means drift, threshold): the verdict of one test.
@@ -69,6 +70,8 @@ class NumericDrift:
         threshold = spec.shift_threshold or calibrate_shift(spec.shift_allowance, 3e7)
         self.shift = ShiftCusum(self._reference, spec.shift_allowance, threshold,
                                 hold=window or spec.window)  # fmt: skip
+        # ...and a wider spread (CUSUM on squared normal scores), calibrated likewise.
+        self.scale = ScaleCusum(calibrate_scale(3e7), hold=window or spec.window)
         test = spec.numeric_test
         if test == "auto":
             test = "ks" if len(self._reference) <= spec.auto_small_reference else "wasserstein"
@@ -86,7 +89,11 @@ class NumericDrift:
         positions among the finite ones where the shift test raised an alarm."""
         self._values.extend(values)
         finite = values[np.isfinite(values)]
-        return self.shift.update_many(finite) if len(finite) else []
+        if not len(finite):
+            return []
+        z = self.shift.scores(finite)
+        self.scale.update_scores(z)
+        return self.shift.update_scores(z)
 
     def current(self) -> np.ndarray:
         values = self._values.values()
@@ -94,7 +101,8 @@ class NumericDrift:
 
     def readings(self) -> Readings:
         current = self.current()
-        out: Readings = {"samples": float(len(current)), **self.shift.readings()}
+        out: Readings = {"samples": float(len(current)), **self.shift.readings(),
+                         **self.scale.readings()}  # fmt: skip
         if len(current) < self._spec.min_samples:
             return out
         counts = stats.bin_counts(current, self._edges)
@@ -124,16 +132,20 @@ class NumericDrift:
 
     def statistics(self) -> list[str]:
         """Every name ``readings`` can return."""
-        return ["samples", *self.shift.readings(), "psi", "jensenshannon", "wasserstein",
+        return ["samples", *self.shift.readings(), *self.scale.readings(), "psi",
+                "jensenshannon", "wasserstein",
                 "ks_statistic", "ks_pvalue", "significant", "drifted"]  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:
-        return {"values": self._values.snapshot(), "shift": self.shift.snapshot()}
+        return {"values": self._values.snapshot(), "shift": self.shift.snapshot(),
+                "scale": self.scale.snapshot()}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
         self._values.restore(state["values"])
         if "shift" in state:  # (checkpoints before 0.6.0 have none: it starts afresh)
             self.shift.restore(state["shift"])
+        if "scale" in state:  # (nor before 0.9.0)
+            self.scale.restore(state["scale"])
 
 
 class CategoricalDrift:
@@ -282,6 +294,14 @@ class ColumnDrift(Detector):
         self.test.restore(state)
 
 
+def _held_alarm_rule(name: str, reading: str, description: str) -> RuleTemplate:
+    """A rule on every numeric feature's held sequential alarm (``drift.*.<reading>``)."""
+    return RuleTemplate(
+        name=name, metric=names.column_drift(names.feature_drift_prefix("*"), reading),
+        op=">=", threshold=1.0, severity="warning", hysteresis=0.5, description=description,
+    )  # fmt: skip
+
+
 class FeatureDrift(ColumnDrift):
     """``drift.<feature>.*``: one per configured feature the reference has values of."""
 
@@ -318,23 +338,26 @@ class FeatureDrift(ColumnDrift):
             self.unseen.update_many(unseen)
 
     def decisions(self) -> int:
-        """The window test, a categorical feature's unseen-category test and a numeric
-        feature's shift test (unless set by hand) share the model's budget."""
+        """The window test, a categorical feature's unseen-category test, a numeric
+        feature's scale test and shift test (unless set by hand) share the budget."""
         if self.unseen is not None:
             return super().decisions() + 1
-        return super().decisions() + int(self._spec.shift_threshold is None)
+        return super().decisions() + 1 + int(self._spec.shift_threshold is None)
 
     def onsets(self) -> int:
         if self.unseen is not None:
             return self.unseen.onsets
-        return self.test.shift.alarms  # type: ignore[union-attr]
+        assert isinstance(self.test, NumericDrift)
+        return self.test.shift.alarms + self.test.scale.alarms
 
     def calibrate(self, arl0: float) -> None:
         super().calibrate(arl0)
         if self.unseen is not None:
             self.unseen.calibrate(arl0)
-        elif self._spec.shift_threshold is None:
-            assert isinstance(self.test, NumericDrift)
+            return
+        assert isinstance(self.test, NumericDrift)
+        self.test.scale.threshold = calibrate_scale(arl0)
+        if self._spec.shift_threshold is None:
             self.test.shift.threshold = calibrate_shift(self._spec.shift_allowance, arl0)
 
     def readings(self, now: float | None) -> Readings:
@@ -359,7 +382,8 @@ class FeatureDrift(ColumnDrift):
             self.unseen.restore(state["unseen_test"])
 
     def rule_templates(self) -> list[RuleTemplate]:
-        """The window test's rule; numeric features share the sequential shift rule."""
+        """The window test's rule; numeric features share the sequential shift and scale
+        rules, categorical ones the unseen-categories rule."""
         templates = super().rule_templates()
         if self.unseen is not None:
             templates.append(RuleTemplate(
@@ -375,15 +399,15 @@ class FeatureDrift(ColumnDrift):
                 evidence_metric="{metric}.alarm",
             ))  # fmt: skip
         if isinstance(self.test, NumericDrift):
-            templates.append(RuleTemplate(
-                name="feature-shift", metric=names.column_drift(names.feature_drift_prefix("*"),
-                                                                "shift"),
-                op=">=", threshold=1.0, severity="warning", hysteresis=0.5,
-                description=(
+            templates += [
+                _held_alarm_rule("feature-scale", "scale", (
+                    "A numeric feature's values spread wider than the reference's (a "
+                    "sequential CUSUM on squared normal scores, calibrated to the "
+                    "false-alarm budget).")),
+                _held_alarm_rule("feature-shift", "shift", (
                     "A numeric feature's values moved away from the reference's (sequential "
-                    "CUSUM test on normal scores): an early warning, before the window test."
-                ),
-            ))  # fmt: skip
+                    "CUSUM test on normal scores): an early warning, before the window test.")),
+            ]  # fmt: skip
         return templates
 
 

@@ -135,6 +135,7 @@ UNITS: tuple[tuple[str, Unit], ...] = (
     *((join(name), "total") for name in JOIN_TOTALS),
     ("concept.detections", "total"),
     ("*.shift_alarms", "total"),
+    ("*.scale_alarms", "total"),
     ("error_test.alarms", "total"),
     ("quality.*.alarms", "total"),
     ("drift.*.unseen_rate.alarms", "total"),

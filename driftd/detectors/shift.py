@@ -84,7 +84,10 @@ class ShiftCusum(AlarmCount):
 
     def update_many(self, values: np.ndarray) -> list[int]:
         """Feed finite values in arrival order; returns the positions that raised alarms."""
-        z = self.scores(values)
+        return self.update_scores(self.scores(values))
+
+    def update_scores(self, z: np.ndarray) -> list[int]:
+        """The same, from the values' normal scores (shared with the scale test)."""
         alarms: list[int] = []
         up0, down0, done = self.up, self.down, 0
         while done < len(z):

@@ -169,3 +169,29 @@ def test_the_shift_threshold_from_siegmunds_approximation_keeps_its_run_length(a
     alarms = cusum.update_many(rng.normal(0, 1, arl0 * 150))
     measured = arl0 * 150 / len(alarms)
     assert arl0 * 0.8 <= measured <= arl0 * 1.25, measured  # measured: within 4%
+
+
+@pytest.mark.parametrize("arl0", [2_000, 20_000])
+def test_the_scale_threshold_from_the_chain_keeps_its_run_length(arl0):
+    """Oracle: brute-force simulation of the scale CUSUM on N(0, 1) scores (~500 alarms:
+    a standard error of ~4.5%); Brook and Evans' grid is an approximation: within 15%."""
+    from driftd.detectors.scale import ScaleCusum, calibrate_scale
+
+    rng = np.random.default_rng(6)
+    cusum = ScaleCusum(calibrate_scale(arl0), hold=100)
+    alarms = cusum.update_scores(rng.normal(0, 1, arl0 * 500))
+    measured = arl0 * 500 / len(alarms)
+    assert arl0 * 0.85 <= measured <= arl0 * 1.15, measured
+
+
+def test_a_wider_spread_is_caught_by_the_scale_test_and_not_the_shift_test():
+    from driftd.detectors.scale import ScaleCusum, calibrate_scale
+    from driftd.detectors.shift import ShiftCusum, calibrate_shift
+
+    rng = np.random.default_rng(7)
+    reference = np.sort(rng.normal(0, 1, 10_000))
+    shift = ShiftCusum(reference, 0.25, calibrate_shift(0.25, 3e7), hold=100)
+    scale = ScaleCusum(calibrate_scale(3e7), hold=100)
+    z = shift.scores(rng.normal(0, 2, 2000))  # the same mean, twice the spread
+    assert 0 < scale.update_scores(z)[0] < 100
+    assert not shift.update_scores(z[:100])
