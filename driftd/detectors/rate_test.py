@@ -25,7 +25,6 @@ function of ``p0`` (``p0 + max_drop`` for errors; the configured rate, at least
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -34,8 +33,6 @@ from scipy import stats
 
 from driftd.detectors.cusum import RateCusum
 from driftd.detectors.readings import Readings
-
-log = logging.getLogger("driftd.detectors")
 
 PARTS = ("alarm", "progress", "baseline", "alarms")
 GUARANTEE = 0.95  # the share of deployments that keep their budget
