@@ -50,6 +50,30 @@ def scan(steps: np.ndarray, start: float) -> np.ndarray:
     return running - np.minimum(np.minimum.accumulate(running), -start)
 
 
+def scan_alarms(steps: np.ndarray, start: float, limit: float) -> tuple[list[int], float]:
+    """A one-sided CUSUM over a batch: the positions where ``S`` reaches ``limit`` (it
+    restarts at 0 after each) and ``S`` at the end. In blocks: after an alarm only the
+    rest of its block is scanned again, so a long batch with many alarms stays linear.
+
+    >>> scan_alarms(np.array([1.0, 1.0, 1.0, -1.0, 2.0]), 0.0, 2.0)
+    ([1, 4], 0.0)
+    """
+    alarms: list[int] = []
+    done = 0
+    while done < len(steps):
+        block = steps[done : done + BLOCK]
+        path = scan(block, start)
+        crossed = np.flatnonzero(path >= limit)
+        if len(crossed) == 0:
+            start = path[-1]
+            done += len(block)
+            continue
+        alarms.append(done + int(crossed[0]))
+        start = 0.0
+        done = alarms[-1] + 1
+    return alarms, float(start)
+
+
 def rate_steps(p0: float, p1: float) -> tuple[int, int]:
     """The integer steps ``(up, down)`` of the Bernoulli CUSUM for ``p0 -> p1``: the
     reference value ``γ`` as a fraction ``down / (up + down)`` (``up`` added for a 1,
@@ -153,20 +177,8 @@ class RateCusum(AlarmCount):
 
     def update_many(self, indicators: np.ndarray) -> list[int]:
         steps = np.where(indicators, self.up, -self.down).astype(np.int64)
-        alarms: list[int] = []
-        start, done = self.score, 0
-        while done < len(steps):
-            block = steps[done : done + BLOCK]
-            path = scan(block, start)
-            crossed = np.flatnonzero(path >= self.limit)
-            if len(crossed) == 0:
-                start = int(path[-1])
-                done += len(block)
-                continue
-            alarms.append(done + int(crossed[0]))
-            start = 0  # restart after an alarm
-            done = alarms[-1] + 1
-        self.score = start
+        alarms, end = scan_alarms(steps, self.score, self.limit)
+        self.score = int(end)
         self.seen += len(steps)
         self._note_alarms(alarms, len(steps))
         return alarms

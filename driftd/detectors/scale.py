@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from driftd.detectors.cusum import BLOCK, AlarmCount, scan
+from driftd.detectors.cusum import AlarmCount, scan_alarms
 
 WIDER = 1.5  # the spread (in standard deviations) the test is tuned to
 CELLS = 200
@@ -72,20 +72,7 @@ class ScaleCusum(AlarmCount):
 
     def update_scores(self, z: np.ndarray) -> list[int]:
         steps = z * z - self.reference
-        alarms: list[int] = []
-        start, done = self.score, 0
-        while done < len(steps):
-            block = steps[done : done + BLOCK]
-            path = scan(block, start)
-            crossed = np.flatnonzero(path > self.threshold)
-            if len(crossed) == 0:
-                start = float(path[-1])
-                done += len(block)
-                continue
-            alarms.append(done + int(crossed[0]))
-            start = 0.0
-            done = alarms[-1] + 1
-        self.score = start
+        alarms, self.score = scan_alarms(steps, self.score, self.threshold)
         self._note_alarms(alarms, len(steps))
         return alarms
 
