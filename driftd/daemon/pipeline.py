@@ -14,8 +14,12 @@ The embedded runtime makes a monitor for every configured model up front
 (``eager``); the Kafka runtime runs one pipeline per partition and makes
 monitors only for the models whose events that partition carries.
 
-Time is the *stream clock*, the newest event time seen, so a replay of last
-month's events behaves exactly as the live run did.
+Time is the *stream clock*, the newest prediction time seen, so a replay of last
+month's events behaves exactly as the live run did. Labels do not move it: a label's
+time is when its outcome became known, often days after the predictions still
+arriving, and would age them early. A model gone quiet is still evaluated as the
+clock moves on (every quarter of its ``quality.silence_after``), so its silence is
+noticed without an event of its own.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class Pipeline:
         self.monitors: dict[str, ModelMonitor] = {}
         self.engine = RuleEngine(self.catalog.rules)
         self.clock: float | None = None
+        self._quiet_check_at = float("-inf")  # stream time of the next look for quiet models
         self.processed = 0
         self._changed: set[str] = set()
         self._readings: list[ReadingsRow] = []
@@ -89,21 +94,47 @@ class Pipeline:
             if isinstance(event, DeadLetter):
                 self.dead_letters.add(event)
                 continue
-            if self.clock is None or event.timestamp > self.clock:
+            is_label = isinstance(event, Label)
+            if not is_label and (self.clock is None or event.timestamp > self.clock):
                 self.clock = event.timestamp
+                if self.clock >= self._quiet_check_at:
+                    self._evaluate_quiet()
             model_id = event.model_id
             monitor = self.monitors.get(model_id) or self.monitor(model_id)
             changed.add(model_id)
+            last = monitor.last_prediction_time
+            # Back from a quiet spell: evaluate now, so a silence alert resolves at once.
+            resumed = (not is_label and last is not None
+                       and event.timestamp - last >= monitor.quiet_after)  # fmt: skip
             try:
-                if isinstance(event, Label):
+                if is_label:
                     monitor.on_label(event)
                 else:
                     monitor.on_prediction(event)
             except RejectedEvent as exc:
                 self.dead_letters.add(DeadLetter.of(raw, exc.reason, exc.detail, source, offset))
                 continue
-            if monitor.since_evaluation >= every or monitor.alarm_raised:
+            if monitor.since_evaluation >= every or monitor.alarm_raised or resumed:
                 self.evaluate(model_id)
+
+    def _evaluate_quiet(self) -> None:
+        """Evaluate the models not evaluated for a while of stream time (a silent model
+        has no event of its own to trigger it); look again when the next one is due."""
+        clock = self.clock
+        assert clock is not None
+        due = float("inf")
+        for model_id, monitor in self.monitors.items():
+            last = monitor.last_prediction_time
+            if last is None:
+                continue
+            quiet_since = max(last, monitor.evaluated_at)
+            if clock - quiet_since >= monitor.quiet_after:
+                self.evaluate(model_id)
+                quiet_since = clock
+            due = min(due, quiet_since + monitor.quiet_after)
+        # A model that appears later is looked at within a quarter of the default
+        # silence_after (10 minutes) at most.
+        self._quiet_check_at = min(due, clock + 150.0)
 
     def evaluate(self, model_id: str) -> list[Alert]:
         monitor = self.monitors[model_id]
@@ -111,6 +142,7 @@ class Pipeline:
         monitor.alarm_raised = False
         self._changed.add(model_id)
         now = self.clock if self.clock is not None else 0.0
+        monitor.evaluated_at = now
         for event_id, event_time, y in monitor.expire(now):
             self._orphan(monitor, event_id, event_time, y)
         readings = monitor.readings(now)

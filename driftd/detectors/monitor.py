@@ -53,6 +53,11 @@ class ModelMonitor:
         # A sequential test raised an alarm since the last tick: evaluate now, not at the
         # next evaluate_every.
         self.alarm_raised = False
+        # A model without predictions for ``quiet_after`` of stream time is evaluated
+        # anyway (by the pipeline, as the clock moves on), so its silence is noticed.
+        self.last_prediction_time: float | None = None
+        self.evaluated_at = float("-inf")  # stream time of the last evaluation
+        self.quiet_after = float(spec.quality.silence_after) / 4
         self._testing = [d for d in self.detectors if type(d).onsets is not Detector.onsets]
         # Joined (inputs, label) rows for the retraining worker, drained at each checkpoint.
         self.training_rows: list[dict[str, Any]] = []
@@ -75,6 +80,8 @@ class ModelMonitor:
             ) from None
         self.counts["predictions"] += 1
         self.since_evaluation += 1
+        if self.last_prediction_time is None or event.timestamp > self.last_prediction_time:
+            self.last_prediction_time = event.timestamp  # type: ignore[assignment]
         self._predictions.append(event)
         self._records.append(record)
         self._joined.append(label is not None)
@@ -175,6 +182,7 @@ class ModelMonitor:
         state: dict[str, Any] = {d.name: d.snapshot() for d in self.detectors}
         state["join"] = self.join.snapshot()
         state["counts"] = dict(self.counts)
+        state["last_prediction_time"] = self.last_prediction_time
         return state
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -184,3 +192,4 @@ class ModelMonitor:
         if "join" in state:
             self.join.restore(state["join"])
         self.counts = dict(state.get("counts", self.counts))
+        self.last_prediction_time = state.get("last_prediction_time")

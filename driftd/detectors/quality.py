@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from driftd.detectors import readings as names
-from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
+from driftd.detectors.base import Detector, PredictionBatch, RuleTemplate
 from driftd.detectors.columns import MISSING, OUT_OF_RANGE, TYPE_ERROR
 from driftd.detectors.context import ModelContext
 from driftd.detectors.rate_test import RateTest, observed
@@ -30,7 +30,9 @@ class DataQuality:
         self._features = features
         self._codes = {name: RingBuffer(window, np.int8) for name in features}
         self._latency = RingBuffer(window)
-        self.last_event_time: float | None = None
+        # Event time of the newest prediction: a silence is predictions stopping (a
+        # label's time is when its outcome became known, often days later).
+        self.last_prediction_time: float | None = None
 
     def update_many(
         self, codes: dict[str, np.ndarray], latencies: np.ndarray, last_time: float
@@ -41,12 +43,8 @@ class DataQuality:
             column = codes.get(name)
             ring.extend(column if column is not None else np.full(size, MISSING, np.int8))
         self._latency.extend(latencies)
-        self.saw_event(last_time)
-
-    def saw_event(self, event_time: float) -> None:
-        """Any event of the model (prediction or label) ends a silence."""
-        if self.last_event_time is None or event_time > self.last_event_time:
-            self.last_event_time = event_time
+        if self.last_prediction_time is None or last_time > self.last_prediction_time:
+            self.last_prediction_time = last_time
 
     def readings(self, now: float | None) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
@@ -62,8 +60,8 @@ class DataQuality:
         if totals.sum():
             for code, rate in _RATES.items():
                 out[names.quality(rate)] = totals[code] / totals.sum()
-        if now is not None and self.last_event_time is not None:
-            out[names.SILENCE] = max(0.0, now - self.last_event_time)
+        if now is not None and self.last_prediction_time is not None:
+            out[names.SILENCE] = max(0.0, now - self.last_prediction_time)
         latency = self._latency.values()
         latency = latency[np.isfinite(latency)]
         if len(latency):
@@ -75,14 +73,15 @@ class DataQuality:
         return {
             "codes": {name: ring.snapshot() for name, ring in self._codes.items()},
             "latency": self._latency.snapshot(),
-            "last_event_time": self.last_event_time,
+            "last_prediction_time": self.last_prediction_time,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         for name, ring in self._codes.items():
             ring.restore(state["codes"].get(name, []))
         self._latency.restore(state["latency"])
-        self.last_event_time = state["last_event_time"]
+        # Before 0.9 the key was last_event_time (labels included).
+        self.last_prediction_time = state.get("last_prediction_time", state.get("last_event_time"))
 
 
 def _baselines(context: ModelContext, feature: str) -> dict[str, tuple[float, float] | None]:
@@ -120,7 +119,7 @@ class QualityDetector(Detector):
     with a calibrated sequential test per feature and rate (:mod:`.rate_test`)."""
 
     name = "quality"
-    feeds = ("predictions", "labels")
+    feeds = ("predictions",)
 
     def __init__(self, context: ModelContext):
         spec = context.spec
@@ -152,10 +151,6 @@ class QualityDetector(Detector):
         self.quality.update_many(codes, np.asarray(latencies, dtype=float), batch.last_time)
         for (feature, code), test in self.tests.items():
             test.update_many(codes[feature] == code)
-
-    def update_labels(self, batch: LabelBatch) -> None:
-        """Any event of the model ends a silence, labels included."""
-        self.quality.saw_event(max(batch.times))
 
     def decisions(self) -> int:
         return len(self.tests)
@@ -202,7 +197,10 @@ class QualityDetector(Detector):
         silence = RuleTemplate(
             name="silence", metric=names.SILENCE, op=">", threshold=float(spec.silence_after),
             severity="critical", hysteresis=0.0,
-            description="No events from this model for longer than quality.silence_after.",
+            description=(
+                "No predictions from this model for longer than quality.silence_after "
+                "(in stream time: while other models' events move the clock on)."
+            ),
         )
         return [*rates, silence]
 

@@ -208,3 +208,45 @@ def test_a_restored_model_is_evaluated_again_so_readings_catch_up(binary_config_
     second.checkpoint()
     _, readings = second.store.latest_readings("m1")
     assert readings["events.predictions"] + readings["events.labels"] == len(messages)
+
+
+def test_a_silent_model_is_noticed_in_stream_time_and_labels_do_not_move_the_clock(
+    tmp_path, reference_csv
+):
+    """m2 stops predicting for 40 minutes while m1 goes on: one silence alert for m2,
+    raised within a quarter of ``silence_after`` past it, resolved when m2 is back. m1's
+    labels, timestamped two days after their predictions, make nobody look silent."""
+    path = tmp_path / "driftd.yaml"
+    model = f"""
+    task: binary
+    features: {{x: numeric, color: categorical}}
+    reference: {reference_csv.name}
+    quality: {{silence_after: 10m}}"""
+    path.write_text(f"models:\n  m1:{model}\n  m2:{model}\nruntime: {{state_dir: state}}\n")
+    rng = np.random.default_rng(6)
+    start, gap = 1.8e9, (1200, 1440)  # m2 silent from prediction 1200 to 1440 (40 min)
+    events = []
+    for i in range(2400):
+        t = start + i * 10
+        for model_id in ("m1", "m2"):
+            if model_id == "m2" and gap[0] <= i < gap[1]:
+                continue
+            x = float(rng.normal())
+            events.append({"type": "prediction", "event_id": f"{model_id}-{i}",
+                           "model_id": model_id, "timestamp": t, "features": {"x": x},
+                           "prediction": int(x > 0), "score": float(x > 0)})  # fmt: skip
+            delay = 2 * 86400 if model_id == "m1" else 300
+            events.append({"type": "label", "event_id": f"{model_id}-{i}", "label": int(x > 0),
+                           "model_id": model_id, "timestamp": t + delay})  # fmt: skip
+    messages = [(json.dumps(e).encode(), "test", i) for i, e in enumerate(events)]
+    pipeline = build_pipeline(load_config(path), fresh=True, quiet=True)
+    run_messages(pipeline, messages)
+
+    silence = [a for a in pipeline.dispatcher.sent if a.rule == "silence"]
+    assert [(a.model, a.state) for a in silence] == [("m2", "firing"), ("m2", "resolved")]
+    last_before = start + (gap[0] - 1) * 10
+    fired, resolved = silence[0].event_time, silence[1].event_time
+    assert 600 < fired - last_before <= 600 + 150 + 10, fired - last_before
+    back = start + gap[1] * 10
+    assert 0 <= resolved - back <= 150 + 10, resolved - back
+    assert silence[0].value == fired - last_before
