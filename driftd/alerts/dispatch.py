@@ -56,6 +56,11 @@ class Dispatcher:
         self.sent: deque[Alert] = deque(maxlen=10_000)
         self.failures: dict[str, int] = {}
 
+    def hand_over(self, models: set[str]) -> None:
+        """These models' alerts are another process's to tell now (a partition moved)."""
+        if self.alerting is not None and self.alerting.manager.hand_over(models):
+            self.alerting.worker.wake()
+
     def dispatch(
         self, alerts: list[Alert], readings: dict[str, dict[str, float | None]] | None = None
     ) -> None:

@@ -93,6 +93,28 @@ class AlertManager:
             for route in routes:
                 self._join_group(route, alert.key, tracked.labels, now)
 
+    def hand_over(self, models: set[str]) -> int:
+        """These models' partition moves to another process, which tells about them from
+        now on: flush their groups now (what this process saw fire is told once, by it:
+        the next owner restores those alerts as already firing), then drop them (a stale
+        copy here would repeat them, or re-announce what the next owner resolved).
+        Returns how many notifications were queued."""
+        now = self.clock()
+        gone = {key for key, t in self.tracked.items() if t.alert.model in models}
+        queued = 0
+        for group in list(self.groups.values()):
+            if group.members & gone:
+                queued += self._flush(group, now)
+        for key in gone:
+            self.tracked.pop(key, None)
+        for group in list(self.groups.values()):
+            group.members -= gone
+            if not group.members:
+                del self.groups[group.key]
+        for model in models:
+            self.latest.pop(model, None)
+        return queued
+
     def _routes_for(self, alert_labels: dict[str, str]) -> list[RouteSpec]:
         chosen = []
         for route in self.spec.routes:

@@ -83,8 +83,13 @@ class PartitionSet:
         """Checkpoint these partitions and let them go (they are moving to another member)."""
         offsets = self.checkpoint(numbers)
         for number in numbers:
-            self.workers.pop(number, None)
+            self._drop(number)
         return offsets
+
+    def _drop(self, number: int) -> None:
+        worker = self.workers.pop(number, None)
+        if worker is not None:
+            worker.pipeline.release()
 
     def feed(self, records: list[Record]) -> int:
         """Route records to their partition's worker; returns the number of dead letters."""
@@ -122,7 +127,7 @@ class PartitionSet:
                 self.retrying(lambda w=worker, o=offsets: w.pipeline.checkpoint(o))
             except Fenced as exc:
                 log.error("partition %d: %s; dropping it without writing", number, exc)
-                self.workers.pop(number, None)
+                self._drop(number)
                 continue
             worker.unsaved = False
             committed.update({(topic, number): o for topic, o in (offsets or {}).items()})

@@ -227,6 +227,11 @@ class Pipeline:
         self._changed = set()
         return True
 
+    def release(self) -> None:
+        """This partition moves to another member (after its last checkpoint): its
+        models' alerts are that member's to tell from now on."""
+        self.dispatcher.hand_over(set(self.monitors))
+
     def event_counts(self) -> dict[str, Any]:
         return {
             "processed": self.processed,

@@ -194,3 +194,30 @@ def test_alerts_no_route_matches_leave_no_state(tmp_path):
     for i in range(100):  # months of warnings nobody routes must not pile up
         manager.receive([alert("firing", metric=f"m{i}", severity="warning")])
     assert manager.tracked == {} and manager.groups == {}
+
+
+def test_a_partition_handed_over_is_told_once_by_each_side(setup, tmp_path):
+    """The old owner flushes the moved model's groups at once and drops them; the new
+    owner (another manager over the same outbox) knows the model's alerts only by new
+    transitions. Neither repeats what the other told (a chaos-test finding: two
+    processes each holding part of a group took turns re-announcing it)."""
+    old, outbox, clock = setup
+    old.receive([alert("firing"), alert("firing", metric="f1", rule="f1-drop"),
+                 alert("firing", model="m2")])  # fmt: skip
+    assert old.hand_over({"m1"}) == 2  # within group_wait, told now rather than never
+    assert {a.model for t in old.tracked.values() for a in [t.alert]} == {"m2"}
+    new = AlertManager(old.spec, outbox, clock)
+    new.receive([alert("firing", metric="latency", rule="slow")])  # fired after the move
+    for _ in range(20):
+        clock.advance(31)
+        old.tick()
+        new.tick()
+    assert notices(outbox) == [
+        ("firing", [("accuracy", "firing"), ("f1", "firing")]),  # the old owner, at once
+        ("firing", [("accuracy", "firing")]),  # m2, still the old owner's
+        ("firing", [("latency", "firing")]),  # the new owner: only what was new
+    ]
+    new.receive([alert("resolved")])
+    clock.advance(400)  # past the cooldown
+    new.tick()
+    assert notices(outbox)[-1] == ("firing", [("accuracy", "resolved"), ("latency", "firing")])

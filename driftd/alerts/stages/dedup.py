@@ -37,25 +37,31 @@ class DedupStage:
         told_firing = set(entry["firing"])
         firing_keys = {t.alert.key for t in firing}
         newly_resolved = [t for t in resolved if t.alert.key in told_firing]
+        if newly_resolved and not route.send_resolved:  # resolved quietly: forget them
+            told_firing -= {t.alert.key for t in newly_resolved}
+            self.outbox.record_put(NFLOG, log_key, {**entry, "firing": sorted(told_firing)})
+            newly_resolved = []
         changed = bool(firing_keys - told_firing)
         repeat = bool(firing_keys) and now - entry["sent_at"] >= float(route.repeat_interval)
-        announce_resolved = route.send_resolved and bool(newly_resolved)
-        if not (changed or repeat or announce_resolved):
-            still_firing = firing_keys | (told_firing - {t.alert.key for t in resolved})
-            if told_firing != still_firing:  # resolved quietly (send_resolved off)
-                entry["firing"] = sorted(still_firing)
-                self.outbox.record_put(NFLOG, log_key, entry)
+        if not (changed or repeat or newly_resolved):
             return None
         # Within the cooldown a resolved alert still counts (and shows) as firing.
         alerts = [_with_state(t.alert, "firing") for t in firing]
-        if route.send_resolved:
-            alerts += [_with_state(t.alert, "resolved") for t in newly_resolved]
+        alerts += [_with_state(t.alert, "resolved") for t in newly_resolved]
         return alerts
 
-    def sent(self, receiver: str, group_key: str, firing: list[Alert], now: float) -> None:
-        """Record what ``receiver`` has now been told (once the notice is in the outbox)."""
-        keys = sorted(a.key for a in firing if a.state == "firing")
-        self.outbox.record_put(NFLOG, f"{receiver}|{group_key}", {"firing": keys, "sent_at": now})
+    def sent(self, receiver: str, group_key: str, alerts: list[Alert], now: float) -> None:
+        """Record what ``receiver`` has now been told (once the notice is in the outbox).
+
+        Merged into what it was told before, not overwritten: after a partition moved,
+        two processes may each hold part of a group for a moment, and neither may
+        erase what the other announced (they would take turns re-announcing it).
+        """
+        log_key = f"{receiver}|{group_key}"
+        entry = self.outbox.record_get(NFLOG, log_key) or {"firing": []}
+        told = set(entry["firing"]) - {a.key for a in alerts if a.state == "resolved"}
+        told |= {a.key for a in alerts if a.state == "firing"}
+        self.outbox.record_put(NFLOG, log_key, {"firing": sorted(told), "sent_at": now})
 
 
 def _with_state(alert: Alert, state: str) -> Alert:
