@@ -38,6 +38,7 @@ def configured_rules(model_id: str, spec: ModelSpec) -> list[Rule]:
             severity=rule.severity,
             hysteresis=rule.hysteresis,
             description=rule.description or "",
+            escalate_step=rule.escalate_step,
         )
         for rule in spec.rules
     ]

@@ -35,6 +35,7 @@ from driftd.alerts.silences import silences
 from driftd.alerts.stages.dedup import DedupStage
 from driftd.alerts.stages.inhibit import InhibitStage
 from driftd.alerts.stages.silence import SilenceStage
+from driftd.alerts.standing import Standing, standing
 from driftd.config.alerting import AlertingSpec, RouteSpec
 from driftd.detectors.readings import drifted_feature
 
@@ -175,6 +176,7 @@ class AlertManager:
     def _notification(
         self, group: Group, receiver: str, alerts: list[Alert], now: float
     ) -> Notification:
+        history = self._histories(alerts)
         return Notification(
             id=_idempotency_key(receiver, group.key, now, alerts),
             receiver=receiver,
@@ -186,8 +188,16 @@ class AlertManager:
             created_at=now,
             dashboard_url=self.spec.dashboard_url,
             top_drift=self._top_drift({a.model for a in alerts}),
-            history=self._histories(alerts),
+            history=history,
+            standing={a.key: self._standing(a, history) for a in alerts if a.state == "firing"},
         )
+
+    def _standing(
+        self, alert: Alert, history: dict[str, list[tuple[float, float | None]]]
+    ) -> Standing:
+        current = self.latest.get(alert.model, {}).get(alert.metric)
+        since = alert.first_event_time
+        return standing(alert.op, alert.at_firing, since, history.get(alert.key, []), current)
 
     def _top_drift(self, models: set[str]) -> dict[str, list[tuple[str, float]]]:
         out = {}

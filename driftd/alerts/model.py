@@ -8,6 +8,8 @@ from typing import Literal
 
 import msgspec
 
+from driftd.alerts.standing import Standing
+
 
 def dedup_key(model: str, rule: str, metric: str) -> str:
     """Stable across restarts and processes: the same breach is the same alert."""
@@ -31,12 +33,23 @@ class Alert(msgspec.Struct, kw_only=True):
     description: str = ""
     # Over what the metric was computed, in words ("last 1000 labeled events").
     window: str = ""
+    # A firing alert that worsened past its rule's escalate_step is notified again,
+    # one severity up: how many steps so far, and the value it first fired at.
+    escalation: int = 0
+    fired_value: float | None = None
+
+    @property
+    def at_firing(self) -> float:
+        return self.value if self.fired_value is None else self.fired_value
 
     def summary(self) -> str:
         verb = "FIRING" if self.state == "firing" else "resolved"
+        if self.escalation:
+            verb = f"WORSE x{self.escalation}"
+        fired = f", {self.at_firing:.4g} at firing" if self.fired_value is not None else ""
         return (
             f"[{verb}] {self.model}: {self.metric} = {self.value:.4g} "
-            f"(threshold {self.op} {self.threshold:g}, {self.severity})"
+            f"(threshold {self.op} {self.threshold:g}{fired}, {self.severity})"
         )
 
 
@@ -73,6 +86,8 @@ class Notification(msgspec.Struct, kw_only=True):
     top_drift: dict[str, list[tuple[str, float]]] = {}
     # Per alert key: recent history of its metric, [[event_time, value], ...].
     history: dict[str, list[tuple[float, float | None]]] = {}
+    # Per firing alert key: its current value, the value at firing, the worst since.
+    standing: dict[str, Standing] = {}
 
     def title(self) -> str:
         firing = [a for a in self.alerts if a.state == "firing"]

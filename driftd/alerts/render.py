@@ -14,8 +14,18 @@ from driftd.alerts.model import Alert, Notification
 from driftd.events import format_timestamp
 
 
-def value_text(alert: Alert) -> str:
-    return f"{alert.value:.4g} (threshold {alert.op} {alert.threshold:g})"
+def value_text(alert: Alert, notification: Notification | None = None) -> str:
+    """The current value first (with the value at firing and the worst since) when the
+    notice knows it; a resolved alert's value is the one it resolved at."""
+    known = notification.standing.get(alert.key) if notification is not None else None
+    value = known.text() if known is not None and alert.state == "firing" else f"{alert.value:.4g}"
+    return f"{value} (threshold {alert.op} {alert.threshold:g})"
+
+
+def state_text(alert: Alert) -> str:
+    if alert.state != "firing":
+        return "RESOLVED"
+    return f"WORSE (x{alert.escalation})" if alert.escalation else "FIRING"
 
 
 def model_link(notification: Notification, model: str) -> str:
@@ -23,11 +33,11 @@ def model_link(notification: Notification, model: str) -> str:
     return f"{base}/models/{model}" if base else ""
 
 
-def alert_facts(alert: Alert) -> list[tuple[str, str]]:
+def alert_facts(alert: Alert, notification: Notification) -> list[tuple[str, str]]:
     facts = [
         ("Model", alert.model),
         ("Metric", alert.metric),
-        ("Value", value_text(alert)),
+        ("Value", value_text(alert, notification)),
         ("Severity", alert.severity),
         ("Since", format_timestamp(alert.first_event_time)),
     ]
@@ -48,9 +58,9 @@ def drift_line(notification: Notification, model: str) -> str:
 def text_body(notification: Notification) -> str:
     lines = [notification.title(), ""]
     for alert in notification.alerts:
-        state = "FIRING" if alert.state == "firing" else "RESOLVED"
-        lines.append(f"{state} {alert.rule}: {alert.metric} = {value_text(alert)}")
-        lines += [f"  {label}: {value}" for label, value in alert_facts(alert)[3:]]
+        value = value_text(alert, notification)
+        lines.append(f"{state_text(alert)} {alert.rule}: {alert.metric} = {value}")
+        lines += [f"  {label}: {value}" for label, value in alert_facts(alert, notification)[3:]]
         if alert.description:
             lines.append(f"  {alert.description}")
         lines.append("")
@@ -69,14 +79,15 @@ def slack_blocks(notification: Notification) -> list[dict]:
     ]
     for alert in notification.alerts:
         icon = ":red_circle:" if alert.state == "firing" else ":large_green_circle:"
-        summary = f"{icon} *{alert.rule}*: {alert.description or alert.metric}"
+        worse = f" *worse (x{alert.escalation})*" if alert.escalation else ""
+        summary = f"{icon} *{alert.rule}*{worse}: {alert.description or alert.metric}"
         blocks.append(
             {
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": summary[:3000]},
                 "fields": [
                     {"type": "mrkdwn", "text": f"*{label}*\n{value}"}
-                    for label, value in alert_facts(alert)
+                    for label, value in alert_facts(alert, notification)
                 ][:10],
             }
         )
@@ -115,13 +126,12 @@ def html_body(notification: Notification, chart_ids: dict[str, str]) -> str:
         f'<h2 style="color:{color};margin-bottom:4px">{e(notification.title())}</h2>',
     ]
     for alert in notification.alerts:
-        state = "FIRING" if alert.state == "firing" else "RESOLVED"
         parts.append(
-            f'<h3 style="margin-bottom:2px">{state}: {e(alert.rule)}</h3>'
+            f'<h3 style="margin-bottom:2px">{state_text(alert)}: {e(alert.rule)}</h3>'
             f'<p style="margin-top:0">{e(alert.description)}</p>'
             '<table style="border-collapse:collapse">'
         )
-        for label, value in alert_facts(alert):
+        for label, value in alert_facts(alert, notification):
             parts.append(
                 f'<tr><td style="padding:2px 12px 2px 0;color:#667085">{e(label)}</td>'
                 f"<td>{e(value)}</td></tr>"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from driftd.alerts.model import Alert, dedup_key
+from driftd.alerts.standing import worse
 
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
@@ -40,6 +41,16 @@ class Rule:
     # watches): breached needs it at 1 as well, and its return to 0 resolves. The
     # value crossing the line alone never fires.
     evidence_metric: str | None = None
+    # A firing alert whose value worsens by this much (in the metric's unit) past the
+    # value last notified is notified again, one severity up: a regression behind an
+    # alert already firing is never hidden. None: never. With confidence bounds, the
+    # bad-side bound now (``escalate_on``; default: the metric) must be a step worse
+    # than the good-side bound (``escalate_from``) has been at its best since the last
+    # notice: a claim that the value fell by the step since then, where a bound that
+    # merely tightens as samples accrue does not escalate.
+    escalate_step: float | None = None
+    escalate_on: str | None = None
+    escalate_from: str | None = None
 
     @property
     def margin(self) -> float:
@@ -62,6 +73,31 @@ class Rule:
 class _Track:
     state: str = "inactive"  # inactive | pending | firing
     since: float = 0.0
+    fired: float = 0.0  # the value at firing
+    told: float = 0.0  # the value last notified (at firing or at the last escalation)
+    level: int = 0  # escalations so far
+
+
+_SEVERITIES = ("info", "warning", "critical")
+
+
+def _reading(name: str, metric: str, readings: dict[str, float | None]) -> float | None:
+    """A companion reading of ``metric`` ("{metric}" in ``name`` stands for it)."""
+    return readings.get(name.replace("{metric}", metric))
+
+
+def _told(rule: Rule, metric: str, value: float, readings: dict[str, float | None]) -> float:
+    """What a notice tells, as far as escalation goes: the good-side bound, if any."""
+    if rule.escalate_from is None:
+        return value
+    bound = _reading(rule.escalate_from, metric, readings)
+    return value if bound is None else bound
+
+
+def escalated(severity: str, steps: int) -> str:
+    """One severity up per step, critical at most."""
+    index = _SEVERITIES.index(severity) if severity in _SEVERITIES else 1
+    return _SEVERITIES[min(index + steps, len(_SEVERITIES) - 1)]
 
 
 class RuleEngine:
@@ -98,22 +134,38 @@ class RuleEngine:
                     continue
                 evidence = True
                 if rule.evidence_metric is not None:
-                    name = rule.evidence_metric.replace("{metric}", metric)
-                    evidence = (readings.get(name) or 0.0) >= 1.0
-                alert = self._step(rule, metric, float(value), now, evidence)
+                    evidence = (_reading(rule.evidence_metric, metric, readings) or 0.0) >= 1.0
+                alert = self._step(rule, metric, float(value), now, evidence, readings)
                 if alert is not None:
                     alerts.append(alert)
         return alerts
 
     def _step(
-        self, rule: Rule, metric: str, value: float, now: float, evidence: bool = True
+        self,
+        rule: Rule,
+        metric: str,
+        value: float,
+        now: float,
+        evidence: bool = True,
+        readings: dict[str, float | None] | None = None,
     ) -> Alert | None:
         key = dedup_key(rule.model, rule.name, metric)
         track = self._tracks.setdefault(key, _Track())
+        readings = readings or {}
         if track.state == "firing":
             if rule.recovered(value) or not evidence:
                 track.state = "inactive"
-                return self._alert(rule, metric, value, key, "resolved", track.since, now)
+                return self._alert(rule, metric, value, key, "resolved", track, now)
+            if not rule.escalate_step:
+                return None
+            if rule.escalate_from is not None:  # the best the good-side bound has been
+                good = _told(rule, metric, value, readings)
+                if worse(rule.op, track.told, good):
+                    track.told = good
+            if self._worsened(rule, metric, value, track, readings):
+                track.level += 1
+                track.told = _told(rule, metric, value, readings)
+                return self._alert(rule, metric, value, key, "firing", track, now)
             return None
         if not (evidence and rule.breached(value)):
             track.state = "inactive"
@@ -122,12 +174,23 @@ class RuleEngine:
             track.state, track.since = "pending", now
         if now - track.since >= rule.for_seconds:
             track.state = "firing"
-            return self._alert(rule, metric, value, key, "firing", track.since, now)
+            track.fired, track.told = value, _told(rule, metric, value, readings)
+            track.level = 0
+            return self._alert(rule, metric, value, key, "firing", track, now)
         return None
 
     @staticmethod
+    def _worsened(
+        rule: Rule, metric: str, value: float, track: _Track, readings: dict[str, float | None]
+    ) -> bool:
+        """A step worse than told: the bad-side bound now past the good-side bound then."""
+        now = value if rule.escalate_on is None else _reading(rule.escalate_on, metric, readings)
+        step = rule.escalate_step or 0.0
+        return now is not None and worse(rule.op, now, track.told) and abs(now - track.told) >= step
+
+    @staticmethod
     def _alert(
-        rule: Rule, metric: str, value: float, key: str, state: str, since: float, now: float
+        rule: Rule, metric: str, value: float, key: str, state: str, track: _Track, now: float
     ) -> Alert:
         return Alert(
             key=key,
@@ -135,20 +198,31 @@ class RuleEngine:
             rule=rule.name,
             metric=metric,
             state=state,  # type: ignore[arg-type]
-            severity=rule.severity,
+            severity=escalated(rule.severity, track.level),
             value=value,
             op=rule.op,
             threshold=rule.threshold,
-            first_event_time=since,
+            first_event_time=track.since,
             event_time=now,
             description=rule.description,
+            escalation=track.level,
+            fired_value=track.fired if track.level else None,
         )
 
     def firing(self) -> list[str]:
         return [key for key, track in self._tracks.items() if track.state == "firing"]
 
     def snapshot(self) -> dict[str, Any]:
-        return {key: [t.state, t.since] for key, t in self._tracks.items() if t.state != "inactive"}
+        return {
+            key: [t.state, t.since, t.fired, t.told, t.level]
+            for key, t in self._tracks.items()
+            if t.state != "inactive"
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self._tracks = {key: _Track(s, since) for key, (s, since) in state.items()}
+        # Before 0.9 a track was [state, since]: no value told to escalate from (NaN).
+        nan = float("nan")
+        self._tracks = {
+            key: _Track(*track) if len(track) == 5 else _Track(track[0], track[1], nan, nan)
+            for key, track in state.items()
+        }

@@ -62,6 +62,10 @@ def _cell(metrics: dict, key: str, fmt: str) -> str:
     return "-" if metrics.get(key) is None else fmt.format(metrics[key])
 
 
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
@@ -84,10 +88,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     console.print(models)
     firing = Table(title="firing alerts")
-    for column in ("model", "rule", "metric", "value", "threshold", "severity", "since"):
+    for column in ("model", "rule", "metric", "now", "at firing", "worst", "threshold",
+                   "severity", "since"):  # fmt: skip
         firing.add_column(column)
     for alert in view.alerts()["firing"]:
-        firing.add_row(alert["model"], alert["rule"], alert["metric"], f"{alert['value']:.4g}",
+        firing.add_row(alert["model"], alert["rule"], alert["metric"],
+                       *(_number(alert[k]) for k in ("current", "at_firing", "worst")),
                        f"{alert['op']} {alert['threshold']:g}", alert["severity"],
                        format_timestamp(alert["first_event_time"]))  # fmt: skip
     console.print(firing if firing.row_count else "[green]No alert firing.[/]")

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from driftd.alerts.model import Alert
+from driftd.alerts.standing import standing
 from driftd.daemon.pipeline import Pipeline
 from driftd.detectors import readings as names
 from driftd.events import format_timestamp
@@ -38,7 +39,10 @@ def alert_summaries(alerts: list[Alert]) -> list[dict[str, Any]]:
                 "first_event_time": format_timestamp(first),
                 "notifications": 0,
             }
+        if alert.state == "firing" and not alert.escalation:
+            entry["at_firing"] = alert.value
         entry["state"] = alert.state
+        entry["severity"] = alert.severity  # escalated while it worsened
         entry["value"] = alert.value
         entry["notifications"] += 1
     return sorted(latest.values(), key=lambda e: e["first_event_time_epoch"])
@@ -49,11 +53,15 @@ def summarize(pipeline: Pipeline) -> dict[str, Any]:
     for model_id in pipeline.monitors:
         latest = pipeline.store.latest_readings(model_id)
         metrics[model_id] = latest[1] if latest else {}
-    return {
-        "events": pipeline.event_counts(),
-        "alerts": alert_summaries(pipeline.dispatcher.sent),
-        "metrics": metrics,
-    }
+    alerts = alert_summaries(pipeline.dispatcher.sent)
+    for entry in alerts:  # the current value first: the value at firing goes stale
+        now = standing(
+            entry["op"], entry.get("at_firing", entry["value"]), entry["first_event_time_epoch"],
+            pipeline.store.history(entry["model"], entry["metric"], 1000),
+            metrics.get(entry["model"], {}).get(entry["metric"]),
+        )  # fmt: skip
+        entry.update(current=now.current, at_firing=now.at_firing, worst=now.worst)
+    return {"events": pipeline.event_counts(), "alerts": alerts, "metrics": metrics}
 
 
 def _fmt(value: Any) -> str:
@@ -72,12 +80,14 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         f"{events['dead_letter_reasons'] or ''}"
     )
     table = Table(title="Alerts", show_lines=False)
-    for column in ("model", "metric", "value", "threshold", "state", "since (event time)"):
+    for column in ("model", "metric", "now", "at firing", "worst", "threshold", "state",
+                   "since (event time)"):  # fmt: skip
         table.add_column(column)
     for alert in summary["alerts"]:
         style = "red" if alert["state"] == "firing" else "green"
         table.add_row(
-            alert["model"], alert["metric"], _fmt(alert["value"]),
+            alert["model"], alert["metric"],
+            *(_fmt(alert[k]) for k in ("current", "at_firing", "worst")),
             f"{alert['op']} {alert['threshold']:g}", f"[{style}]{alert['state']}[/]",
             alert["first_event_time"],
         )  # fmt: skip

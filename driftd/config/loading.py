@@ -133,6 +133,9 @@ def _normalise(config: Config) -> Config:
         for i, rule in enumerate(model.rules):
             rule.for_ = parse_duration(rule.for_, f"{at}.rules[{i}].for")
             _check(bool(rule.metric), f"{at}.rules[{i}].metric", "must not be empty")
+            step = rule.escalate_step
+            _check(step is None or step > 0, f"{at}.rules[{i}].escalate_step",
+                   f"must be positive, got {step}")  # fmt: skip
         if model.retrain is not None:
             check_retrain(model.retrain, f"{at}.retrain", model.task)
         for name in model.sensitive_attributes:

@@ -138,6 +138,9 @@ class RuleSpec(_Spec):
     hysteresis: float | None = None
     name: str | None = None
     description: str | None = None
+    # While firing, worsening by this much past the value last notified notifies
+    # again, one severity up (None: never).
+    escalate_step: float | None = None
 
 
 class ModelSpec(_Spec):

@@ -70,6 +70,13 @@ class RuleTemplate(msgspec.Struct, frozen=True, kw_only=True):
     # A 0/1 reading of a calibrated sequential test ("{metric}": the watched metric's
     # name): the rule fires only while it is 1, and resolves when it is back to 0.
     evidence_metric: str | None = None
+    # While firing, worsening by this much past the value last notified notifies again,
+    # one severity up (a regression behind an alert already firing). With bounds: the
+    # bad-side bound now (``escalate_on``, default the metric) must be a step worse than
+    # the good-side bound (``escalate_from``) was at the last notice.
+    escalate_step: float | None = None
+    escalate_on: str | None = None
+    escalate_from: str | None = None
 
 
 class PredictionBatch:

@@ -18,7 +18,7 @@ import numpy as np
 from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
-from driftd.detectors.intervals import difference_lower, ratio_upper
+from driftd.detectors.intervals import difference_lower, ratio_lower, ratio_upper, spread_upper
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
@@ -107,24 +107,26 @@ class FairnessWindow:
         one, the lowest), and the equalized-odds gap's lower bound (TPR among groups
         with ``min_cell`` positive labels, FPR among those with ``min_cell`` negative)."""
         counts = {g: c for g, c in self._counts().items() if c[0] >= self._min_group_size}
-        ratio = names.fairness(self.attribute, "demographic_parity_ratio_upper")
-        gap = names.fairness(self.attribute, "equalized_odds_difference_lower")
-        out: Readings = {ratio: None, gap: None}
+        ratio, ratio_low, gap, gap_high = (names.fairness(self.attribute, m) for m in (
+            "demographic_parity_ratio_upper", "demographic_parity_ratio_lower",
+            "equalized_odds_difference_lower", "equalized_odds_difference_upper"))  # fmt: skip
+        out: Readings = {ratio: None, ratio_low: None, gap: None, gap_high: None}
         if len(counts) >= 2:
             top = max(counts.values(), key=lambda c: c[1] / c[0])
             if top[1]:
-                out[ratio] = min(
-                    ratio_upper(c[1], c[0], top[1], top[0]) for c in counts.values() if c is not top
-                )  # fmt: skip
-        gaps = []
+                others = [c for c in counts.values() if c is not top]
+                out[ratio] = min(ratio_upper(c[1], c[0], top[1], top[0]) for c in others)
+                out[ratio_low] = min(ratio_lower(c[1], c[0], top[1], top[0]) for c in others)
+        gaps, highs = [], []
         for hits, base in ((3, 2), (5, 4)):  # TPR: TP of positives; FPR: FP of negatives
             cells = [(c[hits], c[base]) for c in counts.values() if c[base] >= min_cell]
             if len(cells) >= 2:
                 ranked = sorted(cells, key=lambda c: c[0] / c[1])
                 low, high = ranked[0], ranked[-1]
                 gaps.append(difference_lower(high[0], high[1], low[0], low[1]))
+                highs.append(spread_upper(cells))
         if gaps:
-            out[gap] = max(gaps)
+            out[gap], out[gap_high] = max(gaps), max(highs)
         return out
 
     def readings(self) -> Readings:
@@ -248,7 +250,8 @@ class FairnessDetector(Detector):
 
     def reading_names(self) -> list[str]:
         attribute = self.fairness.attribute
-        bounds = ("demographic_parity_ratio_upper", "equalized_odds_difference_lower")
+        bounds = ("demographic_parity_ratio_upper", "demographic_parity_ratio_lower",
+                  "equalized_odds_difference_lower", "equalized_odds_difference_upper")
         return [
             *(names.fairness_group(attribute, "{group}", m) for m in _GROUP_METRICS[self._mode]),
             names.fairness(attribute, "eligible_groups"),
@@ -266,7 +269,8 @@ class FairnessDetector(Detector):
                 name=f"fairness-{attribute}-four-fifths",
                 metric=names.fairness(attribute, "demographic_parity_ratio_upper"),
                 op="<", threshold=spec.demographic_parity_ratio, severity="critical",
-                hysteresis=0.05,
+                hysteresis=0.05, escalate_step=0.05,
+                escalate_from=names.fairness(attribute, "demographic_parity_ratio_lower"),
                 description=(
                     f"Selection rates across {attribute!r} groups differ beyond the "
                     "four-fifths rule: even the upper 99% confidence bound of lowest / "
@@ -277,7 +281,8 @@ class FairnessDetector(Detector):
                 name=f"fairness-{attribute}-equalized-odds",
                 metric=names.fairness(attribute, "equalized_odds_difference_lower"),
                 op=">", threshold=spec.equalized_odds_difference, severity="warning",
-                hysteresis=0.02,
+                hysteresis=0.02, escalate_step=0.05,
+                escalate_from=names.fairness(attribute, "equalized_odds_difference_upper"),
                 description=(
                     f"True/false positive rates differ across {attribute!r} groups: even "
                     "the lower 99% confidence bound of the gap is above "
@@ -301,6 +306,8 @@ class FairnessDetector(Detector):
             name=f"fairness-{attribute}-parity-worsened",
             metric=names.fairness(attribute, "demographic_parity_ratio_upper"),
             op="<", threshold=threshold, severity="critical", hysteresis=0.02,
+            escalate_step=0.05,
+            escalate_from=names.fairness(attribute, "demographic_parity_ratio_lower"),
             description=(
                 f"The selection ratio across {attribute!r} groups worsened: its upper 99% "
                 f"confidence bound is more than {spec.max_worsening:g} below the "

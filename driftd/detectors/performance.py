@@ -16,9 +16,13 @@ from driftd.detectors import metrics
 from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
+from driftd.detectors.intervals import wilson
 from driftd.detectors.rate_test import RateTest
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
+
+# The window accuracy's one-sided 99% bounds (an escalation's evidence).
+ACCURACY_BOUNDS = ["accuracy_lower", "accuracy_upper"]
 
 log = logging.getLogger("driftd.detectors")
 
@@ -58,6 +62,15 @@ class PerformanceWindow:
                 else metrics.multiclass_score_metrics(y, scores, self._class_names)
             )
         return out
+
+    def accuracy_bounds(self) -> Readings:
+        """One-sided 99% Wilson bounds of the window's accuracy: what an escalation of
+        the accuracy alert is judged by (a step worse, beyond the noise)."""
+        y, y_hat = self._y.values(), self._y_hat.values()
+        if self._task == "regression" or not len(y):
+            return {}
+        low, high = wilson(int(np.count_nonzero(y == y_hat)), len(y))
+        return {ACCURACY_BOUNDS[0]: low, ACCURACY_BOUNDS[1]: high}
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -140,12 +153,15 @@ class PerformanceDetector(Detector):
 
     def readings(self, now: float | None) -> Readings:
         out = self.performance.readings()
+        out.update(self.performance.accuracy_bounds())
         if self.error_test is not None:
             out.update(self.error_test.readings())
         return out
 
     def reading_names(self) -> list[str]:
         out = metric_names(self._context.task, self._context.class_names)
+        if self._context.classification:
+            out += ACCURACY_BOUNDS
         return out + (self.error_test.reading_names() if self.error_test is not None else [])
 
     def rule_templates(self) -> list[RuleTemplate]:
@@ -159,7 +175,8 @@ class PerformanceDetector(Detector):
             return [RuleTemplate(
                 name="accuracy-drop", metric="accuracy", op="<",
                 threshold=round(accuracy - spec.max_drop, 6), severity="critical",
-                hysteresis=0.01,
+                hysteresis=0.01, escalate_step=0.02, escalate_on=ACCURACY_BOUNDS[1],
+                escalate_from=ACCURACY_BOUNDS[0],
                 description=(
                     f"The error rate rose by {spec.max_drop:g} over its baseline (a CUSUM on "
                     "the error stream, calibrated to the false-alarm budget), and accuracy "

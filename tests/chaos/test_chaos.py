@@ -301,11 +301,11 @@ def test_everything_at_once(tmp_path, redis_service, proxied_kafka, receivers, m
     told: dict[tuple[str, frozenset], set[str]] = {}
     for request in hook.accepted():
         body = request.json()
-        content = frozenset((a["key"], a["state"]) for a in body["alerts"])
+        content = frozenset((a["key"], a["state"], a["escalation"]) for a in body["alerts"])
         told.setdefault((json.dumps(body["group"], sort_keys=True), content), set()).add(
             request.idempotency_key
         )
-    firing = {key for (_, content) in told for key, state in content if state == "firing"}
+    firing = {key for (_, content) in told for key, state, _ in content if state == "firing"}
     assert len(firing) >= len(MODELS)  # at least the volume rule of every model
     assert all(len(keys) == 1 for keys in told.values()), told
     assert [r.answered for r in slack.requests[:3]] == [503] * 3  # the outage was met

@@ -221,3 +221,31 @@ def test_a_partition_handed_over_is_told_once_by_each_side(setup, tmp_path):
     clock.advance(400)  # past the cooldown
     new.tick()
     assert notices(outbox)[-1] == ("firing", [("accuracy", "resolved"), ("latency", "firing")])
+
+
+def test_a_firing_alert_that_worsened_is_told_again_with_its_current_value_first(setup):
+    import msgspec
+
+    manager, outbox, clock = setup
+    fired = alert("firing", severity="warning")
+    manager.receive([fired], {"m1": {"accuracy": 0.7}})
+    clock.advance(31)
+    manager.tick()
+    worse = msgspec.structs.replace(fired, severity="critical", escalation=1, value=0.55,
+                                    fired_value=0.7)  # fmt: skip
+    manager.receive([worse], {"m1": {"accuracy": 0.5}})
+    clock.advance(301)
+    manager.tick()
+    manager.receive([worse], {"m1": {"accuracy": 0.52}})  # the same step again: no news
+    clock.advance(301)
+    manager.tick()
+    told = [i.notification for i in outbox.items() if i.notification.receiver == "a"]
+    assert [(n.alerts[0].severity, n.alerts[0].escalation) for n in told] == [
+        ("warning", 0), ("critical", 1)
+    ]
+    now = told[1].standing[fired.key]
+    assert (now.current, now.at_firing, now.worst) == (0.5, 0.7, 0.5)
+    from driftd.alerts.render import text_body
+
+    assert "0.5 now (0.7 at firing, worst 0.5)" in text_body(told[1])
+    assert "WORSE (x1) accuracy-drop" in text_body(told[1])

@@ -10,7 +10,13 @@ from scipy.stats.contingency import relative_risk
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from driftd.detectors.fairness import FairnessWindow
-from driftd.detectors.intervals import difference_lower, ratio_upper
+from driftd.detectors.intervals import (
+    difference_lower,
+    ratio_lower,
+    ratio_upper,
+    spread_upper,
+    wilson,
+)
 
 CASES = [(20, 100, 30, 100), (5, 40, 35, 60), (300, 1000, 420, 900), (1, 30, 12, 31)]
 
@@ -21,6 +27,37 @@ def test_the_ratio_bound_is_scipys_katz_interval(k1, n1, k2, n2):
     interval is the one-sided 99% bound (tolerance 1e-12)."""
     expected = relative_risk(k1, n1, k2, n2).confidence_interval(0.98).high
     assert ratio_upper(k1, n1, k2, n2, 0.99) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("k1", "n1", "k2", "n2"), CASES)
+def test_the_ratio_lower_bound_is_scipys_katz_interval(k1, n1, k2, n2):
+    """Oracle: the lower end of scipy's two-sided 98% Katz interval (tolerance 1e-12)."""
+    expected = relative_risk(k1, n1, k2, n2).confidence_interval(0.98).low
+    assert ratio_lower(k1, n1, k2, n2, 0.99) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 50), (7, 50), (640, 1000), (1000, 1000)])
+def test_wilson_bounds_are_statsmodels_wilson_interval(k, n):
+    """Oracle: statsmodels' proportion_confint(method='wilson'), alpha 0.02 (1e-12)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(k, n, alpha=0.02, method="wilson")
+    assert wilson(k, n, 0.99) == pytest.approx((low, high), abs=1e-12)
+
+
+def test_the_spread_bound_covers_every_pair():
+    """Highest Wilson upper bound minus lowest Wilson lower bound (statsmodels' Wilson
+    ends as the oracle); at least every pair's Newcombe upper bound."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    cells = [(30, 100), (45, 90), (10, 80)]
+    ends = [proportion_confint(k, n, alpha=0.02, method="wilson") for k, n in cells]
+    expected = max(high for _, high in ends) - min(low for low, _ in ends)
+    assert spread_upper(cells, 0.99) == pytest.approx(expected, abs=1e-12)
+    for k1, n1 in cells:
+        for k2, n2 in cells:
+            _, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", alpha=0.02)
+            assert spread_upper(cells, 0.99) >= high - 1e-12
 
 
 @pytest.mark.parametrize(("k1", "n1", "k2", "n2"), CASES)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.isotonic import IsotonicRegression
 
+from driftd.alerts.model import dedup_key
 from driftd.alerts.rules import Rule, RuleEngine
 from driftd.detectors.calibration import Calibration
 from driftd.detectors.estimate import ExpectedConfusion
@@ -45,6 +46,10 @@ def test_join_memory_is_bounded():
 def _rule(**kw):
     base = dict(name="acc", model="m", metric="accuracy", op="<", threshold=0.8, hysteresis=0.02)
     return Rule(**{**base, **kw})
+
+
+def _key() -> str:
+    return dedup_key("m", "acc", "accuracy")
 
 
 def test_flapping_metric_fires_once_and_resolves_once():
@@ -146,3 +151,67 @@ def test_joined_ids_are_remembered_up_to_a_bound():
         join.add_label("e4", 9.0, 1)  # still remembered: a duplicate
     assert join.add_label("e0", 9.0, 1) is None  # forgotten: waits as a new label
     assert join.counts["duplicates"] == 1
+
+
+def test_a_firing_alert_that_worsens_is_told_again_one_severity_up():
+    engine = RuleEngine([_rule(severity="warning", escalate_step=0.1)])
+    seen = []
+    for t, value in enumerate([0.75, 0.70, 0.66, 0.64, 0.60, 0.50, 0.53, 0.42, 0.30]):
+        seen += [(a.state, a.severity, a.escalation, a.value, a.fired_value)
+                 for a in engine.evaluate("m", {"accuracy": value}, float(t))]  # fmt: skip
+    assert seen == [
+        ("firing", "warning", 0, 0.75, None),
+        ("firing", "critical", 1, 0.64, 0.75),  # 0.11 worse than told
+        ("firing", "critical", 2, 0.50, 0.75),  # 0.14 worse than 0.64; critical at most
+        ("firing", "critical", 3, 0.30, 0.75),  # 0.42 was only 0.08 worse than 0.50
+    ]
+    again = RuleEngine([_rule(severity="warning", escalate_step=0.1)])
+    again.restore(engine.snapshot())  # what was told survives a restart
+    assert again.evaluate("m", {"accuracy": 0.25}, 10.0) == []
+    (resolved,) = again.evaluate("m", {"accuracy": 0.95}, 11.0)
+    assert (resolved.state, resolved.severity) == ("resolved", "critical")
+    assert [a.severity for a in again.evaluate("m", {"accuracy": 0.7}, 12.0)] == ["warning"]
+
+
+def test_a_pre_0_9_rule_state_restores_without_escalating():
+    engine = RuleEngine([_rule(escalate_step=0.1)])
+    engine.restore({_key(): ["firing", 3.0]})
+    assert engine.evaluate("m", {"accuracy": 0.1}, 4.0) == []
+    assert [a.state for a in engine.evaluate("m", {"accuracy": 0.95}, 5.0)] == ["resolved"]
+
+
+@pytest.mark.parametrize(
+    ("op", "history", "current", "worst"),
+    [("<", [(0.0, 0.5), (5.0, 0.6), (6.0, None), (7.0, 0.4)], 0.45, 0.4),
+     (">", [(5.0, 0.3), (7.0, 0.2)], 0.25, 0.3),
+     ("<", [], None, 0.7)],
+)  # fmt: skip
+def test_standing_puts_the_current_value_first_with_the_worst_since_firing(
+    op, history, current, worst
+):
+    from driftd.alerts.standing import standing
+
+    now = standing(op, 0.7 if op == "<" else 0.15, 5.0, history, current)
+    assert (now.current, now.worst) == (current, worst)  # 0.5 at t=0 is before the episode
+    assert now.text().startswith("-" if current is None else f"{current:.4g} now")
+
+
+def test_a_bound_that_tightens_does_not_escalate_a_real_fall_does():
+    """The four-fifths rule on Katz bounds: at a constant ratio of 0.33 the upper bound
+    falls from ~0.9 to ~0.37 as groups fill, which is information, not a regression; a
+    fall of the true ratio to 0.17 is escalated (once the bounds can tell)."""
+    from driftd.detectors.intervals import ratio_lower, ratio_upper
+
+    rule = _rule(name="ff", metric="ratio_upper", threshold=0.8, escalate_step=0.05,
+                 escalate_from="ratio_lower", severity="warning")  # fmt: skip
+    engine = RuleEngine([rule])
+    seen = []
+    for n in range(50, 4001, 50):  # per group; men selected 60%, women 20% then 10%
+        women = 0.2 if n <= 2000 else 0.1
+        k1, k2 = round(women * n), round(0.6 * n)
+        bounds = {"ratio_upper": ratio_upper(k1, n, k2, n),
+                  "ratio_lower": ratio_lower(k1, n, k2, n)}  # fmt: skip
+        seen += [(n, a.escalation) for a in engine.evaluate("m", bounds, float(n))]
+    assert seen[0] == (50, 0)  # fired at once
+    escalations = [n for n, level in seen if level]
+    assert escalations and all(n > 2000 for n in escalations), seen

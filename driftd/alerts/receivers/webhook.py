@@ -38,6 +38,11 @@ def payload(notification: Notification) -> bytes:
             "route": notification.route,
             "group": notification.group_labels,
             "alerts": notification.alerts,
+            # Per firing alert, the current value first: the value at firing goes stale.
+            "standing": {
+                key: {"current": now.current, "at_firing": now.at_firing, "worst": now.worst}
+                for key, now in notification.standing.items()
+            },
             "top_drift": notification.top_drift,
             "dashboard_url": notification.dashboard_url,
             "created_at": notification.created_at,

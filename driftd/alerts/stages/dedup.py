@@ -3,8 +3,9 @@
 What each receiver was last told about each group is the notification log
 (Alertmanager's nflog), kept in the outbox's records so a restart neither repeats
 nor forgets a notice. A flush of a group notifies a receiver when an alert it was
-not told about is firing, when (``send_resolved``) one it was told about has
-resolved, or when ``repeat_interval`` has passed with alerts still firing.
+not told about is firing, when one escalated (worsened) past what it was told, when
+(``send_resolved``) one it was told about has resolved, or when ``repeat_interval``
+has passed with alerts still firing.
 """
 
 from __future__ import annotations
@@ -41,7 +42,10 @@ class DedupStage:
             told_firing -= {t.alert.key for t in newly_resolved}
             self.outbox.record_put(NFLOG, log_key, {**entry, "firing": sorted(told_firing)})
             newly_resolved = []
-        changed = bool(firing_keys - told_firing)
+        # A firing alert escalated past what was told (it worsened): that is news too.
+        levels = entry.get("levels", {})
+        escalated = any(t.alert.escalation > levels.get(t.alert.key, 0) for t in firing)
+        changed = bool(firing_keys - told_firing) or escalated
         repeat = bool(firing_keys) and now - entry["sent_at"] >= float(route.repeat_interval)
         if not (changed or repeat or newly_resolved):
             return None
@@ -59,9 +63,15 @@ class DedupStage:
         """
         log_key = f"{receiver}|{group_key}"
         entry = self.outbox.record_get(NFLOG, log_key) or {"firing": []}
-        told = set(entry["firing"]) - {a.key for a in alerts if a.state == "resolved"}
-        told |= {a.key for a in alerts if a.state == "firing"}
-        self.outbox.record_put(NFLOG, log_key, {"firing": sorted(told), "sent_at": now})
+        resolved = {a.key for a in alerts if a.state == "resolved"}
+        told = (set(entry["firing"]) - resolved) | {a.key for a in alerts if a.state == "firing"}
+        levels = {k: v for k, v in entry.get("levels", {}).items() if k in told}
+        for alert in alerts:
+            if alert.state == "firing" and alert.escalation:
+                levels[alert.key] = max(levels.get(alert.key, 0), alert.escalation)
+        self.outbox.record_put(
+            NFLOG, log_key, {"firing": sorted(told), "levels": levels, "sent_at": now}
+        )
 
 
 def _with_state(alert: Alert, state: str) -> Alert:

@@ -64,24 +64,29 @@ def index(view: StateView) -> bytes:
             _num(m.get(names.event_count("predictions"))), _num(m.get("accuracy")),
             _num(m.get(names.estimated("accuracy"))), e(str(model["champion"] or "-")),
         ])  # fmt: skip
-    firing = [
-        [e(a["model"]), e(a["metric"]), _num(a["value"]), e(f"{a['op']} {a['threshold']:g}"),
-         e(a["severity"]), e(format_timestamp(a["first_event_time"]))]
-        for a in view.alerts()["firing"]
-    ]  # fmt: skip
     body = (
         "<h1>Models</h1>"
         + _table(
             ["model", "task", "predictions", "accuracy", "estimated accuracy", "champion"], rows
         )
         + "<h2>Firing alerts</h2>"
-        + (
-            _table(["model", "metric", "value", "threshold", "severity", "since"], firing)
-            if firing
-            else "<p class='resolved'>None.</p>"
-        )
+        + _firing_table(view.alerts()["firing"])
     )
     return _page("models", body)
+
+
+def _firing_table(firing: list[dict[str, Any]]) -> str:
+    """Firing alerts, the current value first: the value at firing goes stale."""
+    if not firing:
+        return "<p class='resolved'>None.</p>"
+    rows = [
+        [e(a["model"]), e(a["metric"]), _num(a["current"]), _num(a["at_firing"]),
+         _num(a["worst"]), e(f"{a['op']} {a['threshold']:g}"), e(a["severity"]),
+         e(format_timestamp(a["first_event_time"]))]
+        for a in firing
+    ]  # fmt: skip
+    return _table(["model", "metric", "now", "at firing", "worst", "threshold", "severity",
+                   "since"], rows)  # fmt: skip
 
 
 def model_page(view: StateView, model_id: str) -> bytes:
@@ -104,7 +109,9 @@ def model_page(view: StateView, model_id: str) -> bytes:
             "series": {g: view.history(model_id, names.fairness_group(attribute, g, "accuracy"))
                        for g in names.fairness_groups(metrics, attribute)},
         })  # fmt: skip
-    alerts = [a for a in view.alerts()["recent"] if a["model"] == model_id][:100]
+    shown_alerts = view.alerts()
+    firing = [a for a in shown_alerts["firing"] if a["model"] == model_id]
+    alerts = [a for a in shown_alerts["recent"] if a["model"] == model_id][:100]
     timeline = [
         [f"<span class='{e(a['state'])}'>{e(a['state'])}</span>", e(a["metric"]),
          _num(a["value"]), e(f"{a['op']} {a['threshold']:g}"), e(a["severity"]),
@@ -128,8 +135,11 @@ def model_page(view: StateView, model_id: str) -> bytes:
         + "".join(
             f"<div class='chart' id='{c['id']}'><h3>{e(c['title'])}</h3></div>" for c in charts
         )
+        + "<h2>Firing alerts</h2>"
+        + _firing_table(firing)
         + "<h2>Alert timeline</h2>"
-        + _table(["state", "metric", "value", "threshold", "severity", "event time"], timeline)
+        + _table(["state", "metric", "value then", "threshold", "severity", "event time"],
+                 timeline)
         + "<h2>Registry</h2>"
         + _table(["version", "aliases", "registered", "holdout", "sha256"], versions)
     )

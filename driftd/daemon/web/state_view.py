@@ -16,6 +16,7 @@ import msgspec
 
 from driftd.alerts.outbox import Outbox
 from driftd.alerts.silences import silences
+from driftd.alerts.standing import standing
 from driftd.config import Config
 from driftd.retrain.registry import Registry
 from driftd.store import Store
@@ -69,10 +70,22 @@ class StateView:
             last[alert["key"]] = alert
         # Retraining outcomes are announcements, not conditions: never "firing now".
         firing = [
-            a for a in last.values()
+            {**a, **self._standing(a)} for a in last.values()
             if a["state"] == "firing" and a["metric"] != "retrain.outcome"
         ]  # fmt: skip
         return {"firing": firing, "recent": recent[::-1]}
+
+    def _standing(self, alert: dict[str, Any]) -> dict[str, float | None]:
+        """The firing alert's current value, value at firing and worst since, from the
+        readings the store keeps (the alert log has only its transitions)."""
+        latest = self.store.latest_readings(alert["model"])
+        current = None if latest is None else latest[1].get(alert["metric"])
+        fired = alert.get("fired_value")
+        now = standing(
+            alert["op"], alert["value"] if fired is None else fired, alert["first_event_time"],
+            self.store.history(alert["model"], alert["metric"], 1000), current,
+        )  # fmt: skip
+        return {"current": now.current, "at_firing": now.at_firing, "worst": now.worst}
 
     def silences(self) -> list[dict[str, Any]]:
         if self.outbox is None:
