@@ -19,6 +19,7 @@ from driftd.detectors.context import ModelContext
 from driftd.detectors.intervals import wilson
 from driftd.detectors.rate_test import RateTest
 from driftd.detectors.readings import Readings
+from driftd.detectors.residual_test import ResidualTest
 from driftd.detectors.ring import RingBuffer
 
 # The window accuracy's one-sided 99% bounds (an escalation's evidence).
@@ -112,10 +113,15 @@ class PerformanceDetector(Detector):
         self.performance = PerformanceWindow(context.task, context.class_names, size)
         self._width = len(context.class_names) if context.task == "multiclass" else None
         spec = context.spec.performance
-        self.error_test = RateTest(
-            names.error_test, lambda p0: p0 + spec.max_drop, spec.hold,
-            burn_in=spec.burn_in, on_start=self._burnt_in,
-        ) if context.classification else None  # fmt: skip
+        # The evidence behind the default rule: a rise of the error rate
+        # (classification) or of the residuals (regression), each against a burn-in.
+        self.test: RateTest | ResidualTest = (
+            RateTest(names.error_test, lambda p0: p0 + spec.max_drop, spec.hold,
+                     burn_in=spec.burn_in, on_start=self._burnt_in)
+            if context.classification
+            else ResidualTest(1 + 5 * spec.max_drop, spec.hold, spec.burn_in)
+        )  # fmt: skip
+        self._test_key = "error_test" if context.classification else "residual_test"
 
     def _burnt_in(self, rate: float, p0: float) -> None:
         """The accuracy alert's baseline is the burn-in's; say so when it is far from
@@ -138,31 +144,31 @@ class PerformanceDetector(Detector):
 
     def update_outcomes(self, batch: OutcomeBatch) -> None:
         self.performance.update_many(batch.y, batch.y_hat, batch.scores(self._width))
-        if self.error_test is not None:
-            self.error_test.update_many(batch.y != batch.y_hat)
+        if isinstance(self.test, ResidualTest):
+            self.test.update_many(batch.y - batch.y_hat)
+        else:
+            self.test.update_many(batch.y != batch.y_hat)
 
     def decisions(self) -> int:
-        return 0 if self.error_test is None else 1
+        return 1
 
     def onsets(self) -> int:
-        return 0 if self.error_test is None else self.error_test.onsets
+        return self.test.onsets
 
     def calibrate(self, arl0: float) -> None:
-        if self.error_test is not None:
-            self.error_test.calibrate(arl0)
+        self.test.calibrate(arl0)
 
     def readings(self, now: float | None) -> Readings:
         out = self.performance.readings()
         out.update(self.performance.accuracy_bounds())
-        if self.error_test is not None:
-            out.update(self.error_test.readings())
+        out.update(self.test.readings())
         return out
 
     def reading_names(self) -> list[str]:
         out = metric_names(self._context.task, self._context.class_names)
         if self._context.classification:
             out += ACCURACY_BOUNDS
-        return out + (self.error_test.reading_names() if self.error_test is not None else [])
+        return out + self.test.reading_names()
 
     def rule_templates(self) -> list[RuleTemplate]:
         """Accuracy (classification) or MAE (regression) against the reference's own."""
@@ -191,17 +197,22 @@ class PerformanceDetector(Detector):
             return [RuleTemplate(
                 name="mae-increase", metric="mae", op=">", threshold=threshold,
                 severity="critical", hysteresis=threshold * 0.05,
-                description="Mean absolute error grew well past the reference's.", **guard,
+                description=(
+                    "Residuals grew (a CUSUM on the share of |residual| above the first "
+                    "labeled predictions' 90% quantile, calibrated to the false-alarm "
+                    f"budget), and MAE over the last {context.spec.windows.size} labeled "
+                    f"predictions is {spec.max_drop * 5:.0%} above the reference's."
+                ),
+                evidence_metric=names.residual_test("alarm"), **guard,
             )]  # fmt: skip
         return []
 
     def snapshot(self) -> dict[str, Any]:
         state = self.performance.snapshot()
-        if self.error_test is not None:
-            state["error_test"] = self.error_test.snapshot()
+        state[self._test_key] = self.test.snapshot()
         return state
 
     def restore(self, state: dict[str, Any]) -> None:
         self.performance.restore(state)
-        if self.error_test is not None and "error_test" in state:  # absent before 0.9
-            self.error_test.restore(state["error_test"])
+        if self._test_key in state:  # absent before 0.9
+            self.test.restore(state[self._test_key])

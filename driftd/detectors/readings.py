@@ -86,6 +86,12 @@ def error_test(part: str) -> str:
     return f"error_test.{part}"
 
 
+def residual_test(part: str) -> str:
+    """The sequential test on a regression's residuals (:mod:`.residual_test`): the parts
+    of :func:`error_test`, plus ``limit`` (the burn-in's 90% quantile of |residual|)."""
+    return f"residual_test.{part}"
+
+
 def latency(statistic: str) -> str:
     return f"latency_ms.{statistic}"
 
@@ -137,6 +143,7 @@ UNITS: tuple[tuple[str, Unit], ...] = (
     ("*.shift_alarms", "total"),
     ("*.scale_alarms", "total"),
     ("error_test.alarms", "total"),
+    ("residual_test.alarms", "total"),
     ("quality.*.alarms", "total"),
     ("drift.*.unseen_rate.alarms", "total"),
     (SILENCE, "seconds"),
