@@ -158,15 +158,21 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def cmd_config_check(args: argparse.Namespace) -> int:
     config: Config = load_config(args.file)
     from driftd.daemon.catalog import ModelCatalog  # loads the reference data
+    from driftd.detectors.reference_check import in_sample_evidence
 
-    pipeline_rules = ModelCatalog(config).rule_counts()
-    Console().print(
+    catalog = ModelCatalog(config)
+    pipeline_rules = catalog.rule_counts()
+    console = Console()
+    console.print(
         f"[green]OK[/] {args.file}: {len(config.models)} model(s): "
         + ", ".join(
             f"{m} ({s.task}, {len(s.features)} features, {pipeline_rules[m]} rules)"
             for m, s in config.models.items()
         )
     )
+    for model_id, context in catalog.contexts.items():
+        if (evidence := in_sample_evidence(context)) is not None:
+            console.print(f"[yellow]warning[/] {evidence.message(model_id)}", soft_wrap=True)
     return 0
 
 
