@@ -63,6 +63,21 @@ def _base(rng: np.random.Generator, n: int, **kw) -> dict[str, np.ndarray]:
     intercept = kw.get("intercept", 0.0)
     x1 = (rows["x1"] - 2.5) / 1.7 if kw.get("ties") else rows["x1"]
     logit = intercept + 1.5 * np.clip(rows["x0"], -4, 4) - x1 + 0.5 * (rows["c"] == "a")
+    task = kw.get("task", "binary")
+    if task == "regression":  # the logit is the prediction; residuals are N(0, 1)
+        rows["prediction"] = logit
+        rows["label"] = logit + rng.normal(0, 1, n)
+        return rows
+    if task == "multiclass":  # three classes, softmax of two logits and a zero
+        logits = np.stack([logit, 1.2 * rows["x3"] / 2 - 2.5 - 0.5 * x1, np.zeros(n)])
+        proba = np.exp(logits - logits.max(axis=0))
+        proba /= proba.sum(axis=0)
+        for i, name in enumerate(CLASSES):
+            rows[f"score_{name}"] = proba[i]
+        picks = (rng.random(n) > proba.cumsum(axis=0)).sum(axis=0).clip(0, 2)
+        rows["label"] = np.array(CLASSES)[picks]
+        rows["prediction"] = np.array(CLASSES)[proba.argmax(axis=0)]
+        return rows
     rows["score"] = 1 / (1 + np.exp(-logit))
     rows["label"] = (rng.random(n) < rows["score"]).astype(int)
     rows["prediction"] = (rows["score"] >= 0.5).astype(int)
@@ -121,6 +136,17 @@ def _out_of_range(rng, rows, at):
     return (rows["x3"] > 50).astype(float)
 
 
+def _residuals(rng, rows, at):
+    noise = rows["label"] - rows["prediction"]
+    rows["label"] = rows["prediction"] + noise * np.where(np.arange(len(noise)) >= at, 1.5, 1.0)
+    return np.abs(rows["label"] - rows["prediction"])
+
+
+def _silence(rng, rows, at):
+    rows["silent"] = np.arange(len(rows["label"])) >= at  # the model stops predicting
+    return (~rows["silent"]).astype(float)  # per step: did it predict
+
+
 def _concept(width: int):
     def change(rng, rows, at):
         n = len(rows["label"])
@@ -170,6 +196,13 @@ FAMILIES: dict[str, tuple[Callable[[np.random.Generator, int], Stream], dict, st
         _changed(_fairness, unfair=True), {"unfair": True}, "fairness-*-parity-worsened"
     ),
     "label-shift": (_changed(_label_shift, True), {}, "label_drift-*"),
+    "regression": (_stable(task="regression"), {"task": "regression"}, ""),
+    "multiclass": (_stable(task="multiclass"), {"task": "multiclass"}, ""),
+    "residual-growth": (
+        _changed(_residuals, True, task="regression"), {"task": "regression"}, "mae-increase"
+    ),
+    # A second model keeps the stream clock going while this one is silent.
+    "silence": (_changed(_silence), {"other": True}, "silence"),
 }
 
 
@@ -178,18 +211,26 @@ TRUE_BEFORE = {"fairness-regression": "fairness-*-four-fifths|fairness-*-equaliz
 
 
 def write_reference(path: Path, rng: np.random.Generator, options: dict) -> None:
-    keep = {k: v for k, v in options.items() if k not in ("in_sample", "never")}
+    keep = {k: v for k, v in options.items() if k not in ("in_sample", "never", "other")}
     rows = _base(rng, REFERENCE_ROWS, **keep)
     if options.get("in_sample"):  # predictions on training rows: right more often
         lucky = rng.random(REFERENCE_ROWS) < 0.5
         rows["label"] = np.where(lucky, rows["prediction"], rows["label"])
-    names = ["x0", "x1", "x2", "x3", "c", "sex", "prediction", "label", "score"]
+    names = ["x0", "x1", "x2", "x3", "c", "sex", "prediction", "label", *_scores(options)]
     lines = [",".join(names)]
     for i in range(REFERENCE_ROWS):
         values = [rows[name][i] for name in names]
         lines.append(",".join("" if isinstance(v, float) and np.isnan(v) else str(v)
                               for v in values))  # fmt: skip
     path.write_text("\n".join(lines) + "\n")
+
+
+def _scores(options: dict) -> list[str]:
+    """The score columns of a task (multiclass: one per class, ``score_CLASS``)."""
+    task = options.get("task", "binary")
+    if task == "multiclass":
+        return [f"score_{name}" for name in CLASSES]
+    return [] if task == "regression" else ["score"]
 
 
 def _plain(value):
@@ -199,47 +240,70 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _score(rows: dict[str, np.ndarray], i: int) -> float | dict[str, float] | None:
+    if "score" in rows:
+        return float(rows["score"][i])
+    if "score_a" in rows:
+        return {name: float(rows[f"score_{name}"][i]) for name in CLASSES}
+    return None
+
+
 def write_events(path: Path, rng: np.random.Generator, stream: Stream,
                  never: float) -> list[tuple[int, int]]:  # fmt: skip
-    """Writes the stream; returns (prediction, position it was labeled at), in order."""
+    """Writes the stream; returns (prediction, position it was labeled at), in order.
+    A silent stretch (``rows["silent"]``) has no predictions of ``m``; the second
+    model, ``other``, predicts at every step (unlabeled) to keep the clock going."""
     rows = stream.rows
     arrivals: list[tuple[int, int]] = []
     n = len(rows["label"])
+    silent = rows.get("silent", np.zeros(n, dtype=bool))
     due: dict[int, list[int]] = {}
     for i in range(n):
-        if rng.random() >= never:
+        if rng.random() >= never and not silent[i]:
             due.setdefault(i + int(rng.integers(1, 201)), []).append(i)
     with path.open("w") as out:
         for i in range(n + 201):
             t = T0 + i * STEP
             if i < n:
                 features = {k: _plain(rows[k][i]) for k in ("x0", "x1", "x2", "x3", "c")}
-                out.write(json.dumps({
+                event = {
                     "type": "prediction", "event_id": f"p{i}", "model_id": "m", "timestamp": t,
-                    "features": features, "prediction": int(rows["prediction"][i]),
-                    "score": float(rows["score"][i]), "attributes": {"sex": str(rows["sex"][i])},
-                }) + "\n")  # fmt: skip
+                    "features": features, "prediction": _plain(rows["prediction"][i]),
+                    "attributes": {"sex": str(rows["sex"][i])},
+                }  # fmt: skip
+                if (score := _score(rows, i)) is not None:
+                    event["score"] = score
+                if not silent[i]:
+                    out.write(json.dumps(event) + "\n")
+                if "silent" in rows:
+                    out.write(json.dumps({**event, "model_id": "other"}) + "\n")
             for j in due.pop(i, []):
                 arrivals.append((j, i))
                 label = {"type": "label", "event_id": f"p{j}", "model_id": "m",
-                         "timestamp": t, "label": int(rows["label"][j])}  # fmt: skip
+                         "timestamp": t, "label": _plain(rows["label"][j])}  # fmt: skip
                 out.write(json.dumps(label) + "\n")
     return arrivals
 
 
-CONFIG = """models:
-  m:
-    task: binary
-    features: {x0: numeric, x1: numeric, x2: numeric, x3: numeric, c: categorical}
+MODEL = """
+    task: {task}{classes}
+    features: {{x0: numeric, x1: numeric, x2: numeric, x3: numeric, c: categorical}}
     sensitive_attributes: [sex]
-    reference: reference.csv
-runtime: {state_dir: state}
-notifiers: [jsonl]
-"""
+    reference: {reference}"""
+CLASSES = ["a", "b", "c"]
 
 
-def replay(work: Path) -> list[dict]:
-    (work / "driftd.yaml").write_text(CONFIG)
+def config(options: dict) -> str:
+    """The default config for a family: one model ``m`` (and ``other`` when asked)."""
+    task = options.get("task", "binary")
+    classes = f"\n    classes: {CLASSES}" if task == "multiclass" else ""
+    model = MODEL.format(task=task, classes=classes, reference="reference.csv")
+    models = f"  m:{model}\n" + (f"  other:{model}\n" if options.get("other") else "")
+    return f"models:\n{models}runtime: {{state_dir: state}}\nnotifiers: [jsonl]\n"
+
+
+def replay(work: Path, options: dict) -> list[dict]:
+    (work / "driftd.yaml").write_text(config(options))
     subprocess.run([sys.executable, "-m", "driftd.cli", "replay", "--config",
                     str(work / "driftd.yaml"), "--fresh", "--quiet", str(work / "events.jsonl")],
                    check=True, capture_output=True)  # fmt: skip
@@ -278,7 +342,7 @@ def run_family(name: str, seeds: int, n: int) -> dict:
         arrivals = write_events(work / "events.jsonl", rng, stream, options.get("never", 0.0))
         at = n // 2 if expected else n
         change_time = T0 + at * STEP
-        fired = replay(work)
+        fired = replay(work, options)
         for alert in fired:
             if alert["event_time"] < change_time and not _matches(
                 alert["rule"], TRUE_BEFORE.get(name, "")
