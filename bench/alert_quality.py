@@ -193,7 +193,8 @@ FAMILIES: dict[str, tuple[Callable[[np.random.Generator, int], Stream], dict, st
     "concept-abrupt": (_changed(_concept(0), True), {}, "accuracy-drop|concept-drift"),
     "concept-gradual": (_changed(_concept(5000), True), {}, "accuracy-drop|concept-drift"),
     "fairness-regression": (
-        _changed(_fairness, unfair=True), {"unfair": True}, "fairness-*-parity-worsened"
+        _changed(_fairness, unfair=True), {"unfair": True},
+        "fairness-*-parity-worsened|fairness-*-selection-fell",
     ),
     "label-shift": (_changed(_label_shift, True), {}, "label_drift-*"),
     "regression": (_stable(task="regression"), {"task": "regression"}, ""),
@@ -297,7 +298,10 @@ def config(options: dict) -> str:
     """The default config for a family: one model ``m`` (and ``other`` when asked)."""
     task = options.get("task", "binary")
     classes = f"\n    classes: {CLASSES}" if task == "multiclass" else ""
-    model = MODEL.format(task=task, classes=classes, reference="reference.csv")
+    reference = "reference.csv"
+    if task == "multiclass":  # one score column per class: score_a, score_b, score_c
+        reference = "{path: reference.csv, score_column: score_}"
+    model = MODEL.format(task=task, classes=classes, reference=reference)
     models = f"  m:{model}\n" + (f"  other:{model}\n" if options.get("other") else "")
     return f"models:\n{models}runtime: {{state_dir: state}}\nnotifiers: [jsonl]\n"
 

@@ -30,7 +30,14 @@ from driftd.detectors import readings as names
 from driftd.detectors import stats
 from driftd.detectors.base import Detector, LabelBatch, PredictionBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
-from driftd.detectors.rate_test import RateTest, observed
+from driftd.detectors.rate_test import (
+    SHARE_FRACTION,
+    SHARE_SHIFT,
+    RateTest,
+    RateTests,
+    observed,
+    raised_share,
+)
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 from driftd.detectors.scale import ScaleCusum, calibrate_scale
@@ -456,9 +463,30 @@ class LabelDrift(ColumnDrift):
     feeds = ("labels",)
     what = "The label mix"
 
-    def __init__(self, test: ColumnTest, context: ModelContext):
+    def __init__(self, test: ColumnTest, context: ModelContext, values: np.ndarray):
         super().__init__(names.LABEL_DRIFT_PREFIX, test, context)
         self._class_names = context.class_names if context.classification else None
+        self.shares = self._share_tests(context, values) if self._class_names else RateTests()
+
+    @staticmethod
+    def _share_tests(context: ModelContext, values: np.ndarray) -> RateTests:
+        """Per class, a calibrated test on its share among the labels against the
+        reference's (binary: the positive class, rising and falling; multiclass: each
+        class rising, as one falling makes another rise): a label shift is told at the
+        batch it shows in, not when a window's distance and p-value both agree."""
+        tests = RateTests()
+        n = len(values)
+        classes = context.class_names
+        watched = [(classes[1], "rise"), (classes[1], "fall")] if context.task == "binary" else [
+            (name, "rise") for name in classes]  # fmt: skip
+        for name, direction in watched:
+            k = int(np.count_nonzero(values == name))
+            hits = k if direction == "rise" else n - k
+            tests.add(f"{name}/{direction}", RateTest(
+                partial(names.label_share_test, name, direction), raised_share,
+                context.spec.drift.window, baseline=observed(hits, n),
+            ))  # fmt: skip
+        return tests
 
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
@@ -469,10 +497,53 @@ class LabelDrift(ColumnDrift):
         test = None if values is None else column_test(
             values, not context.classification, context.spec.drift
         )  # fmt: skip
-        return [] if test is None else [cls(test, context)]
+        return [] if test is None else [cls(test, context, values)]  # type: ignore[arg-type]
 
     def update_labels(self, batch: LabelBatch) -> None:
         if self._class_names is None:
             self.test.update_many(np.array(batch.y, dtype=float))  # type: ignore[arg-type]
-        else:
-            self.test.update_many([self._class_names[int(y)] for y in batch.y])  # type: ignore[arg-type]
+            return
+        labels = [self._class_names[int(y)] for y in batch.y]
+        self.test.update_many(labels)  # type: ignore[arg-type]
+        observed_labels = np.array(labels, dtype=object)
+        for key, test in self.shares.tests.items():
+            name, direction = key.rsplit("/", 1)
+            hit = observed_labels == name
+            test.update_many(hit if direction == "rise" else ~hit)
+
+    def decisions(self) -> int:
+        return super().decisions() + len(self.shares)
+
+    def onsets(self) -> int:
+        return self.shares.onsets
+
+    def calibrate(self, arl0: float) -> None:
+        super().calibrate(arl0)
+        self.shares.calibrate(arl0)
+
+    def readings(self, now: float | None) -> Readings:
+        return {**super().readings(now), **self.shares.readings()}
+
+    def reading_names(self) -> list[str]:
+        return [*super().reading_names(), *self.shares.reading_names()]
+
+    def rule_templates(self) -> list[RuleTemplate]:
+        if not len(self.shares):
+            return super().rule_templates()
+        return [*super().rule_templates(), RuleTemplate(
+            name=f"{self.name}-share",
+            metric=names.label_share_test("*", "*", "alarm"), op=">=", threshold=1.0,
+            severity="warning", hysteresis=0.5,
+            description=(
+                "A class's share among the labels moved from the reference's (a "
+                "sequential test per class, calibrated to the false-alarm budget, tuned to "
+                f"a change of {SHARE_SHIFT:g} or {SHARE_FRACTION:.0%} of the rarer side's share)."
+            ),
+        )]  # fmt: skip
+
+    def snapshot(self) -> dict[str, Any]:
+        return {**super().snapshot(), "shares": self.shares.snapshot()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        super().restore(state)
+        self.shares.restore(state.get("shares", {}))  # absent before 0.9

@@ -11,14 +11,23 @@ the four-fifths rule. The definitions are fairlearn's and are tested equal to
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from driftd.detectors import readings as names
-from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
+from driftd.detectors.base import Detector, OutcomeBatch, PredictionBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
 from driftd.detectors.intervals import difference_lower, ratio_lower, ratio_upper, spread_upper
+from driftd.detectors.rate_test import (
+    SHARE_FRACTION,
+    SHARE_SHIFT,
+    RateTest,
+    RateTests,
+    observed,
+    raised_share,
+)
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
@@ -213,10 +222,39 @@ def _reference_ratio(context: ModelContext, attribute: str) -> float | None:
     return min(rates) / max(rates)
 
 
-class FairnessDetector(Detector):
-    """``fairness.<attribute>.*``: one per sensitive attribute, over the last outcomes."""
+def _selection_tests(context: ModelContext, attribute: str) -> dict[str, RateTest]:
+    """Per group but the reference's most selected one: a calibrated test on its share
+    of *negative* decisions rising against the reference's, read off the predictions
+    (no waiting for labels). A group losing positive decisions is told at the batch
+    it shows in; a fall for the most selected group narrows the gap, so it has none."""
+    reference = context.reference_spec
+    if reference is None or context.task != "binary":
+        return {}
+    groups = context.reference_column(attribute)
+    predictions = context.reference_column(reference.prediction_column)
+    if groups is None or predictions is None:
+        return {}
+    selected = predictions == context.class_names[1]
+    smallest = context.spec.fairness.min_group_size
+    counts = {str(g): (int((groups == g).sum()), int((selected & (groups == g)).sum()))
+              for g in np.unique(groups) if g != ""}  # fmt: skip
+    counts = {g: c for g, c in counts.items() if c[0] >= smallest}
+    if len(counts) < 2:
+        return {}
+    top = max(counts, key=lambda g: counts[g][1] / counts[g][0])
+    return {
+        group: RateTest(partial(names.selection_test, attribute, group), raised_share,
+                        context.spec.windows.size, baseline=observed(n - positive, n))
+        for group, (n, positive) in counts.items()
+        if group != top
+    }  # fmt: skip
 
-    feeds = ("outcomes",)
+
+class FairnessDetector(Detector):
+    """``fairness.<attribute>.*``: one per sensitive attribute, over the last outcomes
+    (and, for a group's falling selection rate, over the predictions)."""
+
+    feeds = ("outcomes", "predictions")
 
     def __init__(self, context: ModelContext, attribute: str):
         spec = context.spec
@@ -229,6 +267,10 @@ class FairnessDetector(Detector):
                                        self._mode)  # fmt: skip
 
         self.reference_ratio = _reference_ratio(context, attribute) if self._binary else None
+        self._selection = _selection_tests(context, attribute)
+        self.tests = RateTests()
+        for group, test in self._selection.items():
+            self.tests.add(group, test)
 
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
@@ -242,10 +284,29 @@ class FairnessDetector(Detector):
         else:
             self.fairness.update_many(groups, batch.y, batch.y_hat)
 
+    def update_predictions(self, batch: PredictionBatch) -> None:
+        if not self._selection:
+            return
+        attribute = self.fairness.attribute
+        groups = np.array([r.groups.get(attribute, "") for r in batch.records], dtype=object)
+        refused = np.array([r.y_hat != 1 for r in batch.records])
+        for group, test in self._selection.items():
+            test.update_many(refused[groups == group])
+
+    def decisions(self) -> int:
+        return len(self.tests)
+
+    def onsets(self) -> int:
+        return self.tests.onsets
+
+    def calibrate(self, arl0: float) -> None:
+        self.tests.calibrate(arl0)
+
     def readings(self, now: float | None) -> Readings:
         out = self.fairness.readings()
         if self._binary:
             out.update(self.fairness.bounds(self._spec.min_cell))
+        out.update(self.tests.readings())
         return out
 
     def reading_names(self) -> list[str]:
@@ -257,6 +318,7 @@ class FairnessDetector(Detector):
             names.fairness(attribute, "eligible_groups"),
             *(names.fairness(attribute, m) for m in _ACROSS[self._mode]),
             *(names.fairness(attribute, m) for m in (bounds if self._binary else ())),
+            *self.tests.reading_names(),
         ]
 
     def rule_templates(self) -> list[RuleTemplate]:
@@ -291,7 +353,25 @@ class FairnessDetector(Detector):
                 ),
             ),
             *self._worsened(),
+            *self._selection_fell(),
         ]  # fmt: skip
+
+    def _selection_fell(self) -> list[RuleTemplate]:
+        if not self._selection:
+            return []
+        attribute = self.fairness.attribute
+        return [RuleTemplate(
+            name=f"fairness-{attribute}-selection-fell",
+            metric=names.selection_test(attribute, "*", "alarm"), op=">=", threshold=1.0,
+            severity="warning", hysteresis=0.5,
+            description=(
+                f"A {attribute!r} group gets fewer positive decisions than in the reference "
+                "(a sequential test per group on its predictions, calibrated to the "
+                f"false-alarm budget, tuned to a fall of its selection rate by "
+                f"{SHARE_SHIFT:g} or {SHARE_FRACTION:.0%} of the rarer side's share); not "
+                "for the group the reference selected most."
+            ),
+        )]  # fmt: skip
 
     def _worsened(self) -> list[RuleTemplate]:
         """Never hide a regression: a model already below the four-fifths line still
@@ -316,7 +396,8 @@ class FairnessDetector(Detector):
         )]  # fmt: skip
 
     def snapshot(self) -> dict[str, Any]:
-        return self.fairness.snapshot()
+        return {**self.fairness.snapshot(), "selection": self.tests.snapshot()}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.fairness.restore(state)
+        self.tests.restore(state.get("selection", {}))  # absent before 0.9

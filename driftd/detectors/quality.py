@@ -18,7 +18,7 @@ from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, PredictionBatch, RuleTemplate
 from driftd.detectors.columns import MISSING, OUT_OF_RANGE, TYPE_ERROR
 from driftd.detectors.context import ModelContext
-from driftd.detectors.rate_test import RateTest, observed
+from driftd.detectors.rate_test import RateTest, RateTests, observed
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
@@ -127,18 +127,21 @@ class QualityDetector(Detector):
         self._features = list(spec.features)
         self.window = f"last {spec.quality.window} events"
         self.quality = DataQuality(self._features, spec.quality.window)
-        self.tests: dict[tuple[str, int], RateTest] = {}
+        self.tests = RateTests()
+        self._watched: list[tuple[str, int, RateTest]] = []  # (feature, code, its test)
         for feature in self._features:
             baselines = _baselines(context, feature)
             for code, rate in _RATES.items():
                 if code == OUT_OF_RANGE and spec.features[feature].kind != "numeric":
                     continue  # a category is never out of range (unseen: drift.*.unseen)
                 concern = getattr(spec.quality, rate)
-                self.tests[(feature, code)] = RateTest(
+                test = RateTest(
                     partial(names.quality_test, rate, feature),
                     lambda p0, concern=concern: max(concern, 2 * p0),
                     spec.quality.window, baseline=baselines[rate], burn_in=spec.quality.window,
                 )  # fmt: skip
+                self.tests.add(f"{feature}/{code}", test)
+                self._watched.append((feature, code, test))
 
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
@@ -149,29 +152,25 @@ class QualityDetector(Detector):
         codes = {name: column[0] for name, column in columns.items()}
         latencies = [e.latency_ms for e in batch.events if e.latency_ms is not None]
         self.quality.update_many(codes, np.asarray(latencies, dtype=float), batch.last_time)
-        for (feature, code), test in self.tests.items():
+        for feature, code, test in self._watched:
             test.update_many(codes[feature] == code)
 
     def decisions(self) -> int:
         return len(self.tests)
 
     def onsets(self) -> int:
-        return sum(test.onsets for test in self.tests.values())
+        return self.tests.onsets
 
     def calibrate(self, arl0: float) -> None:
-        for test in self.tests.values():
-            test.calibrate(arl0)
+        self.tests.calibrate(arl0)
 
     def readings(self, now: float | None) -> Readings:
-        out = self.quality.readings(now)
-        for test in self.tests.values():
-            out.update(test.readings())
-        return out
+        return {**self.quality.readings(now), **self.tests.readings()}
 
     def reading_names(self) -> list[str]:
         per_feature = [names.quality(r, f) for f in self._features for r in _RATES.values()]
         overall = [names.quality(rate) for rate in _RATES.values()]
-        tests = [name for test in self.tests.values() for name in test.reading_names()]
+        tests = self.tests.reading_names()
         return [*per_feature, *overall, *tests, names.SILENCE, names.latency("mean"),
                 names.latency("p95")]  # fmt: skip
 
@@ -205,14 +204,8 @@ class QualityDetector(Detector):
         return [*rates, silence]
 
     def snapshot(self) -> dict[str, Any]:
-        state = self.quality.snapshot()
-        state["tests"] = {f"{feature}/{code}": test.snapshot()
-                          for (feature, code), test in self.tests.items()}  # fmt: skip
-        return state
+        return {**self.quality.snapshot(), "tests": self.tests.snapshot()}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.quality.restore(state)
-        saved = state.get("tests", {})  # absent before 0.9
-        for (feature, code), test in self.tests.items():
-            if f"{feature}/{code}" in saved:
-                test.restore(saved[f"{feature}/{code}"])
+        self.tests.restore(state.get("tests", {}))  # absent before 0.9

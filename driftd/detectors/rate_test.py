@@ -135,3 +135,53 @@ class RateTest:
                 self._start(observed(self.burn_events, self.burn_seen))
         if self.cusum is not None and state["cusum"] is not None:
             self.cusum.restore(state["cusum"])
+
+
+# A change in a share worth paging for: 5 points, or a quarter of the rarer side's
+# share (a class at 2% rising to 7%; a group selected at 16% falling to 11%; labels at
+# 50/50 moving to 62.5/37.5), whichever is more.
+SHARE_SHIFT, SHARE_FRACTION = 0.05, 0.25
+
+
+def raised_share(p0: float) -> float:
+    """The share a rise test on a class or a group's decisions is tuned to catch."""
+    return p0 + max(SHARE_SHIFT, SHARE_FRACTION * min(p0, 1 - p0))
+
+
+class RateTests:
+    """Several rate tests of one detector, under string keys (their snapshot keys):
+    one place for what every detector with tests does with them."""
+
+    def __init__(self) -> None:
+        self.tests: dict[str, RateTest] = {}
+
+    def __len__(self) -> int:
+        return len(self.tests)
+
+    def add(self, key: str, test: RateTest) -> None:
+        self.tests[key] = test
+
+    @property
+    def onsets(self) -> int:
+        return sum(test.onsets for test in self.tests.values())
+
+    def calibrate(self, arl0: float) -> None:
+        for test in self.tests.values():
+            test.calibrate(arl0)
+
+    def readings(self) -> Readings:
+        out: Readings = {}
+        for test in self.tests.values():
+            out.update(test.readings())
+        return out
+
+    def reading_names(self) -> list[str]:
+        return [name for test in self.tests.values() for name in test.reading_names()]
+
+    def snapshot(self) -> dict[str, Any]:
+        return {key: test.snapshot() for key, test in self.tests.items()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for key, test in self.tests.items():
+            if key in state:  # a test added since the snapshot starts fresh
+                test.restore(state[key])

@@ -86,6 +86,18 @@ def error_test(part: str) -> str:
     return f"error_test.{part}"
 
 
+def label_share_test(label: str, direction: str, part: str) -> str:
+    """The sequential test on a class's share among the labels (``direction``: rise or
+    fall; ``part``: see :func:`error_test`)."""
+    return f"{LABEL_DRIFT_PREFIX}.share.{label}.{direction}.{part}"
+
+
+def selection_test(attribute: str, group: str, part: str) -> str:
+    """The sequential test on a group's share of positive decisions falling (``part``:
+    see :func:`error_test`)."""
+    return fairness_group(attribute, group, f"selection_fall.{part}")
+
+
 def residual_test(part: str) -> str:
     """The sequential test on a regression's residuals (:mod:`.residual_test`): the parts
     of :func:`error_test`, plus ``limit`` (the burn-in's 90% quantile of |residual|)."""
@@ -144,6 +156,8 @@ UNITS: tuple[tuple[str, Unit], ...] = (
     ("*.scale_alarms", "total"),
     ("error_test.alarms", "total"),
     ("residual_test.alarms", "total"),
+    (f"{LABEL_DRIFT_PREFIX}.share.*.alarms", "total"),
+    ("fairness.*.selection_fall.alarms", "total"),
     ("quality.*.alarms", "total"),
     ("drift.*.unseen_rate.alarms", "total"),
     (SILENCE, "seconds"),

@@ -92,15 +92,15 @@ def test_default_rules_are_the_detectors_templates(tmp_path, reference_csv):
     catalog = ModelCatalog(_config(tmp_path, reference_csv, "binary"))
     by_name = {rule.name: rule for rule in catalog.rules}
     # The rules 0.7 derived keep their names (part of every alert's dedup key), plus 0.9's
-    # unseen-categories and feature-scale tests; a reference of 2000 rows gets distances,
-    # not KS statistics.
+    # unseen-categories, feature-scale, label-share and selection-fell tests; a reference
+    # of 2000 rows gets distances, not KS statistics.
     assert set(by_name) == {
         "accuracy-drop", "drift.x-wasserstein", "drift.color-jensenshannon", "feature-shift",
         "prediction_drift.class-jensenshannon", "prediction_drift.score-wasserstein",
         "label_drift-jensenshannon", "fairness-sex-four-fifths",
         "fairness-sex-equalized-odds", "concept-drift", "quality-missing_rate",
         "quality-type_error_rate", "quality-out_of_range_rate", "silence", "unseen-categories",
-        "feature-scale",
+        "feature-scale", "label_drift-share", "fairness-sex-selection-fell",
     }  # fmt: skip
     assert by_name["feature-shift"].metric == "drift.*.shift"
     assert by_name["accuracy-drop"].guard_metric == "labeled"

@@ -1,8 +1,8 @@
 """Issue 14's hidden regression, replayed: a model unfair from the start (women
 selected a third as often as men in the reference) loses half of its positive
 decisions for women. The four-fifths alert was firing all along; the regression must
-still page (a relative rule and an escalation), and the summary must show the value
-now, not the value it fired at."""
+still page (the group's selection test at once, then a relative rule and an
+escalation), and the summary must show the value now, not the value it fired at."""
 
 from __future__ import annotations
 
@@ -70,6 +70,11 @@ def test_a_regression_behind_a_firing_fairness_alert_still_pages(tmp_path):
     assert any(a.rule == "fairness-sex-four-fifths" and a.escalation >= 1 for a in after), [
         a.summary() for a in sent if a.rule.startswith("fairness")
     ]
+    # The fast signal: women's selection rate, tested on the predictions themselves.
+    fell = [a for a in sent if a.rule == "fairness-sex-selection-fell" and a.state == "firing"]
+    assert [a.metric for a in fell] == ["fairness.sex.group.f.selection_fall.alarm"]
+    # ~1,200 predictions (600 women): a selection rate of 0.165 halved, at 1 per 1M events
+    assert changed_at <= fell[0].event_time < changed_at + 1500, fell[0].event_time - changed_at
     (entry,) = [e for e in summarize(pipeline)["alerts"] if e["rule"] == "fairness-sex-four-fifths"]
     assert entry["state"] == "firing"
     assert entry["current"] < entry["at_firing"] - 0.1  # the value now, far below the first
