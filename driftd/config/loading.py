@@ -14,7 +14,7 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
-from driftd.budgets import events_per_false_alarm
+from driftd.budgets import events_per_false_alarm, events_per_second, is_in_time
 from driftd.config.alerting import AlertingSpec, check_alerting
 from driftd.config.models import FeatureSpec, ModelSpec, ReferenceSpec
 from driftd.config.retraining import check_retrain
@@ -64,7 +64,8 @@ def _check(condition: bool, path: str, problem: str) -> None:
 def _normalise(config: Config) -> Config:
     """Expand shorthands and check what the types alone cannot."""
     _check(bool(config.models), "models", "at least one model is required")
-    events_per_false_alarm(config.alerting.false_alarm_budget, "alerting.false_alarm_budget")
+    if not is_in_time(config.alerting.false_alarm_budget):  # in time: checked per model
+        events_per_false_alarm(config.alerting.false_alarm_budget, "alerting.false_alarm_budget")
     for model_id, model in config.models.items():
         at = f"models.{model_id}"
         _check(bool(model.features), f"{at}.features", "at least one feature is required")
@@ -120,10 +121,13 @@ def _normalise(config: Config) -> Config:
         model.quality.silence_after = parse_duration(
             model.quality.silence_after, f"{at}.quality.silence_after"
         )
+        rate = None if model.traffic is None else events_per_second(model.traffic, f"{at}.traffic")
         if model.false_alarm_budget is None:
             model.false_alarm_budget = config.alerting.false_alarm_budget
+            where = "alerting.false_alarm_budget" if rate is not None else f"{at}.traffic"
         else:
-            events_per_false_alarm(model.false_alarm_budget, f"{at}.false_alarm_budget")
+            where = f"{at}.false_alarm_budget"
+        events_per_false_alarm(model.false_alarm_budget, where, rate)
         significance = model.drift.significance
         _check(significance is None or 0 < significance < 1, f"{at}.drift.significance",
                f"must be between 0 and 1, got {significance}")  # fmt: skip

@@ -162,4 +162,7 @@ class ModelSpec(_Spec):
     # False alerts allowed, this model's calibrated rules together, e.g. "1 per 1M
     # events"; unset: alerting.false_alarm_budget.
     false_alarm_budget: str | None = None
+    # The model's traffic, '50k per day': what turns a budget in time ('1 per 90d')
+    # into events, the unit the tests count in.
+    traffic: str | None = None
     retrain: RetrainSpec | None = None

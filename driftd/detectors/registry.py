@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from driftd.budgets import DEFAULT_BUDGET, events_per_false_alarm, per_decision
+from driftd.budgets import (
+    DEFAULT_BUDGET,
+    events_per_false_alarm,
+    events_per_second,
+    per_decision,
+)
 from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, RuleTemplate
 from driftd.detectors.concept import ConceptDetector
@@ -53,7 +58,9 @@ def build_detectors(
     decisions = sum(detector.decisions() for detector in detectors)
     if decisions:
         budget = context.spec.false_alarm_budget or DEFAULT_BUDGET
-        arl0 = per_decision(events_per_false_alarm(budget), decisions)
+        traffic = context.spec.traffic
+        rate = None if traffic is None else events_per_second(traffic)
+        arl0 = per_decision(events_per_false_alarm(budget, rate=rate), decisions)
         for detector in detectors:
             if detector.decisions():
                 detector.calibrate(arl0)

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from driftd.alerts.rules import Rule, RuleEngine
-from driftd.budgets import events_per_false_alarm, per_decision
+from driftd.budgets import events_per_false_alarm, events_per_second, per_decision
 from driftd.detectors import readings as names
 from driftd.detectors.cusum import RateCusum, calibrate_rate, rate_run_length, rate_steps
 from driftd.detectors.rate_test import RateTest, observed
@@ -89,10 +89,38 @@ def test_on_a_stable_stream_false_alarms_keep_the_budget(budget):
 def test_budgets_parse_and_bad_ones_name_their_key():
     assert events_per_false_alarm("1 per 1M events") == 1e6
     assert events_per_false_alarm("5 per 2.5m events") == 5e5
-    for bad in ("often", "0 per 1M events", "1 per 10 events", "1 per 1M"):
+    for bad in ("often", "0 per 1M events", "1 per 10 events", "1 per 1M", "1 per 90d",
+                "1 per 1s"):  # 90d without a traffic; 1s: a false alarm every 10 events
         with pytest.raises(ConfigError) as caught:
-            events_per_false_alarm(bad, "alerting.false_alarm_budget")
+            events_per_false_alarm(bad, "alerting.false_alarm_budget", rate=None
+                                   if bad == "1 per 90d" else 10.0)  # fmt: skip
         assert caught.value.path == "alerting.false_alarm_budget"
+    per_day = events_per_second("50k per day")
+    assert per_day == events_per_second("50k events per 1d") == pytest.approx(50e3 / 86400)
+    assert events_per_false_alarm("1 per 90d", rate=per_day) == pytest.approx(4.5e6)
+    assert events_per_false_alarm("2 per week", rate=1.0) == pytest.approx(302_400)
+
+
+def test_a_budget_in_time_needs_the_models_traffic(tmp_path):
+    from driftd.config import load_config_data
+    from driftd.detectors.context import ModelContext
+    from driftd.detectors.registry import build_detectors
+
+    model = {"task": "binary", "features": {"x": "numeric"}}
+    data = {"models": {"m": model}, "alerting": {"false_alarm_budget": "1 per 90d"}}
+    with pytest.raises(ConfigError) as caught:
+        load_config_data(data, tmp_path)
+    assert caught.value.path == "models.m.traffic" and "budget in time" in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        load_config_data({"models": {"m": {**model, "traffic": "lots"}}}, tmp_path)
+    assert caught.value.path == "models.m.traffic"
+    config = load_config_data({**data, "models": {"m": {**model, "traffic": "50k per day"}}},
+                              tmp_path)  # fmt: skip
+    spec = config.models["m"]
+    detectors = build_detectors(ModelContext.prepare("m", spec, None))
+    tests = [t for d in detectors for t in getattr(getattr(d, "tests", None), "tests", {}).values()]
+    decisions = sum(d.decisions() for d in detectors)
+    assert tests and all(t.arl0 == pytest.approx(4.5e6 * decisions) for t in tests)
 
 
 @pytest.mark.parametrize("arl0", [1e5, 1e6, 2.8e7])
