@@ -25,6 +25,7 @@ from driftd.detectors.rate_test import (
     SHARE_SHIFT,
     RateTest,
     RateTests,
+    WithRateTests,
     observed,
     raised_share,
 )
@@ -250,7 +251,7 @@ def _selection_tests(context: ModelContext, attribute: str) -> dict[str, RateTes
     }  # fmt: skip
 
 
-class FairnessDetector(Detector):
+class FairnessDetector(WithRateTests, Detector):
     """``fairness.<attribute>.*``: one per sensitive attribute, over the last outcomes
     (and, for a group's falling selection rate, over the predictions)."""
 
@@ -292,15 +293,6 @@ class FairnessDetector(Detector):
         refused = np.array([r.y_hat != 1 for r in batch.records])
         for group, test in self._selection.items():
             test.update_many(refused[groups == group])
-
-    def decisions(self) -> int:
-        return len(self.tests)
-
-    def onsets(self) -> int:
-        return self.tests.onsets
-
-    def calibrate(self, arl0: float) -> None:
-        self.tests.calibrate(arl0)
 
     def readings(self, now: float | None) -> Readings:
         out = self.fairness.readings()

@@ -18,7 +18,7 @@ from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, PredictionBatch, RuleTemplate
 from driftd.detectors.columns import MISSING, OUT_OF_RANGE, TYPE_ERROR
 from driftd.detectors.context import ModelContext
-from driftd.detectors.rate_test import RateTest, RateTests, observed
+from driftd.detectors.rate_test import RateTest, RateTests, WithRateTests, observed
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
@@ -114,7 +114,7 @@ def _baselines(context: ModelContext, feature: str) -> dict[str, tuple[float, fl
     return out
 
 
-class QualityDetector(Detector):
+class QualityDetector(WithRateTests, Detector):
     """``quality.*`` and ``latency_ms.*``: input problems, silence and serving latency,
     with a calibrated sequential test per feature and rate (:mod:`.rate_test`)."""
 
@@ -154,15 +154,6 @@ class QualityDetector(Detector):
         self.quality.update_many(codes, np.asarray(latencies, dtype=float), batch.last_time)
         for feature, code, test in self._watched:
             test.update_many(codes[feature] == code)
-
-    def decisions(self) -> int:
-        return len(self.tests)
-
-    def onsets(self) -> int:
-        return self.tests.onsets
-
-    def calibrate(self, arl0: float) -> None:
-        self.tests.calibrate(arl0)
 
     def readings(self, now: float | None) -> Readings:
         return {**self.quality.readings(now), **self.tests.readings()}

@@ -185,3 +185,19 @@ class RateTests:
         for key, test in self.tests.items():
             if key in state:  # a test added since the snapshot starts fresh
                 test.restore(state[key])
+
+
+class WithRateTests:
+    """The budget's part of the detector contract for a detector whose calibrated tests
+    are all in ``self.tests`` (mixed in before :class:`~driftd.detectors.base.Detector`)."""
+
+    tests: RateTests
+
+    def decisions(self) -> int:
+        return len(self.tests)
+
+    def onsets(self) -> int:
+        return self.tests.onsets
+
+    def calibrate(self, arl0: float) -> None:
+        self.tests.calibrate(arl0)
