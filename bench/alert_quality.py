@@ -7,8 +7,10 @@ run, as a subprocess), and river's ADWIN reads the matching 0/1 or numeric indic
 of the same stream in the same run. A binary model on four numeric features (x0..x3,
 x2 missing 1% of the time, as in its reference), one categorical (c) and a sensitive
 attribute (sex); a prediction every 10 s; each label follows after up to 200
-predictions. The reference is 5,000 rows of the stable distribution, with held-out
-predictions unless the family says otherwise.
+predictions (up to 3 days in the labels-0-3-days family). The reference is 5,000
+rows of the stable distribution, with held-out predictions unless the family says
+otherwise. Regression, multiclass and silence (a second model keeps the clock going)
+families change the model or the stream accordingly.
 
 Stable families count every firing alert of every default rule (per model per 1M
 predictions). Changed families (the change at the middle prediction) report whether
@@ -185,6 +187,7 @@ FAMILIES: dict[str, tuple[Callable[[np.random.Generator, int], Stream], dict, st
     "in-sample-reference": (_stable(), {"in_sample": True}, ""),
     "small-groups": (_stable(women=0.03), {"women": 0.03}, ""),
     "labels-never-10pct": (_stable(), {"never": 0.1}, ""),
+    "labels-0-3-days": (_stable(), {"never": 0.1, "days_late": 3.0}, ""),
     "mean-shift": (_changed(_mean_shift), {}, "drift.x3-*|feature-shift"),
     "variance": (_changed(_variance), {}, "drift.x2-*|feature-shift|feature-scale"),
     "unseen-categories": (_changed(_unseen), {}, "unseen-categories|drift.c-*"),
@@ -212,7 +215,8 @@ TRUE_BEFORE = {"fairness-regression": "fairness-*-four-fifths|fairness-*-equaliz
 
 
 def write_reference(path: Path, rng: np.random.Generator, options: dict) -> None:
-    keep = {k: v for k, v in options.items() if k not in ("in_sample", "never", "other")}
+    keep = {k: v for k, v in options.items()
+            if k not in ("in_sample", "never", "other", "days_late")}  # fmt: skip
     rows = _base(rng, REFERENCE_ROWS, **keep)
     if options.get("in_sample"):  # predictions on training rows: right more often
         lucky = rng.random(REFERENCE_ROWS) < 0.5
@@ -249,9 +253,10 @@ def _score(rows: dict[str, np.ndarray], i: int) -> float | dict[str, float] | No
     return None
 
 
-def write_events(path: Path, rng: np.random.Generator, stream: Stream,
-                 never: float) -> list[tuple[int, int]]:  # fmt: skip
+def write_events(path: Path, rng: np.random.Generator, stream: Stream, never: float,
+                 days_late: float = 0.0) -> list[tuple[int, int]]:  # fmt: skip
     """Writes the stream; returns (prediction, position it was labeled at), in order.
+    Labels follow after up to 200 predictions, or up to ``days_late`` days.
     A silent stretch (``rows["silent"]``) has no predictions of ``m``; the second
     model, ``other``, predicts at every step (unlabeled) to keep the clock going."""
     rows = stream.rows
@@ -259,11 +264,12 @@ def write_events(path: Path, rng: np.random.Generator, stream: Stream,
     n = len(rows["label"])
     silent = rows.get("silent", np.zeros(n, dtype=bool))
     due: dict[int, list[int]] = {}
+    late = int(days_late * 86400 / STEP) if days_late else 200  # in steps
     for i in range(n):
         if rng.random() >= never and not silent[i]:
-            due.setdefault(i + int(rng.integers(1, 201)), []).append(i)
+            due.setdefault(i + int(rng.integers(1, late + 1)), []).append(i)
     with path.open("w") as out:
-        for i in range(n + 201):
+        for i in range(n + late + 1):
             t = T0 + i * STEP
             if i < n:
                 features = {k: _plain(rows[k][i]) for k in ("x0", "x1", "x2", "x3", "c")}
@@ -343,7 +349,8 @@ def run_family(name: str, seeds: int, n: int) -> dict:
         work = Path(tempfile.mkdtemp(prefix=f"driftd-aq-{name}-"))
         write_reference(work / "reference.csv", rng, options)
         stream = build(rng, n)
-        arrivals = write_events(work / "events.jsonl", rng, stream, options.get("never", 0.0))
+        arrivals = write_events(work / "events.jsonl", rng, stream, options.get("never", 0.0),
+                                options.get("days_late", 0.0))  # fmt: skip
         at = n // 2 if expected else n
         change_time = T0 + at * STEP
         fired = replay(work, options)

@@ -70,7 +70,7 @@ SECTIONS = [
             "Slack stand-in has the request (waits 0; in production `group_wait` adds its "
             "value). Baseline: a bare urllib POST to the same stand-in."),
     Section("alert_quality", "Alert quality: false alerts when stable, delays when changed",
-            "bench.alert_quality", ["--seeds", "5", "--predictions", "40000"],
+            "bench.alert_quality", ["--seeds", "10", "--predictions", "40000"],
             ["--seeds", "1", "--predictions", "6000", "--only", "gaussian", "missing-flood"],
             "Stream families through `driftd replay` with the default config; river's ADWIN "
             "(default delta) on the matching indicator in the same run. Goals: at most 1 "
