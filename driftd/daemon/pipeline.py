@@ -64,6 +64,8 @@ class Pipeline:
         self.engine = RuleEngine(self.catalog.rules)
         self.clock: float | None = None
         self._quiet_check_at = float("-inf")  # stream time of the next look for quiet models
+        # The finest look: a quarter of the shortest silence_after of the models.
+        self._quiet_step = min(float(m.quality.silence_after) for m in config.models.values()) / 4
         self.processed = 0
         self._changed: set[str] = set()
         self._readings: list[ReadingsRow] = []
@@ -95,10 +97,9 @@ class Pipeline:
                 self.dead_letters.add(event)
                 continue
             is_label = isinstance(event, Label)
+            look = False
             if not is_label and (self.clock is None or event.timestamp > self.clock):
-                self.clock = event.timestamp
-                if self.clock >= self._quiet_check_at:
-                    self._evaluate_quiet()
+                look = self._advance(event.timestamp)
             model_id = event.model_id
             monitor = self.monitors.get(model_id) or self.monitor(model_id)
             changed.add(model_id)
@@ -116,6 +117,19 @@ class Pipeline:
                 continue
             if monitor.since_evaluation >= every or monitor.alarm_raised or resumed:
                 self.evaluate(model_id)
+            if look:  # after the event: the model that moved the clock is not quiet
+                self._evaluate_quiet()
+
+    def _advance(self, timestamp: float) -> bool:
+        """Move the clock; whether to look for quiet models now. Not after a jump: a gap
+        in the whole stream says nothing about any one model, so the look waits until
+        the others have had ``_quiet_step`` of observed traffic to come back in."""
+        jump = timestamp - (timestamp if self.clock is None else self.clock)
+        self.clock = timestamp
+        if jump >= self._quiet_step:
+            self._quiet_check_at = timestamp + self._quiet_step
+            return False
+        return timestamp >= self._quiet_check_at
 
     def _evaluate_quiet(self) -> None:
         """Evaluate the models not evaluated for a while of stream time (a silent model
@@ -132,9 +146,8 @@ class Pipeline:
                 self.evaluate(model_id)
                 quiet_since = clock
             due = min(due, quiet_since + monitor.quiet_after)
-        # A model that appears later is looked at within a quarter of the default
-        # silence_after (10 minutes) at most.
-        self._quiet_check_at = min(due, clock + 150.0)
+        # A model that appears later is looked at within a step at most.
+        self._quiet_check_at = min(due, clock + self._quiet_step)
 
     def evaluate(self, model_id: str) -> list[Alert]:
         monitor = self.monitors[model_id]

@@ -210,26 +210,24 @@ def test_a_restored_model_is_evaluated_again_so_readings_catch_up(binary_config_
     assert readings["events.predictions"] + readings["events.labels"] == len(messages)
 
 
-def test_a_silent_model_is_noticed_in_stream_time_and_labels_do_not_move_the_clock(
-    tmp_path, reference_csv
-):
-    """m2 stops predicting for 40 minutes while m1 goes on: one silence alert for m2,
-    raised within a quarter of ``silence_after`` past it, resolved when m2 is back. m1's
-    labels, timestamped two days after their predictions, make nobody look silent."""
+def _silences(tmp_path, reference_csv, silent) -> list:
+    """Two models, a prediction each every 10 s for 400 minutes unless ``silent(model,
+    i)``; m1's labels come two days after its predictions, m2's after 5 minutes.
+    Returns the silence transitions."""
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "driftd.yaml"
     model = f"""
     task: binary
     features: {{x: numeric, color: categorical}}
-    reference: {reference_csv.name}
+    reference: {reference_csv}
     quality: {{silence_after: 10m}}"""
     path.write_text(f"models:\n  m1:{model}\n  m2:{model}\nruntime: {{state_dir: state}}\n")
     rng = np.random.default_rng(6)
-    start, gap = 1.8e9, (1200, 1440)  # m2 silent from prediction 1200 to 1440 (40 min)
     events = []
     for i in range(2400):
-        t = start + i * 10
+        t = START + i * 10
         for model_id in ("m1", "m2"):
-            if model_id == "m2" and gap[0] <= i < gap[1]:
+            if silent(model_id, i):
                 continue
             x = float(rng.normal())
             events.append({"type": "prediction", "event_id": f"{model_id}-{i}",
@@ -241,12 +239,34 @@ def test_a_silent_model_is_noticed_in_stream_time_and_labels_do_not_move_the_clo
     messages = [(json.dumps(e).encode(), "test", i) for i, e in enumerate(events)]
     pipeline = build_pipeline(load_config(path), fresh=True, quiet=True)
     run_messages(pipeline, messages)
+    return [a for a in pipeline.dispatcher.sent if a.rule == "silence"]
 
-    silence = [a for a in pipeline.dispatcher.sent if a.rule == "silence"]
+
+START = 1.8e9
+
+
+def test_a_silent_model_is_noticed_in_stream_time_and_labels_do_not_move_the_clock(
+    tmp_path, reference_csv
+):
+    """m2 stops predicting for 40 minutes while m1 goes on: one silence alert for m2,
+    raised within a quarter of ``silence_after`` past it, resolved when m2 is back. m1's
+    labels, timestamped two days after their predictions, make nobody look silent."""
+    gap = (1200, 1440)  # m2 silent from prediction 1200 to 1440 (40 min)
+    silence = _silences(tmp_path, reference_csv,
+                        lambda model, i: model == "m2" and gap[0] <= i < gap[1])  # fmt: skip
     assert [(a.model, a.state) for a in silence] == [("m2", "firing"), ("m2", "resolved")]
-    last_before = start + (gap[0] - 1) * 10
+    last_before = START + (gap[0] - 1) * 10
     fired, resolved = silence[0].event_time, silence[1].event_time
     assert 600 < fired - last_before <= 600 + 150 + 10, fired - last_before
-    back = start + gap[1] * 10
+    back = START + gap[1] * 10
     assert 0 <= resolved - back <= 150 + 10, resolved - back
     assert silence[0].value == fired - last_before
+
+
+def test_a_gap_in_the_whole_stream_makes_no_model_silent(tmp_path, reference_csv):
+    """Nothing at all for 30 minutes (a quiet night), then m1 is back a minute before
+    m2: no silence alert, for nobody was seen missing while others were heard."""
+    assert _silences(tmp_path, reference_csv, lambda model, i: 1200 <= i < 1380) == []
+    late = _silences(tmp_path / "late", reference_csv,
+                     lambda model, i: 1200 <= i < (1380 if model == "m1" else 1386))  # fmt: skip
+    assert late == []
