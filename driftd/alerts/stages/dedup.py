@@ -40,7 +40,9 @@ class DedupStage:
         newly_resolved = [t for t in resolved if t.alert.key in told_firing]
         if newly_resolved and not route.send_resolved:  # resolved quietly: forget them
             told_firing -= {t.alert.key for t in newly_resolved}
-            self.outbox.record_put(NFLOG, log_key, {**entry, "firing": sorted(told_firing)})
+            levels = {k: v for k, v in entry.get("levels", {}).items() if k in told_firing}
+            entry = {**entry, "firing": sorted(told_firing), "levels": levels}
+            self.outbox.record_put(NFLOG, log_key, entry)
             newly_resolved = []
         # A firing alert escalated past what was told (it worsened): that is news too.
         levels = entry.get("levels", {})
