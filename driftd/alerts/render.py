@@ -73,6 +73,13 @@ def text_body(notification: Notification) -> str:
     return "\n".join(lines)
 
 
+def mrkdwn(text: str) -> str:
+    """Text from the stream, safe in Slack mrkdwn: ``&``, ``<`` and ``>`` escaped as
+    Slack asks, so a group named ``<!channel>`` does not page a channel and
+    ``<http://evil.example|click here>`` does not become a disguised link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_blocks(notification: Notification) -> list[dict]:
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": notification.title()[:150]}}
@@ -80,20 +87,21 @@ def slack_blocks(notification: Notification) -> list[dict]:
     for alert in notification.alerts:
         icon = ":red_circle:" if alert.state == "firing" else ":large_green_circle:"
         worse = f" *worse (x{alert.escalation})*" if alert.escalation else ""
-        summary = f"{icon} *{alert.rule}*{worse}: {alert.description or alert.metric}"
+        about = mrkdwn(alert.description or alert.metric)
+        summary = f"{icon} *{mrkdwn(alert.rule)}*{worse}: {about}"
         blocks.append(
             {
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": summary[:3000]},
                 "fields": [
-                    {"type": "mrkdwn", "text": f"*{label}*\n{value}"}
+                    {"type": "mrkdwn", "text": f"*{label}*\n{mrkdwn(value)}"}
                     for label, value in alert_facts(alert, notification)
                 ][:10],
             }
         )
     for model in sorted({a.model for a in notification.alerts}):
         if line := drift_line(notification, model):
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line}})
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(line)}})
         if link := model_link(notification, model):
             blocks.append(
                 {

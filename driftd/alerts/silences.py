@@ -7,6 +7,8 @@ A silenced alert still changes state and is logged; it is only not notified.
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 import uuid
 
@@ -14,6 +16,8 @@ import msgspec
 
 from driftd.alerts.matchers import matches
 from driftd.alerts.outbox import Outbox
+
+log = logging.getLogger("driftd.alerts")
 
 
 class Silence(msgspec.Struct, kw_only=True):
@@ -31,9 +35,17 @@ class Silence(msgspec.Struct, kw_only=True):
         return self.active(now) and matches(self.matchers, alert_labels)
 
 
+# The longest silence: a mute that outlives a year is a deleted rule, not a silence.
+MAX_SILENCE_SECONDS = 366 * 86400.0
+
+
 def new_silence(
     matchers: dict[str, str], duration: float, created_by: str = "", comment: str = ""
 ) -> Silence:
+    """A silence from now for ``duration`` seconds (a ValueError unless it is finite,
+    positive and at most :data:`MAX_SILENCE_SECONDS`)."""
+    if not (isinstance(duration, int | float) and 0 < duration <= MAX_SILENCE_SECONDS):
+        raise ValueError(f"a silence lasts more than 0 s and at most 366 days, not {duration!r}")
     now = time.time()
     return Silence(
         id=uuid.uuid4().hex[:12],
@@ -46,8 +58,21 @@ def new_silence(
 
 
 def silences(outbox: Outbox) -> list[Silence]:
-    """Every silence in the store, active or not."""
-    return [msgspec.convert(value, Silence) for value in outbox.records("silences").values()]
+    """Every valid silence in the store, active or not. A record that is not one (edited
+    by hand, written by a buggy version) is skipped and logged: a bad silence must not
+    take alerting down with it."""
+    out = []
+    for key, value in outbox.records("silences").items():
+        try:
+            silence = msgspec.convert(value, Silence)
+        except (msgspec.ValidationError, TypeError) as exc:
+            log.error("silence %r in the store is not a silence (%s); skipped", key, exc)
+            continue
+        if not (math.isfinite(silence.starts_at) and math.isfinite(silence.ends_at)):
+            log.error("silence %r has no finite start and end; skipped", key)
+            continue
+        out.append(silence)
+    return out
 
 
 def put_silence(outbox: Outbox, silence: Silence) -> None:

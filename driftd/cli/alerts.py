@@ -45,9 +45,12 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
     matchers = parse_matchers(args.matcher)
     if not matchers:
         raise ConfigError("--matcher", "at least one, e.g. --matcher model=credit-risk")
-    silence = new_silence(
-        matchers, parse_duration(args.duration, "--duration"), args.author, args.comment
-    )
+    try:
+        silence = new_silence(
+            matchers, parse_duration(args.duration, "--duration"), args.author, args.comment
+        )
+    except ValueError as exc:
+        raise ConfigError("--duration", str(exc)) from None
     put_silence(open_outbox(config, args.redis), silence)
     out.print(f"silence {silence.id} until {format_timestamp(silence.ends_at)}")
     return 0

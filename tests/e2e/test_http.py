@@ -64,6 +64,10 @@ def test_models_history_alerts_versions(server):
     assert history["points"][-1][1] == metrics["accuracy"]
     status, alerts = call(server, "/api/alerts")
     assert status == 200 and alerts["firing"] and alerts["recent"]
+    # The current value first, then the value at firing and the worst since (issue 14).
+    accuracy = next(a for a in alerts["firing"] if a["metric"] == "accuracy")
+    assert accuracy["current"] == metrics["accuracy"]
+    assert accuracy["worst"] <= min(accuracy["current"], accuracy["at_firing"])
     status, versions = call(server, "/api/models/credit-risk/versions")
     assert versions["aliases"]["champion"] == 2 and len(versions["versions"]) == 2
     status, runs = call(server, "/api/models/credit-risk/runs")
@@ -131,6 +135,10 @@ def test_authorised_silence_rollback_promote_retrain(server, monkeypatch):
     _, listed = call(server, "/api/silences")
     assert [s["id"] for s in listed] == [made["id"]]
     assert call(server, "/api/silences", "POST", {"matchers": {"colour": "x"}}, TOKEN)[0] == 400
+    for duration in (float("nan"), 1e400, "99999999999w", -1):  # never stored (issue 15)
+        body = {"matchers": {"model": "credit-risk"}, "duration": duration}
+        assert call(server, "/api/silences", "POST", body, TOKEN)[0] == 400, duration
+    assert len(call(server, "/api/silences")[1]) == 1 and call(server, "/api/alerts")[0] == 200
     status, back = call(server, "/api/models/credit-risk/rollback", "POST", {}, TOKEN)
     assert status == 200 and back["champion"] == 1
     status, again = call(server, "/api/models/credit-risk/promote", "POST", {"version": 2}, TOKEN)

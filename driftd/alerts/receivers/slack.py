@@ -23,7 +23,7 @@ from driftd.alerts.receivers import (
     http_outcome,
     retry_after_seconds,
 )
-from driftd.alerts.render import slack_blocks, text_body
+from driftd.alerts.render import mrkdwn, slack_blocks, text_body
 from driftd.config.alerting import SlackReceiver
 from driftd.credentials import resolve_secret
 
@@ -43,7 +43,7 @@ class SlackWebhook:
     def send(self, notification: Notification) -> None:
         try:
             response = self._client.send(
-                text=text_body(notification)[:3000], blocks=slack_blocks(notification)
+                text=mrkdwn(text_body(notification))[:3000], blocks=slack_blocks(notification)
             )
         except NETWORK_ERRORS as exc:
             raise DeliveryError(f"slack {self.name}: {exc}", True) from None
@@ -81,7 +81,7 @@ class SlackBot:
 
     def send(self, notification: Notification) -> None:
         thread_key = f"{self.name}|{notification.group_key}"
-        text = text_body(notification)[:3000]
+        text = mrkdwn(text_body(notification))[:3000]
         blocks = slack_blocks(notification)
         thread = self._outbox.record_get("slack_threads", thread_key)
         if notification.status == "resolved" and thread:

@@ -28,7 +28,10 @@ e = html.escape
 
 
 def _page(title: str, body: str, data: dict[str, Any] | None = None) -> bytes:
-    payload = json.dumps(data or {}).replace("</", "<\\/")
+    # Inside <script> no "<" may survive ("</script>", or "<!--" then "<script" which
+    # would swallow the closing tag): JSON's \u003c reads back as the same string.
+    payload = (json.dumps(data or {}).replace("<", "\\u003c").replace(">", "\\u003e")
+               .replace("&", "\\u0026"))  # fmt: skip
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>{e(title)} - driftd</title>"
