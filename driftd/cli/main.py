@@ -1,11 +1,13 @@
 """`driftd` command line: the parser of every command group, and the entry point.
 
-Exit codes: 0 success, 1 nothing to show (no state yet), 2 config error.
+Exit codes: 0 success, 1 nothing to show (no state yet) or a failure (one line on
+stderr; the traceback with ``--log-level DEBUG``), 2 config error, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 
 from driftd.cli import alerts, models, serve, stream
@@ -37,3 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         err.print(f"[red]config error:[/] {redact(exc)}")
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line for people; the traceback at --log-level DEBUG
+        logging.getLogger("driftd.cli").debug("the command failed", exc_info=True)
+        err.print(f"[red]error:[/] {type(exc).__name__}: {redact(exc)}", soft_wrap=True)
+        return 1

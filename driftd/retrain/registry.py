@@ -79,7 +79,9 @@ class Registry:
         directory = self._model_dir(model) / "versions"
         if not directory.exists():
             return []
-        return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit())
+        # ASCII digits only: "²".isdigit() is true and int("²") raises.
+        return sorted(int(p.name) for p in directory.iterdir()
+                      if p.name.isascii() and p.name.isdigit())  # fmt: skip
 
     def meta(self, model: str, version: int) -> dict[str, Any]:
         return json.loads((self._version_dir(model, version) / "meta.json").read_text())

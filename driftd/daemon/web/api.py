@@ -38,8 +38,12 @@ class Actions:
         return {"id": silence.id, "ends_at": silence.ends_at}
 
     def promote(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        version = body["version"]
+        # Strictly an integer: int(True) is 1 and int(1e400) raises OverflowError (a 500).
+        if type(version) is not int or version < 1:
+            raise ValueError(f"version must be a positive integer, got {version!r}")
         before, champion = switch_champion(self.view.registry, model, "promote", self.announce,
-                                           int(body["version"]))  # fmt: skip
+                                           version)  # fmt: skip
         return {"model": model, "champion": champion, "previous": before}
 
     def rollback(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
