@@ -32,6 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config.http.port if args.port is None else args.port,
         config.http.token_env,
         actions=Actions(view, announcer(config, service=args.redis)),
+        allowed_hosts=config.http.allowed_hosts,
     ).start()
     Console(stderr=True).print(f"driftd serving on http://{server.httpd.server_address[0]}:"
                                f"{server.port}/  (Ctrl-C to stop)")  # fmt: skip

@@ -83,6 +83,9 @@ class HttpSpec(_Spec):
     token_env: str = "DRIFTD_API_TOKEN"
     # /readyz fails while any owned partition is more than this many messages behind.
     ready_max_lag: int = 100_000
+    # Host headers answered (any port). Empty: the loopback names when bound to
+    # loopback (a DNS-rebinding page gets nothing), anything otherwise; "*": anything.
+    allowed_hosts: list[str] = []
 
 
 def check_http(http: HttpSpec) -> None:

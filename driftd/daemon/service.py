@@ -122,7 +122,8 @@ def start_http(config: Config, runtime: Driver, probe: BrokerProbe) -> StatusSer
     try:
         server = StatusServer(view, config.http.host, config.http.port, config.http.token_env,
                               ready, consumer_metrics(runtime, probe.reachable),
-                              Actions(view, announcer(config, service=True)))  # fmt: skip
+                              Actions(view, announcer(config, service=True)),
+                              config.http.allowed_hosts)  # fmt: skip
     except OSError as exc:
         raise ConfigError("http.port", f"cannot listen on {config.http.host}:"
                           f"{config.http.port}: {exc.strerror}") from None  # fmt: skip

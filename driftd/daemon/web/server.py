@@ -20,11 +20,17 @@ POSTs need ``Authorization: Bearer <token>`` where the token is the value of the
 environment variable named by ``http.token_env``; without that variable set they
 always answer 401. Bound to 127.0.0.1 unless configured. Every answer goes through
 secret redaction. stdlib's ThreadingHTTPServer: the load is a scrape and a few
-people, and it adds no dependency.
+people, and it adds no dependency. Hardened for what it is (issue 15): a request
+must arrive within ``TIMEOUT`` seconds; at most ``MAX_CONNECTIONS`` are served at once
+(more get a 503); a body is at most ``MAX_BODY`` bytes with a valid Content-Length;
+the Host header must be an allowed one (loopback names when bound to loopback: a
+DNS-rebinding page gets a 421); answers carry nosniff, frame, referrer and content
+security policies.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -48,6 +54,66 @@ log = logging.getLogger("driftd.http")
 
 Ready = Callable[[], dict[str, bool]]
 
+TIMEOUT = 10.0  # seconds for a request to arrive (a slow or idle client is cut)
+MAX_CONNECTIONS = 64
+MAX_BODY = 64 * 1024
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "frame-ancestors 'none'",
+    "Cache-Control": "no-store",
+}
+
+
+class _CappedServer(ThreadingHTTPServer):
+    """At most ``MAX_CONNECTIONS`` requests at once; the next ones get a 503."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
+        super().__init__(address, handler)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+
+def host_allowed(host_header: str | None, bound: str, allowed: list[str]) -> bool:
+    """Whether a request's Host header names this server (port ignored).
+
+    >>> host_allowed("localhost:8080", "127.0.0.1", [])
+    True
+    >>> host_allowed("evil.example:8080", "127.0.0.1", [])
+    False
+    >>> host_allowed("driftd:8080", "0.0.0.0", [])
+    True
+    """
+    if "*" in allowed:
+        return True
+    name = (host_header or "").strip().lower()
+    if name.startswith("["):  # [::1]:8080
+        name = name[: name.find("]") + 1] if "]" in name else name
+    elif name.count(":") == 1:  # localhost:8080
+        name = name.rsplit(":", 1)[0]
+    names = {n.lower() for n in allowed}
+    if not names and bound not in ("127.0.0.1", "::1", "localhost"):
+        return True  # reachable on purpose, no list: any name
+    return name in names | set(LOOPBACK_NAMES) | {bound.lower()}
+
 
 @dataclass
 class Raw:
@@ -67,15 +133,17 @@ class StatusServer:
         ready: Ready | None = None,
         extra_metrics: Extra | None = None,
         actions: Actions | None = None,
+        allowed_hosts: list[str] | None = None,
     ):
         self.view = view
+        self.host = host
+        self.allowed_hosts = list(allowed_hosts or [])
         self.token_env = token_env
         self.ready = ready
         self.actions = actions
         self.metrics = CollectorRegistry(auto_describe=False)
         self.metrics.register(StateCollector(view, extra_metrics))  # type: ignore[arg-type]
-        self.httpd = ThreadingHTTPServer((host, port), self._handler())
-        self.httpd.daemon_threads = True
+        self.httpd = _CappedServer((host, port), self._handler())
         self.port = self.httpd.server_address[1]
         self._thread: threading.Thread | None = None
 
@@ -161,6 +229,16 @@ class StatusServer:
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "driftd"
+            timeout = TIMEOUT  # the socket's: a request that does not arrive is cut
+
+            def parse_request(self) -> bool:
+                if not super().parse_request():
+                    return False
+                if not host_allowed(self.headers.get("Host"), server.host,
+                                    server.allowed_hosts):  # fmt: skip
+                    self._send(421, {"error": "this server does not answer to that Host"})
+                    return False
+                return True
 
             def log_message(self, fmt: str, *args: Any) -> None:
                 log.debug("%s %s", self.address_string(), fmt % args)
@@ -175,6 +253,8 @@ class StatusServer:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in SECURITY_HEADERS.items():
+                    self.send_header(name, value)
                 if status == 401:
                     self.send_header("WWW-Authenticate", 'Bearer realm="driftd"')
                 self.end_headers()
@@ -198,8 +278,10 @@ class StatusServer:
                 url = urlsplit(self.path)
                 if not server.authorized(self.headers.get("Authorization")):
                     return self._send(401, {"error": "a valid bearer token is required"})
+                length = _content_length(self.headers.get("Content-Length"))
+                if length is None:
+                    return self._send(400, {"error": "Content-Length must be 0..65536"})
                 try:
-                    length = int(self.headers.get("Content-Length") or 0)
                     body = json.loads(self.rfile.read(length) or b"{}")
                     if not isinstance(body, dict):
                         raise ValueError("the body must be a JSON object")
@@ -214,6 +296,14 @@ class StatusServer:
                 self._send(status, payload)
 
         return Handler
+
+
+def _content_length(header: str | None) -> int | None:
+    """The body's length if valid (ASCII digits, at most ``MAX_BODY``), else None."""
+    value = (header or "0").strip()
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_BODY:
+        return None
+    return int(value)
 
 
 def _html(page: bytes) -> Raw:
