@@ -96,6 +96,10 @@ REASON_TIMESTAMP = "invalid_timestamp"
 REASON_UNKNOWN_MODEL = "unknown_model"
 REASON_DUPLICATE = "duplicate_event_id"
 
+# An attribute value names a group: it becomes part of reading names, alert labels and
+# state, so a 40 KB value would cost megabytes per event. Longer ones are dead letters.
+MAX_ATTRIBUTE_CHARS = 256
+
 _MIN_EPOCH = 0.0
 _MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
 MAX_FUTURE_SECONDS = 366 * 86400.0
@@ -161,6 +165,11 @@ class EventDecoder:
         if self._known_models is not None and event.model_id not in self._known_models:
             detail = f"model_id {event.model_id[:128]!r} is not in the config"
             return DeadLetter.of(raw, REASON_UNKNOWN_MODEL, detail, source, offset)
+        for name, value in event.attributes.items():
+            if isinstance(value, str) and len(value) > MAX_ATTRIBUTE_CHARS:
+                detail = (f"attribute {name[:64]!r} is {len(value):,} characters long; "
+                          f"at most {MAX_ATTRIBUTE_CHARS}")  # fmt: skip
+                return DeadLetter.of(raw, REASON_SCHEMA, detail, source, offset)
         return event
 
     @staticmethod

@@ -90,3 +90,23 @@ def test_a_stored_record_that_is_not_a_silence_is_skipped_and_alerting_goes_on(t
     manager = AlertManager(spec, outbox)
     manager.receive([msgspec.structs.replace(_notification().alerts[0], model="m")])
     assert manager.tick(flush_all=True) == 1  # notified: the bad records muted nothing
+
+
+def test_an_attribute_value_of_40_kb_is_a_dead_letter_and_256_characters_are_fine():
+    """Group names become reading names and state: 6,000 events with 40 KB values cost
+    1.2 GB of state before (issue 15). Longer than 256 characters: a dead letter with
+    its reason, the original bytes kept."""
+    from driftd.events import MAX_ATTRIBUTE_CHARS, DeadLetter, EventDecoder, Prediction
+
+    decoder = EventDecoder({"m"})
+
+    def event(value: str) -> bytes:
+        return json.dumps({"type": "prediction", "event_id": "e", "model_id": "m",
+                           "timestamp": 1.8e9, "prediction": 1,
+                           "attributes": {"sex": value}}).encode()  # fmt: skip
+
+    assert isinstance(decoder.decode(event("f" * MAX_ATTRIBUTE_CHARS)), Prediction)
+    letter = decoder.decode(event("f" * 40_000))
+    assert isinstance(letter, DeadLetter) and letter.reason == "invalid_schema"
+    assert "'sex' is 40,000 characters long" in letter.detail
+    assert letter.raw == event("f" * 40_000).decode()
