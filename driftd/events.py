@@ -165,7 +165,7 @@ class EventDecoder:
         if self._known_models is not None and event.model_id not in self._known_models:
             detail = f"model_id {event.model_id[:128]!r} is not in the config"
             return DeadLetter.of(raw, REASON_UNKNOWN_MODEL, detail, source, offset)
-        for name, value in event.attributes.items():
+        for name, value in (event.attributes if isinstance(event, Prediction) else {}).items():
             if isinstance(value, str) and len(value) > MAX_ATTRIBUTE_CHARS:
                 detail = (f"attribute {name[:64]!r} is {len(value):,} characters long; "
                           f"at most {MAX_ATTRIBUTE_CHARS}")  # fmt: skip

@@ -69,6 +69,7 @@ class Pipeline:
         self.processed = 0
         self._changed: set[str] = set()
         self._readings: list[ReadingsRow] = []
+        self.eager = eager
         if eager:
             for model_id in config.models:
                 self.monitor(model_id)
@@ -101,7 +102,10 @@ class Pipeline:
             if not is_label and (self.clock is None or event.timestamp > self.clock):
                 look = self._advance(event.timestamp)
             model_id = event.model_id
-            monitor = self.monitors.get(model_id) or self.monitor(model_id)
+            monitor = self.monitors.get(model_id)
+            new = monitor is None
+            if monitor is None:
+                monitor = self.monitor(model_id)
             changed.add(model_id)
             last = monitor.last_prediction_time
             # Back from a quiet spell: evaluate now, so a silence alert resolves at once.
@@ -114,6 +118,8 @@ class Pipeline:
                     monitor.on_prediction(event)
             except RejectedEvent as exc:
                 self.dead_letters.add(DeadLetter.of(raw, exc.reason, exc.detail, source, offset))
+                if new:  # no state for a model whose only event here was refused
+                    self._forget(model_id)
                 continue
             if monitor.since_evaluation >= every or monitor.alarm_raised or resumed:
                 self.evaluate(model_id)
@@ -166,10 +172,19 @@ class Pipeline:
         self.dispatcher.dispatch(alerts, {model_id: readings})
         return alerts
 
+    def _forget(self, model_id: str) -> None:
+        """Drop a monitor that holds nothing (made for an event that was then refused):
+        a mis-keyed event must not leave an empty twin of a model in this partition,
+        whose readings (0 events) would shadow the owner's."""
+        del self.monitors[model_id]
+        self._changed.discard(model_id)
+
     def evaluate_all(self) -> list[Alert]:
+        """Every model with events (an empty monitor has nothing to say)."""
         alerts = []
-        for model_id in self.monitors:
-            alerts.extend(self.evaluate(model_id))
+        for model_id, monitor in list(self.monitors.items()):
+            if any(monitor.counts.values()):
+                alerts.extend(self.evaluate(model_id))
         return alerts
 
     def evaluate_pending(self) -> list[Alert]:
@@ -233,6 +248,10 @@ class Pipeline:
             if state is not None and model_id in self.config.models:
                 monitor = self.monitor(model_id)
                 monitor.restore(state)
+                if not any(monitor.counts.values()):  # an empty twin (before 0.10): not kept
+                    if not self.eager:
+                        self._forget(model_id)
+                    continue
                 # Whether events came after its last evaluation is not in the snapshot:
                 # evaluate at the next chance, so the readings catch up after a restart.
                 monitor.since_evaluation = 1

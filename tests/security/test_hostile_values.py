@@ -110,3 +110,5 @@ def test_an_attribute_value_of_40_kb_is_a_dead_letter_and_256_characters_are_fin
     assert isinstance(letter, DeadLetter) and letter.reason == "invalid_schema"
     assert "'sex' is 40,000 characters long" in letter.detail
     assert letter.raw == event("f" * 40_000).decode()
+    label = b'{"type":"label","event_id":"e","model_id":"m","timestamp":1.8e9,"label":1}'
+    assert not isinstance(decoder.decode(label), DeadLetter)  # labels carry no attributes

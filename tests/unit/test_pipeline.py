@@ -270,3 +270,26 @@ def test_a_gap_in_the_whole_stream_makes_no_model_silent(tmp_path, reference_csv
     late = _silences(tmp_path / "late", reference_csv,
                      lambda model, i: 1200 <= i < (1380 if model == "m1" else 1386))  # fmt: skip
     assert late == []
+
+
+def test_a_refused_event_leaves_no_empty_twin_of_its_model(binary_config_file):
+    """Issue 15: one label keyed to the wrong partition, then refused, made an empty
+    monitor there; after a restart its readings (0 events) shadowed the owner's. Now a
+    refused event leaves no state, a restored empty monitor is not kept, and nothing is
+    evaluated for a model without events."""
+    from driftd.daemon.pipeline import Pipeline
+
+    config = load_config(binary_config_file)
+    owner = build_pipeline(config, fresh=True, quiet=True)
+    partition = Pipeline(config, owner.store, owner.dispatcher, owner.dead_letters,
+                         owner.catalog, eager=False)  # fmt: skip
+    bad = b'{"type":"label","event_id":"e1","model_id":"m1","timestamp":1.8e9,"label":"maybe"}'
+    partition.process([(bad, "labels", 0)])
+    assert partition.monitors == {} and partition.event_counts()["dead_letters"] == 1
+    partition.monitor("m1")  # an empty twin, as 0.9 would have checkpointed it
+    partition.evaluate_all()
+    partition.checkpoint()
+    assert owner.store.latest_readings("m1") is None
+    again = Pipeline(config, owner.store, owner.dispatcher, owner.dead_letters, owner.catalog,
+                     eager=False)  # fmt: skip
+    assert again.restore() and again.monitors == {}
