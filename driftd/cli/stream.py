@@ -98,6 +98,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from driftd.daemon.lifecycle import run_service
 
     config = load_config(args.config)
+    if args.port is not None:  # e.g. two daemons on one machine
+        if not 0 <= args.port <= 65535:
+            raise ConfigError("--port", f"must be 0..65535, got {args.port}")
+        config.http.port = args.port
     return run_service(config, args.engine, args.idle_exit, args.quiet)
 
 
@@ -207,6 +211,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="exit after the stream has been quiet this long (batch jobs, tests)",
     )
     run.add_argument("--quiet", action="store_true", help="no console alerts")
+    run.add_argument("--port", type=int, default=None,
+                     help="the HTTP server's port (default: http.port)")  # fmt: skip
     run.set_defaults(func=cmd_run)
 
     topics = sub.add_parser("topics", help="Kafka topic tools")

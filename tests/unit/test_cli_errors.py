@@ -38,3 +38,10 @@ def test_the_api_takes_a_version_strictly(version, tmp_path):
 
     with pytest.raises(ValueError, match="positive integer"):
         Actions(View(), announce=lambda event: None).promote("m", {"version": version})  # type: ignore[arg-type]
+
+
+def test_run_takes_a_port_and_refuses_an_impossible_one(binary_config_file, capsys):
+    from driftd.cli.main import main
+
+    assert main(["run", "--config", str(binary_config_file), "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
