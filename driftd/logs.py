@@ -34,6 +34,44 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class RateLimit(logging.Filter):
+    """At most ``burst`` lines alike per ``period`` seconds; the first line let through
+    after some were held back says how many (a broker outage logged ~20 error lines a
+    second: the news is that it is down and for how long, once a minute).
+
+    Lines are alike when they come from the same logger at the same level and begin
+    with the same 60 characters.
+    """
+
+    def __init__(self, burst: int = 5, period: float = 60.0, clock=time.monotonic):
+        super().__init__()
+        self.burst, self.period, self.clock = burst, period, clock
+        self._seen: dict[tuple[str, int, str], list[float]] = {}  # [window start, count, held]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.getMessage()[:60])
+        now = self.clock()
+        state = self._seen.get(key)
+        if state is None or now - state[0] >= self.period:
+            held = 0 if state is None else int(state[2])
+            state = self._seen[key] = [now, 0.0, 0.0]
+            if len(self._seen) > 1000:  # bounded: forget the oldest kinds of line
+                del self._seen[next(iter(self._seen))]
+            if held:
+                record.msg = f"{record.getMessage()} (and {held} more like it in the last " \
+                             f"{self.period:.0f} s)"  # fmt: skip
+                record.args = ()
+        state[1] += 1
+        if state[1] <= self.burst:
+            return True
+        state[2] += 1
+        return False
+
+
+# Loggers that can flood: librdkafka's callbacks and the Kafka clients around them.
+RATE_LIMITED = ("driftd.kafka",)
+
+
 def setup_logging(level: str = "WARNING", fmt: str = "text") -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -45,6 +83,10 @@ def setup_logging(level: str = "WARNING", fmt: str = "text") -> None:
         handler.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name in RATE_LIMITED:
+        logger = logging.getLogger(name)
+        logger.filters = [f for f in logger.filters if not isinstance(f, RateLimit)]
+        logger.addFilter(RateLimit())
     install_log_redaction()
 
 

@@ -44,3 +44,37 @@ def _check_json_lines():
     assert lines[0]["level"] == "info" and lines[0]["logger"] == "driftd.test"
     assert "tok-very-secret-99" not in stream.getvalue()
     assert "boom ***" in stream.getvalue()
+
+
+def test_a_flood_of_alike_lines_is_held_back_and_counted():
+    """Issue 15: a broker outage logged ~20 lines a second. Five alike per minute, then
+    the first line of the next minute says how many were held back."""
+    import logging
+
+    from driftd.logs import RateLimit
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    logger = logging.getLogger("driftd.test.flood")
+    logger.propagate = False
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    logger.addHandler(Keep())
+    logger.addFilter(RateLimit(burst=5, period=60.0, clock=clock))
+    for i in range(200):  # ten seconds of an outage
+        clock.now = i * 0.05
+        logger.error("FAIL [driftd#consumer-1]: 127.0.0.1:9092/1: Connect to ipv4 refused")
+    logger.error("a different line")
+    assert len(seen) == 6 and seen[-1] == "a different line"
+    clock.now = 61.0
+    logger.error("FAIL [driftd#consumer-1]: 127.0.0.1:9092/1: Connect to ipv4 refused")
+    assert seen[-1].endswith("(and 195 more like it in the last 60 s)")
