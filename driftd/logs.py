@@ -68,8 +68,9 @@ class RateLimit(logging.Filter):
         return False
 
 
-# Loggers that can flood: librdkafka's callbacks and the Kafka clients around them.
-RATE_LIMITED = ("driftd.kafka",)
+# Loggers that can flood: librdkafka's callbacks and the Kafka clients around them, and
+# the pipeline's warnings about the input (a producer with a broken clock).
+RATE_LIMITED = ("driftd.kafka", "driftd.pipeline")
 
 
 def setup_logging(level: str = "WARNING", fmt: str = "text") -> None:

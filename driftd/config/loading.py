@@ -161,6 +161,8 @@ def _normalise(config: Config) -> Config:
         "runtime.max_dead_letter_ratio",
         "must be in (0, 1]",
     )
+    runtime.max_clock_jump = parse_duration(runtime.max_clock_jump, "runtime.max_clock_jump")
+    _check(runtime.max_clock_jump > 0, "runtime.max_clock_jump", "must be positive")
     runtime.checkpoint_interval = parse_duration(
         runtime.checkpoint_interval, "runtime.checkpoint_interval"
     )

@@ -36,6 +36,10 @@ class RuntimeSpec(_Spec):
     # at most this many events for its alert. Smaller: faster alarms, lower throughput.
     decide_every: int = 128
     batch_size: int = 2000
+    # A prediction further than this ahead of the stream clock does not move it alone
+    # (one broken clock must not expire every waiting join): its time is taken as the
+    # clock's, and it is counted. Eight such predictions in a row are a real jump.
+    max_clock_jump: Duration = "1d"
     # Above this fraction of dead letters among the last `dead_letter_window` messages
     # the Kafka runtime pauses consumption for `dead_letter_pause` and raises an alert.
     max_dead_letter_ratio: float = 0.5

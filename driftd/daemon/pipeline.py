@@ -15,9 +15,12 @@ The embedded runtime makes a monitor for every configured model up front
 monitors only for the models whose events that partition carries.
 
 Time is the *stream clock*, the newest prediction time seen, so a replay of last
-month's events behaves exactly as the live run did. Labels do not move it: a label's
-time is when its outcome became known, often days after the predictions still
-arriving, and would age them early. A model gone quiet is still evaluated as the
+month's events behaves exactly as the live run did. One broken clock cannot move it:
+a prediction more than ``runtime.max_clock_jump`` ahead of it is taken at the clock's
+time (and counted, ``clock_outliers``) unless ``JUMP_CONFIRMATIONS`` such predictions
+have come, which is the stream really moving on (a gap in a replay). Labels do not
+move it: a label's time is when its outcome became known, often days after the
+predictions still arriving, and would age them early. A model gone quiet is still evaluated as the
 clock moves on (every quarter of its ``quality.silence_after``), so its silence is
 noticed without an event of its own.
 """
@@ -42,6 +45,10 @@ from driftd.store import ReadingsRow, Store
 
 log = logging.getLogger("driftd.pipeline")
 
+# Predictions far ahead of the clock that make a real jump of the stream (fewer: one
+# broken clock, or a few, whose times are taken as the clock's).
+JUMP_CONFIRMATIONS = 8
+
 
 
 class Pipeline:
@@ -63,6 +70,9 @@ class Pipeline:
         self.monitors: dict[str, ModelMonitor] = {}
         self.engine = RuleEngine(self.catalog.rules)
         self.clock: float | None = None
+        self._max_jump = float(config.runtime.max_clock_jump)
+        self._ahead: list[float] = []  # recent prediction times far ahead of the clock
+        self.clock_outliers = 0
         self._quiet_check_at = float("-inf")  # stream time of the next look for quiet models
         # The finest look: a quarter of the shortest silence_after of the models.
         self._quiet_step = min(float(m.quality.silence_after) for m in config.models.values()) / 4
@@ -99,6 +109,8 @@ class Pipeline:
                 continue
             is_label = isinstance(event, Label)
             look = False
+            if not is_label and self.clock is not None and self._far_ahead(event.timestamp):
+                event.timestamp = self.clock  # one broken clock: taken at the stream's time
             if not is_label and (self.clock is None or event.timestamp > self.clock):
                 look = self._advance(event.timestamp)
             model_id = event.model_id
@@ -125,6 +137,23 @@ class Pipeline:
                 self.evaluate(model_id)
             if look:  # after the event: the model that moved the clock is not quiet
                 self._evaluate_quiet()
+
+    def _far_ahead(self, timestamp: float) -> bool:
+        """Whether a prediction's time is too far ahead to believe (and is counted); a
+        run of ``JUMP_CONFIRMATIONS`` of them is believed: the stream moved on."""
+        assert self.clock is not None
+        if timestamp <= self.clock + self._max_jump:
+            return False
+        self._ahead = [t for t in self._ahead if t > self.clock + self._max_jump]
+        self._ahead.append(timestamp)
+        if len(self._ahead) >= JUMP_CONFIRMATIONS:
+            self._ahead = []
+            return False
+        self.clock_outliers += 1
+        log.warning("a prediction stamped %.0f s ahead of the stream clock is taken at the "
+                    "clock's time (%d so far)", timestamp - self.clock,
+                    self.clock_outliers)  # fmt: skip
+        return True
 
     def _advance(self, timestamp: float) -> bool:
         """Move the clock; whether to look for quiet models now. Not after a jump: a gap
@@ -220,6 +249,7 @@ class Pipeline:
         items["rules"] = self.engine.snapshot()
         items["pipeline"] = {
             "clock": self.clock,
+            "clock_outliers": self.clock_outliers,
             "processed": self.processed,
             "dead_letters": dict(self.dead_letters.counts),
             "models": sorted(self.monitors),
@@ -241,6 +271,7 @@ class Pipeline:
         if meta is None:
             return False
         self.clock = meta["clock"]
+        self.clock_outliers = meta.get("clock_outliers", 0)  # absent before 0.10
         self.processed = meta["processed"]
         self.dead_letters.counts.update(meta["dead_letters"])
         for model_id in [*self.monitors, *meta.get("models", [])]:
@@ -271,4 +302,5 @@ class Pipeline:
             "labels": sum(m.counts["labels"] for m in self.monitors.values()),
             "dead_letters": self.dead_letters.total,
             "dead_letter_reasons": dict(self.dead_letters.counts),
+            "clock_outliers": self.clock_outliers,
         }

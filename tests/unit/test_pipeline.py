@@ -108,22 +108,14 @@ def test_malformed_input_is_dead_lettered_and_processing_continues(binary_config
     assert truncated.original_bytes() == bad[0][0] and truncated.source == "bad"
     # The label nobody predicted waits for its prediction; it is an orphan once the TTL passes.
     assert pipeline.monitors["m1"].join.readings()["join.waiting_labels"] == 1
-    late = (
-        json.dumps(
-            {
-                "type": "prediction",
-                "event_id": "late",
-                "model_id": "m1",
-                "timestamp": 1.8e9 + 1e6,
-                "features": {"x": 0.1, "color": "red"},
-                "prediction": 0,
-                "score": 0.2,
-            }
-        ).encode(),
-        "t",
-        9,
-    )
-    run_messages(pipeline, [late])
+    # The stream moves on 12 days (eight predictions: a real jump, not one broken clock).
+    late = [
+        (json.dumps({"type": "prediction", "event_id": f"late{i}", "model_id": "m1",
+                     "timestamp": 1.8e9 + 1e6 + i, "features": {"x": 0.1, "color": "red"},
+                     "prediction": 0, "score": 0.2}).encode(), "t", 9 + i)
+        for i in range(8)
+    ]  # fmt: skip
+    run_messages(pipeline, late)
     assert pipeline.event_counts()["dead_letter_reasons"]["orphan_label"] == 1
 
 
@@ -293,3 +285,51 @@ def test_a_refused_event_leaves_no_empty_twin_of_its_model(binary_config_file):
     again = Pipeline(config, owner.store, owner.dispatcher, owner.dead_letters, owner.catalog,
                      eager=False)  # fmt: skip
     assert again.restore() and again.monitors == {}
+
+
+def _clock_run(tmp_path, reference_csv, outlier: float | None) -> tuple[dict, int]:
+    """3,000 predictions 10 s apart, a third never labeled (the join's TTL is 1 h);
+    prediction 1,500 stamped ``outlier`` seconds after its predecessor."""
+    tmp_path.mkdir(exist_ok=True)
+    path = tmp_path / "driftd.yaml"
+    path.write_text(f"""models:
+  m1:
+    task: binary
+    features: {{x: numeric, color: categorical}}
+    reference: {reference_csv}
+    windows: {{size: 200, tumbling: 1h}}
+    join: {{ttl: 1h}}
+runtime: {{state_dir: state}}
+""")
+    rng = np.random.default_rng(9)
+    events = []
+    for i in range(3000):
+        t = START + i * 10
+        if i == 1500 and outlier is not None:
+            t = START + 1499 * 10 + outlier
+        x = float(rng.normal())
+        events.append({"type": "prediction", "event_id": f"p{i}", "model_id": "m1",
+                       "timestamp": t, "features": {"x": x, "color": "red"},
+                       "prediction": int(x > 0), "score": 1 / (1 + np.exp(-x))})  # fmt: skip
+        if i % 3:
+            events.append({"type": "label", "event_id": f"p{i}", "model_id": "m1",
+                           "timestamp": START + i * 10 + 60, "label": int(x > 0.2)})  # fmt: skip
+    pipeline = build_pipeline(load_config(path), fresh=True, quiet=True)
+    run_messages(pipeline, [(json.dumps(e).encode(), "t", i) for i, e in enumerate(events)])
+    readings = pipeline.monitors["m1"].readings(pipeline.clock)
+    return readings, pipeline.event_counts()["clock_outliers"]
+
+
+def test_one_prediction_from_a_broken_clock_changes_no_join_window_or_expiry(
+    tmp_path, reference_csv
+):
+    """Issue 15: one prediction at +360 days used to move the stream clock and expire
+    every waiting prediction. Now it is taken at the clock's time and counted: every
+    reading (joins, expiries, tumbling windows, the estimate) equals the run where it
+    was stamped at the clock's time to begin with."""
+    honest, none = _clock_run(tmp_path / "honest", reference_csv, 0.0)
+    # +200 days: 360 would be refused outright (over a year past the wall clock)
+    broken, counted = _clock_run(tmp_path / "broken", reference_csv, 200 * 86400.0)
+    assert broken == honest
+    assert (none, counted) == (0, 1)
+    assert honest["join.expired"] > 0  # the TTL did its work in both
