@@ -18,7 +18,8 @@ Time is the *stream clock*, the newest prediction time seen, so a replay of last
 month's events behaves exactly as the live run did. One broken clock cannot move it:
 a prediction more than ``runtime.max_clock_jump`` ahead of it is taken at the clock's
 time (and counted, ``clock_outliers``) unless ``JUMP_CONFIRMATIONS`` such predictions
-have come, which is the stream really moving on (a gap in a replay). Labels do not
+have come, which is the stream really moving on (a gap in a replay), or it agrees with
+the wall clock (a live stream back from a quiet spell). Labels do not
 move it: a label's time is when its outcome became known, often days after the
 predictions still arriving, and would age them early. A model gone quiet is still evaluated as the
 clock moves on (every quarter of its ``quality.silence_after``), so its silence is
@@ -28,6 +29,7 @@ noticed without an event of its own.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -48,6 +50,9 @@ log = logging.getLogger("driftd.pipeline")
 # Predictions far ahead of the clock that make a real jump of the stream (fewer: one
 # broken clock, or a few, whose times are taken as the clock's).
 JUMP_CONFIRMATIONS = 8
+# A prediction stamped within this of the wall clock (and no older than the jump limit)
+# is believed at once: the stream is live and only its clock lagged (a quiet spell).
+WALL_SKEW = 300.0
 
 
 
@@ -144,6 +149,9 @@ class Pipeline:
         assert self.clock is not None
         if timestamp <= self.clock + self._max_jump:
             return False
+        now = time.time()
+        if now - self._max_jump <= timestamp <= now + WALL_SKEW:
+            return False  # a live stream back from a quiet weekend: the wall clock agrees
         self._ahead = [t for t in self._ahead if t > self.clock + self._max_jump]
         self._ahead.append(timestamp)
         if len(self._ahead) >= JUMP_CONFIRMATIONS:

@@ -333,3 +333,20 @@ def test_one_prediction_from_a_broken_clock_changes_no_join_window_or_expiry(
     assert broken == honest
     assert (none, counted) == (0, 1)
     assert honest["join.expired"] > 0  # the TTL did its work in both
+
+
+def test_a_live_stream_back_from_a_quiet_weekend_moves_the_clock_at_once(binary_config_file):
+    """Three days without predictions, then one stamped now: the wall clock agrees with
+    it, so it is believed (not taken at the old clock's time, not counted)."""
+    import time
+
+    config = load_config(binary_config_file)
+    pipeline = build_pipeline(config, fresh=True, quiet=True)
+    now = time.time()
+    friday = [(json.dumps({"type": "prediction", "event_id": f"f{i}", "model_id": "m1",
+                           "timestamp": now - 3 * 86400 + i, "prediction": 1}).encode(), "t", i)
+              for i in range(5)]  # fmt: skip
+    monday = (json.dumps({"type": "prediction", "event_id": "mon", "model_id": "m1",
+                          "timestamp": now, "prediction": 1}).encode(), "t", 5)  # fmt: skip
+    run_messages(pipeline, [*friday, monday])
+    assert pipeline.clock == now and pipeline.event_counts()["clock_outliers"] == 0
