@@ -1,3 +1,3 @@
 """driftd: keeps machine-learning models honest in production."""
 
-__version__ = "0.8.0"
+__version__ = "0.9.0"
