@@ -193,8 +193,11 @@ class LocalKafka(_Server):
         (self.dir / "log4j2.yaml").write_text(LOG4J2.format(log=self.dir / "kafka-server.log"))
         props = self._properties()
         if not self._formatted:
-            cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            subprocess.run(
+            cluster = "-"
+            while cluster.startswith("-"):  # "-t -x..." reads as an option (1 in 64), as
+                # Kafka's own Uuid.randomUuid() knows: it never starts an id with "-"
+                cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            done = subprocess.run(
                 self._java(
                     "kafka.tools.StorageTool",
                     "format",
@@ -204,9 +207,12 @@ class LocalKafka(_Server):
                     str(props),
                     "--standalone",
                 ),
-                check=True,
                 capture_output=True,
+                text=True,
             )
+            if done.returncode != 0:
+                raise RuntimeError(f"kafka storage format failed ({done.returncode}): "
+                                   f"{(done.stderr or done.stdout)[-2000:]}")  # fmt: skip
             self._formatted = True
         self._spawn(log, timeout)
         self._wait_ready(timeout)
