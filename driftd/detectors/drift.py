@@ -467,6 +467,8 @@ class LabelDrift(ColumnDrift):
         super().__init__(names.LABEL_DRIFT_PREFIX, test, context)
         self._class_names = context.class_names if context.classification else None
         self.shares = self._share_tests(context, values) if self._class_names else RateTests()
+        # Per test key: the class it watches and which way (rise, fall).
+        self._watched = {key: tuple(key.rsplit("/", 1)) for key in self.shares.tests}
 
     @staticmethod
     def _share_tests(context: ModelContext, values: np.ndarray) -> RateTests:
@@ -507,7 +509,7 @@ class LabelDrift(ColumnDrift):
         self.test.update_many(labels)  # type: ignore[arg-type]
         observed_labels = np.array(labels, dtype=object)
         for key, test in self.shares.tests.items():
-            name, direction = key.rsplit("/", 1)
+            name, direction = self._watched[key]
             hit = observed_labels == name
             test.update_many(hit if direction == "rise" else ~hit)
 

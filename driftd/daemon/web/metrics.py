@@ -87,7 +87,7 @@ class StateCollector:
             "driftd_alert_firing", "1 while an alert fires",
             labels=["model", "rule", "metric", "severity"],
         )  # fmt: skip
-        for alert in self.view.alerts()["firing"]:
+        for alert in self.view.alerts(standing=False)["firing"]:
             firing.add_metric(
                 [alert["model"], alert["rule"], alert["metric"], alert["severity"]], 1.0
             )

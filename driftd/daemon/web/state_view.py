@@ -59,8 +59,10 @@ class StateView:
     def history(self, model_id: str, metric: str, limit: int = 500) -> list[list[Any]]:
         return [[t, v] for t, v in self.store.history(model_id, metric, limit)]
 
-    def alerts(self, limit: int = 500) -> dict[str, Any]:
-        """The newest transitions, and the alerts firing now (the last state per key)."""
+    def alerts(self, limit: int = 500, standing: bool = True) -> dict[str, Any]:
+        """The newest transitions, and the alerts firing now (the last state per key),
+        each with its current value, value at firing and worst (``standing``; a
+        Prometheus scrape, which needs only which alerts fire, skips those reads)."""
         if not self.alert_log.exists():
             return {"firing": [], "recent": []}
         with self.alert_log.open() as handle:
@@ -69,16 +71,16 @@ class StateView:
         for alert in recent:
             last[alert["key"]] = alert
         # Retraining outcomes are announcements, not conditions: never "firing now".
-        firing = [
-            {**a, **self._standing(a)} for a in last.values()
-            if a["state"] == "firing" and a["metric"] != "retrain.outcome"
-        ]  # fmt: skip
+        firing = [a for a in last.values()
+                  if a["state"] == "firing" and a["metric"] != "retrain.outcome"]  # fmt: skip
+        if standing:
+            latest = {m: self.store.latest_readings(m) for m in {a["model"] for a in firing}}
+            firing = [{**a, **self._standing(a, latest[a["model"]])} for a in firing]
         return {"firing": firing, "recent": recent[::-1]}
 
-    def _standing(self, alert: dict[str, Any]) -> dict[str, float | None]:
+    def _standing(self, alert: dict[str, Any], latest: Any) -> dict[str, float | None]:
         """The firing alert's current value, value at firing and worst since, from the
         readings the store keeps (the alert log has only its transitions)."""
-        latest = self.store.latest_readings(alert["model"])
         current = None if latest is None else latest[1].get(alert["metric"])
         fired = alert.get("fired_value")
         now = standing(
