@@ -17,6 +17,7 @@ from rich.console import Console
 from driftd.config import Config, load_config
 from driftd.daemon.builders import announcer, build_view
 from driftd.daemon.web.api import Actions
+from driftd.daemon.web.metrics import committed_lag_metrics
 from driftd.daemon.web.server import StatusServer
 from driftd.detectors import readings as names
 from driftd.logs import apply_config
@@ -31,6 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.host or config.http.host,
         config.http.port if args.port is None else args.port,
         config.http.token_env,
+        extra_metrics=committed_lag_metrics(lambda: consumer_lag(config)) if args.redis else None,
         actions=Actions(view, announcer(config, service=args.redis)),
         allowed_hosts=config.http.allowed_hosts,
     ).start()
@@ -47,14 +49,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 HEADLINE = ("accuracy", names.estimated("accuracy"), "roc_auc", "mae")
 
 
-def consumer_lag(config: Config) -> list[tuple[str, int, int, int]]:
-    """(topic, partition, committed, end) for both event topics, from Kafka."""
+def consumer_lag(config: Config) -> dict[str, list[tuple[str, int, int, int]]]:
+    """Consumer group -> (topic, partition, committed, end) rows, from Kafka: the router's
+    group on the event topics (with repartition) and the monitors' on what they read."""
     from driftd.consumers.kafka.clients import open_admin
+    from driftd.daemon.service import monitored_topics
 
     admin = open_admin(config.kafka)
     try:
         topics = config.kafka.topics
-        return admin.group_lag(config.kafka.group_id, [topics.predictions, topics.labels])
+        groups = {}
+        if config.kafka.repartition:
+            groups[f"{config.kafka.group_id}-router"] = [topics.predictions, topics.labels]
+        groups[config.kafka.group_id] = monitored_topics(config)
+        return {group: admin.group_lag(group, watched) for group, watched in groups.items()}
     finally:
         admin.close()
 
@@ -99,12 +107,13 @@ def cmd_status(args: argparse.Namespace) -> int:
                        format_timestamp(alert["first_event_time"]))  # fmt: skip
     console.print(firing if firing.row_count else "[green]No alert firing.[/]")
     if args.redis:
-        lag = Table(title=f"consumer group {config.kafka.group_id}")
-        for column in ("topic", "partition", "committed", "end", "lag"):
-            lag.add_column(column)
-        for topic, partition, committed, end in consumer_lag(config):
-            lag.add_row(topic, str(partition), str(committed), str(end), str(end - committed))
-        console.print(lag)
+        for group, rows in consumer_lag(config).items():
+            lag = Table(title=f"consumer group {group}")
+            for column in ("topic", "partition", "committed", "end", "lag"):
+                lag.add_column(column)
+            for topic, partition, committed, end in rows:
+                lag.add_row(topic, str(partition), str(committed), str(end), str(end - committed))
+            console.print(lag)
     return 0
 
 

@@ -43,8 +43,14 @@ class KafkaSpec(_Spec):
     client: Literal["confluent", "kafka-python"] = "confluent"
     group_id: str = "driftd"
     topics: TopicsSpec = msgspec.field(default_factory=TopicsSpec)
-    # Both event topics get this many partitions (they must match: see docs/scaling.md).
+    # Partitions of the topics the monitors read (the repartition topics, or with
+    # repartition off the event topics, which must then match: see docs/scaling.md).
     partitions: int = 6
+    # Route every event to its model's partition before monitoring (any producer key or
+    # partitioner works; each event crosses Kafka twice). Off: producers must key by
+    # model_id with murmur2 (driftd's SDK, Java, kafka-python); other events are
+    # "misrouted" dead letters.
+    repartition: bool = True
     replication_factor: int = 1
     # Where a partition with no checkpoint in Redis starts.
     start_from: Literal["earliest", "latest"] = "earliest"

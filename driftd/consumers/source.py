@@ -55,7 +55,9 @@ class RebalanceListener(Protocol):
 
 
 class Source(Protocol):
-    def subscribe(self, topics: list[str], listener: RebalanceListener) -> None: ...
+    def subscribe(self, topics: list[str], listener: RebalanceListener | None) -> None:
+        """Join the group for ``topics``. Without a listener, each partition starts from
+        the group's committed offset (the router's way); with one, where it says."""
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
         """Up to max_records records; an empty list when none came within timeout."""
@@ -99,8 +101,10 @@ class Producer(Protocol):
         value: bytes,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
     ) -> None:
-        """Queue one message; raises BufferFull when the local queue is full."""
+        """Queue one message (to ``partition``, or the key's murmur2 partition); raises
+        BufferFull when the local queue is full."""
 
     def flush(self, timeout: float) -> int:
         """Wait for queued messages; returns how many are still undelivered."""

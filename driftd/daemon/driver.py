@@ -66,9 +66,13 @@ class Driver:
         on_batch: Callable[[int], None] | None = None,
         stopping: threading.Event | None = None,
         on_close: Callable[[], None] | None = None,
+        upstream_busy: Callable[[], bool] | None = None,
     ):
         """``stopping`` is set by ``stop()`` (share it with the partition set, so store
-        retries end too); ``on_close`` runs after the source is closed (a producer)."""
+        retries end too); ``on_close`` runs after the source is closed (a producer);
+        ``upstream_busy()`` is True while a stage before this one (the router) still has
+        input, which an idle exit waits for."""
+        self.upstream_busy = upstream_busy
         self.source = source
         self.topics = topics
         self.partitions = partitions
@@ -133,7 +137,11 @@ class Driver:
                     idle_since = self.clock()
                     self.partitions.evaluate_pending()
                     self.checkpoint()
-                elif idle_timeout is not None and self.clock() - idle_since >= idle_timeout:
+                elif (
+                    idle_timeout is not None
+                    and self.clock() - idle_since >= idle_timeout
+                    and (self.upstream_busy is None or not self.upstream_busy())
+                ):
                     break
         finally:
             self.shutdown(batch_job=finished)

@@ -32,16 +32,25 @@ from typing import Any
 from driftd.alerts.dispatch import Dispatcher
 from driftd.config import Config
 from driftd.consumers.kafka.clients import open_producer
+from driftd.consumers.router import start_router, wait_stopped
 from driftd.consumers.source import Record
 from driftd.daemon.builders import client_id, redis_client
 from driftd.daemon.partitions import PartitionSet
 from driftd.daemon.paths import state_dir
-from driftd.daemon.service import build_dispatcher, service_partitions
+from driftd.daemon.service import (
+    build_dispatcher,
+    build_router,
+    ensure_topics,
+    monitored_topics,
+    service_partitions,
+)
 
 log = logging.getLogger("driftd.faust")
 
 
-def build_app(config: Config, partitions: PartitionSet, dispatcher: Dispatcher) -> Any:
+def build_app(
+    config: Config, partitions: PartitionSet, dispatcher: Dispatcher, counts: dict[str, int]
+) -> Any:
     import faust
 
     spec = config.kafka
@@ -63,17 +72,18 @@ def build_app(config: Config, partitions: PartitionSet, dispatcher: Dispatcher) 
         web_enabled=False,
     )
     topics = [
-        app.topic(name, value_serializer="raw", key_serializer="raw", partitions=spec.partitions)
-        for name in (spec.topics.predictions, spec.topics.labels)
+        app.topic(name, value_serializer="raw", key_serializer="raw", partitions=counts[name])
+        for name in monitored_topics(config)
     ]
     interval = float(runtime.checkpoint_interval)
 
     async def consume(stream: Any) -> None:
         async for events in stream.take_events(runtime.batch_size, within=interval):
             records = [
-                Record(e.message.topic, e.message.partition, e.message.offset, e.value or b"")
+                Record(e.message.topic, e.message.partition, e.message.offset, e.value or b"",
+                       None, _headers(e.message.headers))
                 for e in events
-            ]
+            ]  # fmt: skip
             partitions.open({r.partition for r in records})
             partitions.feed(records)
             # Checkpoint before Faust acknowledges (and later commits) these events.
@@ -104,14 +114,28 @@ def build_app(config: Config, partitions: PartitionSet, dispatcher: Dispatcher) 
     return app
 
 
+def _headers(headers: Any) -> list[tuple[str, bytes]]:
+    """A Faust message's headers (a mapping or pairs, as the transport gave them)."""
+    if not headers:
+        return []
+    pairs = headers.items() if hasattr(headers, "items") else headers
+    return [(str(name), bytes(value or b"")) for name, value in pairs]
+
+
 def run_faust(config: Config, quiet: bool = False) -> int:
     import faust
 
+    counts = ensure_topics(config, create=False)
     producer = open_producer(config.kafka, client_id())
     client = redis_client(config)
     dispatcher = build_dispatcher(config, client, quiet)
-    partitions = service_partitions(config, producer, client, dispatcher, threading.Event())
-    app = build_app(config, partitions, dispatcher)
+    first = monitored_topics(config)[0]
+    partitions = service_partitions(config, producer, client, dispatcher, threading.Event(),
+                                    counts[first])  # fmt: skip
+    app = build_app(config, partitions, dispatcher, counts)
+    stopping = threading.Event()
+    router = build_router(config, counts, stopping)
+    routing = start_router(router) if router is not None else None
     worker = faust.Worker(app, loglevel=logging.getLogger().level or logging.WARNING, quiet=True)
 
     code = 0
@@ -119,6 +143,9 @@ def run_faust(config: Config, quiet: bool = False) -> int:
         worker.execute_from_commandline()  # until SIGTERM/SIGINT; raises SystemExit
     except SystemExit as exit:
         code = int(exit.code or 0)
+    stopping.set()
+    if routing is not None:
+        wait_stopped(routing)
     # Every batch was checkpointed in its agent; what remains is the last evaluation.
     partitions.evaluate_pending()
     partitions.checkpoint()

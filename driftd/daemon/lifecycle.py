@@ -14,9 +14,10 @@ import threading
 
 from driftd.config import Config
 from driftd.consumers.kafka.probe import BrokerProbe
+from driftd.consumers.router import start_router, wait_stopped
 from driftd.daemon.driver import Driver
 from driftd.daemon.gctune import tune_gc
-from driftd.daemon.service import build_kafka_runtime, ensure_topics, start_http
+from driftd.daemon.service import build_kafka_runtime, build_router, ensure_topics, start_http
 from driftd.logs import apply_config
 
 log = logging.getLogger("driftd.service")
@@ -27,7 +28,6 @@ def run_service(
 ) -> int:
     apply_config(config.runtime)
     if engine == "faust":
-        ensure_topics(config, create=False)
         from driftd.daemon.faust_engine import run_faust
 
         return run_faust(config, quiet=quiet)
@@ -46,11 +46,14 @@ def run_service(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    ensure_topics(config, create=False)
-    runtime = build_kafka_runtime(config, quiet)
+    counts = ensure_topics(config, create=False)
+    router = build_router(config, counts, stopping)
+    runtime = build_kafka_runtime(config, quiet, counts,
+                                  router.busy if router is not None else None)  # fmt: skip
     started.append(runtime)
     if stopping.is_set():
         runtime.stop()
+    routing = start_router(router) if router is not None else None
     log.info(
         "driftd run: group %s on %s (%s client), state in Redis namespace %s:%s",
         config.kafka.group_id,
@@ -62,15 +65,16 @@ def run_service(
     server = probe = None
     if config.http.enabled:
         probe = BrokerProbe(config.kafka, config.kafka.topics.predictions).start()
-        server = start_http(config, runtime, probe)
+        server = start_http(config, runtime, probe, router)
     tune_gc()
     try:
         runtime.run(idle_timeout=idle_timeout)
     finally:
+        stopping.set()
+        if routing is not None:
+            wait_stopped(routing)
         if server is not None:
             server.stop()
         if probe is not None:
             probe.stop()
     return 0
-
-

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from driftd.consumers.routing import OriginMarks, parse_origin, topic_offsets
 from driftd.consumers.source import Record, TopicPartition
 from driftd.daemon.pipeline import Pipeline
 from driftd.store import Fenced, Store
@@ -31,12 +32,24 @@ log = logging.getLogger("driftd.runtime")
 class PartitionWorker:
     """Everything that belongs to partition number ``number`` of the event topics."""
 
-    def __init__(self, number: int, pipeline: Pipeline, store: Store, track_offsets: bool = True):
+    def __init__(
+        self,
+        number: int,
+        pipeline: Pipeline,
+        store: Store,
+        track_offsets: bool = True,
+        routed: bool = False,
+    ):
+        """``routed``: the records come from the repartition topics (consumers/routing.py):
+        repeats are dropped by origin offset, and dead letters name the input topic."""
         self.number = number
         self.pipeline = pipeline
         self.store = store
         self.track_offsets = track_offsets
-        self.next_offsets: dict[str, int] = store.load_offsets() if track_offsets else {}
+        stored = store.load_offsets() if track_offsets else {}
+        self.next_offsets: dict[str, int] = topic_offsets(stored)
+        self.origins = OriginMarks(stored) if routed else None
+        self.repeats = 0  # routed twice (a router restarted mid-batch), dropped
         self.unsaved = False
 
     def feed(self, records: list[Record]) -> int:
@@ -48,15 +61,36 @@ class PartitionWorker:
         if self.track_offsets:
             records = [r for r in records if r.offset >= self.next_offsets.get(r.topic, -1)]
         before = self.pipeline.dead_letters.total
-        self.pipeline.process((r.value, r.source, r.offset) for r in records)
+        if self.origins is None:
+            self.pipeline.process((r.value, r.source, r.offset) for r in records)
+        else:
+            self.pipeline.process(self._first_sight(records))
         if self.track_offsets:
             for record in records:
                 self.next_offsets[record.topic] = record.offset + 1
         self.unsaved = self.unsaved or bool(records)
         return self.pipeline.dead_letters.total - before
 
+    def _first_sight(self, records: list[Record]):
+        """Routed records not seen before, as (bytes, input topic:partition, input offset)."""
+        assert self.origins is not None
+        is_new = self.origins.is_new
+        for r in records:
+            origin = parse_origin(r.headers)
+            if origin is None:  # not written by a router: taken as it is
+                yield r.value, r.source, r.offset
+            elif is_new(*origin):
+                yield r.value, origin[0], origin[1]
+            else:
+                self.repeats += 1
+
     def offsets(self) -> dict[str, int] | None:
-        return dict(self.next_offsets) if self.track_offsets else None
+        """What the checkpoint stores: next offsets, plus the origin marks when routed."""
+        if not self.track_offsets:
+            return None
+        if self.origins is None:
+            return dict(self.next_offsets)
+        return {**self.next_offsets, **self.origins.marks}
 
 
 class PartitionSet:
@@ -130,7 +164,8 @@ class PartitionSet:
                 self._drop(number)
                 continue
             worker.unsaved = False
-            committed.update({(topic, number): o for topic, o in (offsets or {}).items()})
+            committed.update({(topic, number): o
+                              for topic, o in topic_offsets(offsets or {}).items()})  # fmt: skip
         return committed
 
     def retrying(self, action: Callable[[], Any]) -> Any:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from driftd.alerts.dispatch import Dispatcher
@@ -53,7 +53,11 @@ JUMP_CONFIRMATIONS = 8
 # A prediction stamped within this of the wall clock (and no older than the jump limit)
 # is believed at once: the stream is live and only its clock lagged (a quiet spell).
 WALL_SKEW = 300.0
-
+MISROUTED = (
+    "this model's events belong on another partition (the producer's key or "
+    "partitioner differs from driftd's murmur2 of model_id); set "
+    "kafka.repartition: true to route any partitioning"
+)
 
 
 class Pipeline:
@@ -65,8 +69,13 @@ class Pipeline:
         dead_letters: DeadLetterSink,
         catalog: ModelCatalog | None = None,
         eager: bool = True,
+        owns: Callable[[str], bool] | None = None,
     ):
+        """``owns(model_id)``: whether this partition's pipeline is the model's place (the
+        service reading producers' own partitioning); an event for a model owned
+        elsewhere is a ``misrouted`` dead letter, never a second monitor."""
         self.config = config
+        self.owns = owns
         self.store = store
         self.dispatcher = dispatcher
         self.dead_letters = dead_letters
@@ -111,6 +120,14 @@ class Pipeline:
             self.processed += 1
             if isinstance(event, DeadLetter):
                 self.dead_letters.add(event)
+                continue
+            owns = self.owns
+            if (
+                owns is not None
+                and event.model_id not in self.monitors
+                and not owns(event.model_id)
+            ):
+                self.dead_letters.add(DeadLetter.of(raw, "misrouted", MISROUTED, source, offset))
                 continue
             is_label = isinstance(event, Label)
             look = False

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
+import msgspec
 import redis
 
 from driftd.alerts.dispatch import Dispatcher
@@ -18,7 +20,9 @@ from driftd.consumers.deadletter_topic import DeadLetterTopic
 from driftd.consumers.guard import DeadLetterGuard
 from driftd.consumers.kafka.clients import open_admin, open_consumer, open_producer
 from driftd.consumers.kafka.probe import BrokerProbe
-from driftd.consumers.source import Producer
+from driftd.consumers.router import Router
+from driftd.consumers.routing import partition_for, repartition_topics
+from driftd.consumers.source import Producer, Source
 from driftd.daemon.builders import (
     REDIS_RETRYABLE,
     announcer,
@@ -56,42 +60,91 @@ def build_dispatcher(config: Config, client: redis.Redis, quiet: bool) -> Dispat
     return Dispatcher(log_receivers(config, quiet), alerting, retrain_listeners(config))
 
 
+def routes(config: Config) -> dict[str, str]:
+    """Each event topic -> the repartition topic the monitors read it from."""
+    topics = config.kafka.topics
+    return repartition_topics(config.kafka.group_id, topics.predictions, topics.labels)
+
+
+def monitored_topics(config: Config) -> list[str]:
+    """The topics the monitoring stage reads: predictions first, then labels."""
+    topics = config.kafka.topics
+    inputs = [topics.predictions, topics.labels]
+    if not config.kafka.repartition:
+        return inputs
+    routed = routes(config)
+    return [routed[name] for name in inputs]
+
+
 def service_partitions(
     config: Config,
     producer: Producer,
     client: redis.Redis,
     dispatcher: Dispatcher,
     stopping: threading.Event,
+    partition_count: int,
 ) -> PartitionSet:
-    """Partition p of the event topics: claimed in Redis (fencing earlier owners), its
-    checkpoint restored, dead letters to the dead-letter topic."""
+    """Partition p of the monitored topics (``partition_count`` of them): claimed in
+    Redis (fencing earlier owners), its checkpoint restored, dead letters to the
+    dead-letter topic. Reading producers' own partitioning (no repartition), a pipeline
+    refuses events of models that hash elsewhere."""
     catalog = ModelCatalog(config)
     namespace = f"{config.redis.namespace}:{config.kafka.group_id}"
+    routed = config.kafka.repartition
 
     def open_worker(number: int) -> PartitionWorker:
         store = RedisStore(client, namespace, number, config.redis.history)
         store.claim()
+        owns = None if routed else (lambda model_id: partition_for(model_id, partition_count)
+                                    == number)  # fmt: skip
         pipeline = Pipeline(config, store, dispatcher,
                             DeadLetterTopic(producer, config.kafka.topics.dead_letters),
-                            catalog, eager=False)  # fmt: skip
+                            catalog, eager=False, owns=owns)  # fmt: skip
         pipeline.restore()
-        return PartitionWorker(number, pipeline, store)
+        return PartitionWorker(number, pipeline, store, routed=routed)
 
     return PartitionSet(open_worker, REDIS_RETRYABLE, stopping, store_name="redis")
 
 
-def build_kafka_runtime(config: Config, quiet: bool = False) -> Driver:
-    """The service's driver: a consumer-group member over Redis-backed partitions."""
+def build_router(
+    config: Config, counts: dict[str, int], stopping: threading.Event
+) -> Router | None:
+    """The routing stage of `driftd run` (None with ``kafka.repartition`` off)."""
+    if not config.kafka.repartition:
+        return None
+    spec = config.kafka
+    router_spec = msgspec.structs.replace(spec, group_id=f"{spec.group_id}-router")
+    routed = routes(config)
+
+    def open_clients() -> tuple[Source, Producer]:
+        return (open_consumer(router_spec, f"{client_id()}-router"),
+                open_producer(spec, f"{client_id()}-router"))  # fmt: skip
+
+    return Router(open_clients, routed, counts[routed[spec.topics.predictions]],
+                  config.runtime.batch_size, stopping)  # fmt: skip
+
+
+def build_kafka_runtime(
+    config: Config,
+    quiet: bool = False,
+    counts: dict[str, int] | None = None,
+    upstream_busy: Callable[[], bool] | None = None,
+) -> Driver:
+    """The service's driver: a consumer-group member over Redis-backed partitions.
+    ``counts``: the topics' partition counts (``ensure_topics``), looked up if None;
+    ``upstream_busy``: the router still has input (an idle exit waits for it)."""
+    if counts is None:
+        counts = ensure_topics(config, create=False)
     client = redis_client(config)
     producer = open_producer(config.kafka, client_id())
     dispatcher = build_dispatcher(config, client, quiet)
     stopping = threading.Event()
     runtime = config.runtime
-    topics = config.kafka.topics
+    watched = monitored_topics(config)
     driver = Driver(
         open_consumer(config.kafka, client_id()),
-        [topics.predictions, topics.labels],
-        service_partitions(config, producer, client, dispatcher, stopping),
+        watched,
+        service_partitions(config, producer, client, dispatcher, stopping, counts[watched[0]]),
         dispatcher,
         runtime.batch_size,
         CheckpointPolicy(every_seconds=float(runtime.checkpoint_interval)),
@@ -102,26 +155,30 @@ def build_kafka_runtime(config: Config, quiet: bool = False) -> Driver:
         ),
         stopping=stopping,
         on_close=producer.close,
+        upstream_busy=upstream_busy,
     )
     return driver
 
 
-def start_http(config: Config, runtime: Driver, probe: BrokerProbe) -> StatusServer:
+def start_http(
+    config: Config, runtime: Driver, probe: BrokerProbe, router: Router | None = None
+) -> StatusServer:
     """The HTTP server of `driftd run`: Redis-backed views plus the consumer's own state."""
     view = build_view(config, use_redis=True)
 
     def ready() -> dict[str, bool]:
         guard = runtime.guard
+        lag = [*runtime.lag.values(), *(router.lag.values() if router is not None else ())]
         return {
             "broker_reachable": probe.reachable(),
             "partitions_assigned": bool(runtime.workers),
-            "lag_under_bound": max(runtime.lag.values(), default=0) <= config.http.ready_max_lag,
+            "lag_under_bound": max(lag, default=0) <= config.http.ready_max_lag,
             "not_paused_by_dead_letters": guard is None or guard.paused_until is None,
         }
 
     try:
         server = StatusServer(view, config.http.host, config.http.port, config.http.token_env,
-                              ready, consumer_metrics(runtime, probe.reachable),
+                              ready, consumer_metrics(runtime, probe.reachable, router),
                               Actions(view, announcer(config, service=True)),
                               config.http.allowed_hosts)  # fmt: skip
     except OSError as exc:
@@ -131,19 +188,30 @@ def start_http(config: Config, runtime: Driver, probe: BrokerProbe) -> StatusSer
 
 
 def topic_partitions(config: Config) -> dict[str, int]:
-    """Both event topics need the same count (co-partitioning); the others need one."""
+    """What `driftd topics create` makes: the event topics, the dead-letter topic and (with
+    repartition) the repartition topics with ``kafka.partitions`` each; models with one."""
     topics = config.kafka.topics
     n = config.kafka.partitions
-    return {topics.predictions: n, topics.labels: n, topics.dead_letters: n, topics.models: 1}
+    wanted = {topics.predictions: n, topics.labels: n, topics.dead_letters: n, topics.models: 1}
+    if config.kafka.repartition:
+        wanted.update(dict.fromkeys(routes(config).values(), n))
+    return wanted
 
 
 def ensure_topics(config: Config, create: bool) -> dict[str, int]:
-    """Create missing topics (``create``) and check the event topics are co-partitioned."""
+    """Check the topics (creating them with ``create``) and return their partition counts.
+
+    The repartition topics are driftd's own: created whenever missing. The monitored
+    pair must be co-partitioned (a model's labels meet its predictions in one place).
+    """
     admin = open_admin(config.kafka)
     try:
         wanted = topic_partitions(config)
+        internal = {name: wanted[name] for name in monitored_topics(config)}
         if create:
             admin.create_topics(wanted, config.kafka.replication_factor)
+        elif config.kafka.repartition:
+            admin.create_topics(internal, config.kafka.replication_factor)
         counts = {name: admin.partition_count(name) for name in wanted}
     finally:
         admin.close()
@@ -154,11 +222,12 @@ def ensure_topics(config: Config, create: bool) -> dict[str, int]:
             "kafka.topics",
             f"topic(s) {', '.join(missing)} do not exist: run `driftd topics create --config ...`",
         )
-    if counts[topics.predictions] != counts[topics.labels]:
+    first, second = monitored_topics(config)
+    if counts[first] != counts[second]:
         raise ConfigError(
             "kafka.topics",
-            f"{topics.predictions} has {counts[topics.predictions]} partitions but "
-            f"{topics.labels} has {counts[topics.labels]}: they must match, or a model's "
-            "labels would land on another partition than its predictions",
+            f"{first} has {counts[first]} partitions but {second} has {counts[second]}: they "
+            "must match, or a model's labels would land on another partition than its "
+            "predictions",
         )
     return {name: count for name, count in counts.items() if count is not None}

@@ -23,6 +23,7 @@ from runtime.stream import make_stream
 from testdata import wait_until
 
 from driftd.consumers.kafka.clients import open_consumer
+from driftd.daemon.service import routes
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
@@ -42,6 +43,7 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
     publish(setup, stream)
     daemon = daemons(setup.config_path)
     readings = final_readings(setup, stream)
+    config = setup.config
     # The live daemon's HTTP server (port 0: the one it logged).
     port = int(re.search(r"HTTP on 127\.0\.0\.1:(\d+)", daemon.log()).group(1))
     base = f"http://127.0.0.1:{port}"
@@ -51,10 +53,14 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
                                "not_paused_by_dead_letters": True}  # fmt: skip
     scrape = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
     families = {f.name: f for f in text_string_to_metric_families(scrape)}
-    # Caught up: every owned partition of both topics reports lag, and it is 0.
+    # Caught up: every owned partition reports lag, and it is 0: the router's on both
+    # event topics, the monitors' on both repartition topics.
     lag = {(s.labels["topic"], s.labels["partition"]): s.value
            for s in families["driftd_consumer_lag"].samples}  # fmt: skip
-    assert len(lag) == 8 and set(lag.values()) == {0.0}, lag
+    assert len(lag) == 16 and set(lag.values()) == {0.0}, lag
+    assert {topic for topic, _ in lag} == {config.kafka.topics.predictions, config.kafka.topics.labels,
+                                           *routes(config).values()}  # fmt: skip
+    assert families["driftd_router_events"].samples[0].value == len(stream.messages)
     assert families["driftd_broker_reachable"].samples[0].value == 1.0
     assert families["driftd_records_consumed"].samples[0].value == len(stream.messages)
     dead = {s.labels["reason"]: s.value for s in families["driftd_dead_letters"].samples}
@@ -72,10 +78,10 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
          "--redis"], capture_output=True, text=True, check=True,
     )  # fmt: skip
     lag_rows = [line for line in status.stdout.splitlines() if "predictions-" in line]
-    assert len(lag_rows) == 4 and all(line.rstrip(" │").endswith(" 0") for line in lag_rows)
+    assert len(lag_rows) == 8 and all(line.rstrip(" │").endswith(" 0") for line in lag_rows)
+    assert f"consumer group {config.kafka.group_id}-router" in status.stdout
 
     # Every malformed message is in the dead-letter topic with its reason and origin.
-    config = setup.config
     consumer = open_consumer(
         config.kafka.__class__(
             bootstrap_servers=config.kafka.bootstrap_servers, group_id="dlq-reader"

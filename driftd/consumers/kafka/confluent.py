@@ -79,8 +79,11 @@ class ConfluentConsumer:
         self._consumer = _Consumer(settings, logger=log)
         self._listener: RebalanceListener | None = None
 
-    def subscribe(self, topics: list[str], listener: RebalanceListener) -> None:
+    def subscribe(self, topics: list[str], listener: RebalanceListener | None) -> None:
         self._listener = listener
+        if listener is None:  # committed offsets, then auto.offset.reset
+            self._consumer.subscribe(topics)
+            return
         self._consumer.subscribe(topics, on_assign=self._on_assign, on_revoke=self._on_revoke)
 
     def _on_assign(self, consumer: _Consumer, partitions: list[_TopicPartition]) -> None:
@@ -159,8 +162,14 @@ class ConfluentReader:
 
     def __init__(self, spec: KafkaSpec, topic: str, client_id: str):
         settings = client_settings(spec, client_id)
-        settings.update({**spec.options, "group.id": "driftd-unused",
-                         "enable.auto.commit": False, "enable.auto.offset.store": False})
+        settings.update(
+            {
+                **spec.options,
+                "group.id": "driftd-unused",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+            }
+        )
         self._consumer = _Consumer(settings, logger=log)
         try:
             self._consumer.assign(self._ends(topic))
@@ -225,9 +234,12 @@ class ConfluentProducer:
         value: bytes,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
     ) -> None:
         try:
-            self._producer.produce(topic, value, key, headers=headers, on_delivery=self._delivered)
+            self._producer.produce(topic, value, key, headers=headers,
+                                   partition=-1 if partition is None else partition,
+                                   on_delivery=self._delivered)  # fmt: skip
         except BufferError:
             self._producer.poll(0)
             raise BufferFull(f"local queue full ({len(self._producer)} messages)") from None

@@ -89,7 +89,10 @@ class KafkaPythonConsumer:
         self.start_from = spec.start_from
         self._consumer = KafkaConsumer(**settings)
 
-    def subscribe(self, topics: list[str], listener: RebalanceListener) -> None:
+    def subscribe(self, topics: list[str], listener: RebalanceListener | None) -> None:
+        if listener is None:  # committed offsets, then auto_offset_reset
+            self._consumer.subscribe(topics)
+            return
         self._consumer.subscribe(topics, listener=_Listener(self, listener))
 
     def poll(self, max_records: int, timeout: float) -> list[Record]:
@@ -200,11 +203,13 @@ class KafkaPythonProducer:
         value: bytes,
         key: bytes | None = None,
         headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
     ) -> None:
         if self._queued >= self.max_queued:
             raise BufferFull(f"local queue full ({self._queued} messages)")
         try:
-            future = self._producer.send(topic, value=value, key=key, headers=headers)
+            future = self._producer.send(topic, value=value, key=key, headers=headers,
+                                         partition=partition)  # fmt: skip
         except KafkaTimeoutError as exc:
             raise BufferFull(str(exc)) from None
         self._queued += 1

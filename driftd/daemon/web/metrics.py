@@ -19,13 +19,19 @@ The service adds its consumer's own (:func:`consumer_metrics`).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from driftd.consumers.router import Router
 from driftd.daemon.driver import Driver
 from driftd.daemon.web.state_view import StateView
 from driftd.detectors import readings as names
+
+log = logging.getLogger("driftd.http")
 
 Extra = Callable[[], list[Metric]]
 _FAMILIES: dict[str, tuple[type, str, str, list[str]]] = {
@@ -120,8 +126,11 @@ class StateCollector:
         return [runs, seconds, finished]
 
 
-def consumer_metrics(driver: Driver, broker_reachable: Callable[[], bool]) -> Extra:
-    """The service's own metrics: records consumed, partitions, dead letters, lag, delivery."""
+def consumer_metrics(
+    driver: Driver, broker_reachable: Callable[[], bool], router: Router | None = None
+) -> Extra:
+    """The service's own metrics: records consumed, partitions, dead letters, lag (of the
+    monitors and of the router, each on the topics it reads), routing, delivery."""
 
     def collect() -> list[Metric]:
         consumed = CounterMetricFamily("driftd_records_consumed", "Records polled by this member")
@@ -138,11 +147,23 @@ def consumer_metrics(driver: Driver, broker_reachable: Callable[[], bool]) -> Ex
             dead.add_metric([reason], count)
         lag = GaugeMetricFamily("driftd_consumer_lag", "Messages behind the partition's end",
                                 labels=["topic", "partition"])  # fmt: skip
-        for (topic, partition), behind in sorted(driver.lag.items()):
+        lags = {**driver.lag, **(router.lag if router is not None else {})}
+        for (topic, partition), behind in sorted(lags.items()):
             lag.add_metric([topic, str(partition)], behind)
         reachable = GaugeMetricFamily("driftd_broker_reachable", "1 while the broker answers")
         reachable.add_metric([], float(broker_reachable()))
         out: list[Metric] = [consumed, assigned, dead, lag, reachable]
+        if router is not None:
+            routed = CounterMetricFamily(
+                "driftd_router_events",
+                "Events the router forwarded to their model's partition (repeats included)",
+            )
+            routed.add_metric([], router.routed)
+            repeats = CounterMetricFamily(
+                "driftd_router_repeats", "Routed events seen before (a router restarted "
+                "mid-batch), dropped by origin offset")  # fmt: skip
+            repeats.add_metric([], sum(w.repeats for w in list(driver.workers.values())))
+            out += [routed, repeats]
         alerting = driver.dispatcher.alerting
         if alerting is not None:
             delivery = CounterMetricFamily("driftd_notifications", "Notification outcomes",
@@ -151,5 +172,37 @@ def consumer_metrics(driver: Driver, broker_reachable: Callable[[], bool]) -> Ex
                 delivery.add_metric([receiver, outcome], count)
             out.append(delivery)
         return out
+
+    return collect
+
+
+def committed_lag_metrics(read_lag: Callable[[], dict[str, list[tuple[str, int, int, int]]]],
+                          max_age: float = 5.0) -> Extra:  # fmt: skip
+    """Lag for a server without a consumer of its own (`driftd serve --redis`): each
+    consumer group's committed offsets against the partitions' ends, read from Kafka at
+    most every ``max_age`` seconds; a failed read exports ``driftd_lag_known 0``."""
+    cache: dict[str, Any] = {"at": float("-inf"), "rows": None}
+
+    def collect() -> list[Metric]:
+        now = time.monotonic()
+        if now - cache["at"] >= max_age:
+            cache["at"] = now
+            try:
+                cache["rows"] = read_lag()
+            except Exception as exc:
+                log.warning("reading consumer lag from Kafka failed: %s", exc)
+                cache["rows"] = None
+        rows = cache["rows"]
+        known = GaugeMetricFamily("driftd_lag_known", "1 when Kafka answered the lag query")
+        known.add_metric([], float(rows is not None))
+        lag = GaugeMetricFamily(
+            "driftd_consumer_lag",
+            "Messages behind the partition's end (committed offsets)",
+            labels=["group", "topic", "partition"],
+        )
+        for group, group_rows in (rows or {}).items():
+            for topic, partition, committed, end in group_rows:
+                lag.add_metric([group, topic, str(partition)], max(0, end - committed))
+        return [known, lag]
 
     return collect
