@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import msgspec
@@ -208,11 +209,14 @@ def ensure_topics(config: Config, create: bool) -> dict[str, int]:
     try:
         wanted = topic_partitions(config)
         internal = {name: wanted[name] for name in monitored_topics(config)}
-        if create:
-            admin.create_topics(wanted, config.kafka.replication_factor)
-        elif config.kafka.repartition:
-            admin.create_topics(internal, config.kafka.replication_factor)
+        making = wanted if create else internal if config.kafka.repartition else {}
+        made = admin.create_topics(making, config.kafka.replication_factor) if making else []
         counts = {name: admin.partition_count(name) for name in wanted}
+        deadline = time.monotonic() + 30
+        # A topic just created can be missing from metadata for a moment: ask again.
+        while any(counts[name] is None for name in made) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            counts = {name: admin.partition_count(name) for name in wanted}
     finally:
         admin.close()
     topics = config.kafka.topics

@@ -58,8 +58,8 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
     lag = {(s.labels["topic"], s.labels["partition"]): s.value
            for s in families["driftd_consumer_lag"].samples}  # fmt: skip
     assert len(lag) == 16 and set(lag.values()) == {0.0}, lag
-    assert {topic for topic, _ in lag} == {config.kafka.topics.predictions, config.kafka.topics.labels,
-                                           *routes(config).values()}  # fmt: skip
+    topics = config.kafka.topics
+    assert {t for t, _ in lag} == {topics.predictions, topics.labels, *routes(config).values()}
     assert families["driftd_router_events"].samples[0].value == len(stream.messages)
     assert families["driftd_broker_reachable"].samples[0].value == 1.0
     assert families["driftd_records_consumed"].samples[0].value == len(stream.messages)
