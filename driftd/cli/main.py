@@ -10,7 +10,7 @@ import argparse
 import logging
 import os
 
-from driftd.cli import alerts, models, serve, stream
+from driftd.cli import alerts, dev, models, serve, stream
 from driftd.cli.progress import err
 from driftd.config import ConfigError
 from driftd.credentials import redact
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
                         default=os.environ.get("DRIFTD_LOG_FORMAT", "text"),
                         help="json: one object per line, for log pipelines")  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (stream, alerts, models, serve):
+    for group in (stream, alerts, models, serve, dev):
         group.register(sub)
     return parser
 

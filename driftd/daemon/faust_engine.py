@@ -8,9 +8,11 @@ dead letters and readings are identical and either engine can take over from the
 other.
 
 Guarantee: Faust itself is at-least-once: it commits offsets of events its
-agents have finished, on an interval, and replays from those after a crash or a
-rebalance. Each batch is checkpointed to Redis (state + offsets, one transaction)
-inside the agent, before Faust acknowledges it, and records below a partition's
+agents have acknowledged, on an interval, and replays from those after a crash or a
+rebalance. The agents take batches without acknowledging them (``noack_take``); every
+``checkpoint_interval`` (and on revocation, and on the idle timer) the partitions
+that changed are checkpointed to Redis (state + offsets, one transaction) and only
+then are their events acknowledged, and records below a partition's
 checkpointed offset are skipped; so detector state is still exactly-once, as in
 the default engine, while Redis keeps its data. Differences: Faust decides where
 to start (its committed offsets, which trail Redis's), blocking Redis calls run
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from driftd.alerts.dispatch import Dispatcher
@@ -69,6 +72,10 @@ def build_app(
         broker_heartbeat_interval=max(spec.session_timeout / 4, 0.5),
         broker_commit_interval=float(runtime.checkpoint_interval),
         consumer_auto_offset_reset=spec.start_from,
+        # Events are acknowledged after their checkpoint (below), so Faust must not wait
+        # for every event to be acknowledged before a rebalance or a stop: the revoked
+        # handler and the final checkpoint write them to Redis, which holds the truth.
+        stream_wait_empty=False,
         web_enabled=False,
     )
     topics = [
@@ -76,9 +83,15 @@ def build_app(
         for name in monitored_topics(config)
     ]
     interval = float(runtime.checkpoint_interval)
+    unacked = _Unacked()
+
+    async def checkpoint() -> None:
+        """Checkpoint what changed, then let Faust acknowledge (and later commit) it."""
+        partitions.checkpoint()
+        await unacked.ack_all()
 
     async def consume(stream: Any) -> None:
-        async for events in stream.take_events(runtime.batch_size, within=interval):
+        async for events in stream.noack_take(runtime.batch_size, within=interval):
             records = [
                 Record(e.message.topic, e.message.partition, e.message.offset, e.value or b"",
                        None, _headers(e.message.headers))
@@ -86,8 +99,9 @@ def build_app(
             ]  # fmt: skip
             partitions.open({r.partition for r in records})
             partitions.feed(records)
-            # Checkpoint before Faust acknowledges (and later commits) these events.
-            partitions.checkpoint()
+            unacked.add(stream, events)
+            if unacked.age() >= interval:
+                await checkpoint()
 
     app.agent(topics[0], name="driftd-predictions")(consume)
     app.agent(topics[1], name="driftd-labels")(consume)
@@ -95,7 +109,7 @@ def build_app(
     @app.timer(interval=interval)
     async def evaluate_idle() -> None:
         partitions.evaluate_pending()
-        partitions.checkpoint()
+        await checkpoint()
         if dispatcher.alerting is not None:
             dispatcher.alerting.tick()
 
@@ -104,6 +118,7 @@ def build_app(
         numbers = {tp.partition for tp in revoked} & set(partitions.workers)
         log.info("revoked partitions %s: checkpointing them before they move", sorted(numbers))
         partitions.close(numbers)
+        await checkpoint()
 
     @app.on_partitions_assigned.connect
     async def assigned(sender: Any, assigned: Any, **_: Any) -> None:
@@ -112,6 +127,29 @@ def build_app(
         log.info("assigned partitions %s", sorted(numbers))
 
     return app
+
+
+class _Unacked:
+    """Events fed to the pipelines but not yet checkpointed: Faust must not acknowledge
+    (so must not commit) them before the checkpoint that holds their effect, which
+    comes every ``checkpoint_interval``, not after every batch."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, Any]] = []
+        self.since = time.monotonic()
+
+    def add(self, stream: Any, events: list[Any]) -> None:
+        if not self.events:
+            self.since = time.monotonic()
+        self.events.extend((stream, event) for event in events)
+
+    def age(self) -> float:
+        return time.monotonic() - self.since if self.events else 0.0
+
+    async def ack_all(self) -> None:
+        events, self.events = self.events, []
+        for stream, event in events:
+            await stream.ack(event)
 
 
 def _headers(headers: Any) -> list[tuple[str, bytes]]:
@@ -136,7 +174,9 @@ def run_faust(config: Config, quiet: bool = False) -> int:
     stopping = threading.Event()
     router = build_router(config, counts, stopping)
     routing = start_router(router) if router is not None else None
-    worker = faust.Worker(app, loglevel=logging.getLogger().level or logging.WARNING, quiet=True)
+    # driftd's own logging (text or JSON, as --log-format says) stays in place.
+    worker = faust.Worker(app, loglevel=logging.getLogger().level or logging.WARNING, quiet=True,
+                          override_logging=False)
 
     code = 0
     try:

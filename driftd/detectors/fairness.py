@@ -33,6 +33,11 @@ from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 
 MAX_GROUPS = 64  # beyond this many distinct values, the rest count as "other"
+# Group names become reading names (fairness.ATTR.group.NAME.METRIC), stored with every
+# readings row: past this many characters of names per attribute, new values count as
+# "other" too (64 values of the 256 characters an attribute value may have would make
+# ~100 KB of names per row).
+MAX_GROUP_NAME_CHARS = 2048
 OTHER = "other"
 
 
@@ -62,7 +67,8 @@ class FairnessWindow:
         try:
             return self._group_names.index(name)
         except ValueError:
-            if len(self._group_names) >= MAX_GROUPS:
+            spent = sum(map(len, self._group_names))
+            if len(self._group_names) >= MAX_GROUPS or spent + len(name) > MAX_GROUP_NAME_CHARS:
                 name = OTHER
                 if OTHER in self._group_names:
                     return self._group_names.index(OTHER)

@@ -47,3 +47,37 @@ def test_engine_contract_stop_restart_equals_recomputation(make_setup, daemons, 
     readings = final_readings(setup, stream, timeout=120)
     assert second.terminate() == 0, second.log()[-3000:]
     assert_equals_recomputation(setup, stream, readings)
+
+
+def test_the_faust_engine_logs_json_when_asked(make_setup, tmp_path):
+    """`--log-format json` holds for the faust engine too (Faust set up its own text
+    logging over driftd's before): every line on stderr is a JSON object."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from runtime.harness import ROOT
+
+    setup = make_setup()
+    log_path = tmp_path / "faust.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "driftd.cli", "--log-level", "INFO", "--log-format", "json",
+             "run", "--config", str(setup.config_path), "--quiet", "--engine", "faust"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while "assigned partitions" not in log_path.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log_path.read_text()[-3000:]
+            time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, log_path.read_text()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    lines = [line for line in log_path.read_text().splitlines() if line.strip()]
+    assert any("assigned partitions" in line for line in lines)
+    for line in lines:
+        assert isinstance(json.loads(line), dict), line

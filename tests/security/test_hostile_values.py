@@ -112,3 +112,23 @@ def test_an_attribute_value_of_40_kb_is_a_dead_letter_and_256_characters_are_fin
     assert letter.raw == event("f" * 40_000).decode()
     label = b'{"type":"label","event_id":"e","model_id":"m","timestamp":1.8e9,"label":1}'
     assert not isinstance(decoder.decode(label), DeadLetter)  # labels carry no attributes
+
+
+def test_group_names_have_a_total_size_budget_past_which_values_count_as_other():
+    """64 values of 256 characters would put ~100 KB of reading names in every readings
+    row; past MAX_GROUP_NAME_CHARS of names per attribute, new values are "other"."""
+    import numpy as np
+
+    from driftd.detectors.fairness import MAX_GROUP_NAME_CHARS, OTHER, FairnessWindow
+
+    window = FairnessWindow("sex", 10_000, 1, "selection")
+    groups = [f"{i:03d}" + "x" * 197 for i in range(40)] * 5  # 40 names of 200 characters
+    y = np.ones(len(groups), dtype=float)
+    window.update_many(groups, y, y)
+    names = {key.split(".group.")[1].rsplit(".", 1)[0]
+             for key in window.readings() if ".group." in key}  # fmt: skip
+    kept = names - {OTHER}
+    assert OTHER in names and len(kept) == MAX_GROUP_NAME_CHARS // 200
+    assert sum(map(len, kept)) <= MAX_GROUP_NAME_CHARS
+    window.update_many(["y" * 100], y[:1], y[:1])  # past the budget: other
+    assert not any(".group.yyy" in key for key in window.readings())

@@ -1,0 +1,1 @@
+"""Tools for developers and for trying driftd: local Kafka and Redis without Docker."""
