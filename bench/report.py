@@ -48,6 +48,11 @@ SECTIONS = [
             "One local Kafka broker (from its jars) and Redis share the 2 cores with driftd. "
             "The full daemon path: decode, join, every default detector, rules, dead letters, "
             "Redis checkpoints and Kafka commits. Goal: >= 80% of raw and >= 100k events/s."),
+    Section("engines", "`driftd run`: the faust engine vs the default on one backlog",
+            "bench.engines", ["--predictions", "110000"], ["--predictions", "300"],
+            "Each engine as a `driftd run` process in its own group over the same backlog, "
+            "routing stage included, timed by what it checkpointed in Redis. Goal: faust at "
+            "least 0.5x the default engine."),
     Section("memory", "Memory over a long stream", "bench.memory",
             ["--events", "10000000"], ["--events", "20000", "--report-every", "10000"],
             "10 models x 50 features through the embedded pipeline. State is bounded by the "

@@ -1,0 +1,113 @@
+"""`driftd run` with each engine on the same backlog: the default driver loop vs faust.
+
+    .venv/bin/python -m bench.engines --predictions 110000
+
+Publishes one stream (three binary models, predictions then delayed labels) to fresh
+topics, then starts `driftd run --engine E` as a process, once per engine, each in its
+own consumer group over the same backlog, and times it from its first checkpointed
+message to its last (the sum of the next offsets it stored in Redis). Both engines
+include the routing stage. The ratio faust / default, measured in the same run, is the
+figure to compare (goal: at least 0.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import redis  # noqa: E402
+from runtime.stream import make_stream  # noqa: E402
+from testdata import write_reference_csv  # noqa: E402
+
+from bench.kafka_throughput import MODEL  # noqa: E402
+from bench.services import kafka_and_redis, service_config  # noqa: E402
+from driftd.daemon.service import ensure_topics  # noqa: E402
+from driftd.sdk import Publisher  # noqa: E402
+
+
+def stored(config) -> int:
+    """Messages whose effect is checkpointed in Redis (next offsets of monitored topics)."""
+    client = redis.Redis.from_url(config.redis.url)
+    total = 0
+    for key in client.scan_iter(f"{config.redis.namespace}:{config.kafka.group_id}:p*:offsets"):
+        total += sum(int(v) for k, v in client.hgetall(key).items() if b":" not in k)
+    client.close()
+    return total
+
+
+def engine_rate(config, path: Path, engine: str, total: int, timeout: float = 1800) -> float:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "driftd.cli", "run", "--config", str(path), "--quiet",
+         "--engine", engine], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    spawned = time.perf_counter()
+    try:
+        deadline = time.monotonic() + timeout
+        while stored(config) == 0:
+            assert process.poll() is None and time.monotonic() < deadline, "engine stopped"
+            time.sleep(0.05)
+        started, first = time.perf_counter(), stored(config)
+        while (done := stored(config)) < total:
+            assert process.poll() is None and time.monotonic() < deadline, "engine stopped"
+            time.sleep(0.05)
+        if done == first:  # all in the first checkpoint (a tiny backlog): from the spawn
+            return done / (time.perf_counter() - spawned)
+        return (done - first) / (time.perf_counter() - started)
+    finally:
+        process.terminate()
+        process.wait(120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--predictions", type=int, default=110_000)
+    args = parser.parse_args()
+    with kafka_and_redis() as (bootstrap, redis_url):
+        work = Path(tempfile.mkdtemp(prefix="driftd-bench-"))
+        reference = write_reference_csv(work / "reference.csv", n=5000)
+        suffix = uuid.uuid4().hex[:8]
+        models = "\n".join(
+            MODEL.format(name=m, reference=reference) for m in ("credit", "fraud", "churn")
+        )
+
+        def config_for(engine: str):
+            path = work / f"{engine}.yaml"
+            config = service_config(path, models, bootstrap, redis_url, "confluent",
+                                    f"{engine}-{suffix}", suffix)  # fmt: skip
+            return config, path
+
+        base, _ = config_for("publish")
+        ensure_topics(base, create=True)
+        stream = make_stream(args.predictions, seed=0)
+        total = len(stream.messages)
+        publisher = Publisher.kafka(bootstrap, "confluent", base.kafka.topics, max_buffer=total)
+        topic = {"predictions": base.kafka.topics.predictions, "labels": base.kafka.topics.labels}
+        for kind, model, raw in stream.messages:
+            publisher._enqueue(topic[kind], model, raw)
+        publisher.close(120)
+        print(f"# driftd run per engine, the same backlog of {total} events (3 partitions)")
+        print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}")  # fmt: skip
+        print("| engine | events/s (checkpointed) | vs default |")
+        print("|---|---:|---:|")
+        rates = {}
+        for engine in ("kafka", "faust"):
+            config, path = config_for(engine)
+            rates[engine] = engine_rate(config, path, engine, total)
+            name = "default (driver loop)" if engine == "kafka" else "faust"
+            print(f"| {name} | {rates[engine]:,.0f} | {rates[engine] / rates['kafka']:.2f}x |",
+                  flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
