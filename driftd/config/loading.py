@@ -211,9 +211,12 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config file."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError("", f"cannot read config {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # found by the coverage-guided fuzzer
+        raise ConfigError("", f"{path} is not UTF-8 text (byte {exc.start}: "
+                          f"{exc.object[exc.start:exc.start + 1]!r})") from None  # fmt: skip
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

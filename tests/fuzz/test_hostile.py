@@ -100,3 +100,12 @@ def test_bad_configs_name_the_key_and_the_fix(tmp_path, text, key, hint):
     message = str(caught.value)
     assert key in message and hint in message, message
     assert "hunter2" not in message  # the error never repeats the secret
+
+
+def test_a_config_that_is_not_utf8_is_a_config_error(tmp_path):
+    """Found by the coverage-guided fuzzer (atheris): a 0xff byte in a config file raised
+    UnicodeDecodeError instead of a config error."""
+    path = tmp_path / "driftd.yaml"
+    path.write_bytes(b"runtime: {batch_size: 10}\xffkafka: {partitions: 4}\n")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte 25: b'\\xff'\)"):
+        load_config(path)
