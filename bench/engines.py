@@ -7,7 +7,9 @@ topics, then starts `driftd run --engine E` as a process, once per engine, each 
 own consumer group over the same backlog, and times it from its first checkpointed
 message to its last (the sum of the next offsets it stored in Redis). Both engines
 include the routing stage. The ratio faust / default, measured in the same run, is the
-figure to compare (goal: at least 0.5).
+figure to compare (goal: at least 0.5). A last row is Faust alone: an agent that only
+takes and acknowledges the same events (``noack_take``, as the engine does), no driftd
+work at all, the ceiling of any engine built on Faust's streams.
 """
 
 from __future__ import annotations
@@ -68,10 +70,49 @@ def engine_rate(config, path: Path, engine: str, total: int, timeout: float = 18
         process.wait(120)
 
 
+def faust_alone(bootstrap: str, topics: list[str], total: int) -> None:
+    """(In a child process) Faust's own rate over ``topics``: take, acknowledge, count."""
+    import logging
+
+    import faust
+
+    app = faust.App(f"faust-alone-{uuid.uuid4().hex[:6]}", broker=f"kafka://{bootstrap}",
+                    store="memory://", value_serializer="raw", key_serializer="raw",
+                    topic_allow_declare=False, topic_disable_leader=True, web_enabled=False,
+                    consumer_auto_offset_reset="earliest", stream_wait_empty=False)  # fmt: skip
+    seen = {"n": 0, "since": 0.0}
+
+    async def count(stream) -> None:
+        async for events in stream.noack_take(2000, within=1.0):
+            seen["since"] = seen["since"] or time.perf_counter()
+            for event in events:
+                await stream.ack(event)
+            seen["n"] += len(events)
+            if seen["n"] >= total:
+                print(seen["n"] / (time.perf_counter() - seen["since"]), flush=True)
+                os._exit(0)
+
+    app.agent(app.topic(*topics, value_serializer="raw", key_serializer="raw"),
+              name="count")(count)  # fmt: skip
+    faust.Worker(app, loglevel=logging.ERROR, quiet=True).execute_from_commandline()
+
+
+def faust_alone_rate(bootstrap: str, topics: list[str], total: int) -> float:
+    done = subprocess.run([sys.executable, "-m", "bench.engines", "--faust-alone", bootstrap,
+                           ",".join(topics), str(total)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=1800)  # fmt: skip
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--predictions", type=int, default=110_000)
+    parser.add_argument("--faust-alone", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.faust_alone:
+        bootstrap, topics, total = args.faust_alone
+        faust_alone(bootstrap, topics.split(","), int(total))
+        return
     with kafka_and_redis() as (bootstrap, redis_url):
         work = Path(tempfile.mkdtemp(prefix="driftd-bench-"))
         reference = write_reference_csv(work / "reference.csv", n=5000)
@@ -107,6 +148,9 @@ def main() -> None:
             name = "default (driver loop)" if engine == "kafka" else "faust"
             print(f"| {name} | {rates[engine]:,.0f} | {rates[engine] / rates['kafka']:.2f}x |",
                   flush=True)  # fmt: skip
+        alone = faust_alone_rate(bootstrap, [topic["predictions"], topic["labels"]], total)
+        print(f"| Faust alone (take + ack, no driftd work) | {alone:,.0f} "
+              f"| {alone / rates['kafka']:.2f}x |")
 
 
 if __name__ == "__main__":

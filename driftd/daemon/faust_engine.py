@@ -76,6 +76,10 @@ def build_app(
         # for every event to be acknowledged before a rebalance or a stop: the revoked
         # handler and the final checkpoint write them to Redis, which holds the truth.
         stream_wait_empty=False,
+        # Room for a whole batch per agent and per poll (Faust's defaults, 4096 buffered
+        # and unbounded polls, starve a batch of 2000 from two topics).
+        stream_buffer_maxsize=max(4 * runtime.batch_size, 4096),
+        broker_max_poll_records=runtime.batch_size,
         web_enabled=False,
     )
     topics = [
