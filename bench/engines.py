@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -89,7 +90,7 @@ def faust_alone(bootstrap: str, topics: list[str], total: int) -> None:
                 await stream.ack(event)
             seen["n"] += len(events)
             if seen["n"] >= total:
-                print(seen["n"] / (time.perf_counter() - seen["since"]), flush=True)
+                print(f"RATE {seen['n'] / (time.perf_counter() - seen['since'])}", flush=True)
                 os._exit(0)
 
     app.agent(app.topic(*topics, value_serializer="raw", key_serializer="raw"),
@@ -101,7 +102,9 @@ def faust_alone_rate(bootstrap: str, topics: list[str], total: int) -> float:
     done = subprocess.run([sys.executable, "-m", "bench.engines", "--faust-alone", bootstrap,
                            ",".join(topics), str(total)], cwd=ROOT, capture_output=True,
                           text=True, timeout=1800)  # fmt: skip
-    return float(done.stdout.strip().splitlines()[-1])
+    rates = re.findall(r"RATE ([0-9.]+)", done.stdout)  # Faust writes terminal codes too
+    assert rates, done.stdout[-2000:] + done.stderr[-2000:]
+    return float(rates[-1])
 
 
 def main() -> None:

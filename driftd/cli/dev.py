@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from driftd.cli.progress import err
+from driftd.cli.stream import port_option
 
 STATE_FILE = "services.json"
 
@@ -109,6 +110,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         action.add_argument("--dir", default=".driftd-dev",
                             help="their data and services.json (default .driftd-dev)")  # fmt: skip
         if name == "up":
-            action.add_argument("--kafka-port", type=int, default=9092)
-            action.add_argument("--redis-port", type=int, default=6379)
+            action.add_argument("--kafka-port", type=port_option, default=9092)
+            action.add_argument("--redis-port", type=port_option, default=6379)
         action.set_defaults(func=func)

@@ -14,6 +14,7 @@ import threading
 
 from rich.console import Console
 
+from driftd.cli.stream import port_option
 from driftd.config import Config, load_config
 from driftd.daemon.builders import announcer, build_view
 from driftd.daemon.web.api import Actions
@@ -126,6 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="the HTTP API and metrics over a state directory")
     serve.add_argument("--config", required=True)
     serve.add_argument("--host", default=None, help="default: http.host (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="default: http.port; 0 = any")
+    serve.add_argument("--port", type=port_option, default=None,
+                       help="default: http.port; 0 = any")  # fmt: skip
     serve.add_argument("--redis", action="store_true", help="the service's Redis store")
     serve.set_defaults(func=cmd_serve)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -180,6 +181,28 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def seconds_option(text: str) -> float:
+    """A finite, non-negative number of seconds (argparse rejects "nan", "inf", -1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value < 0 or value > 366 * 86400:
+        raise argparse.ArgumentTypeError(f"must be 0..{366 * 86400} seconds, got {text!r}")
+    return value
+
+
+def port_option(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     demo = sub.add_parser("demo", help="simulate a production model with injected problems")
     demo.add_argument("--predictions", type=int, default=20000)
@@ -205,13 +228,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--engine", choices=["kafka", "faust"], default="kafka")
     run.add_argument(
         "--idle-exit",
-        type=float,
+        type=seconds_option,
         default=None,
         metavar="SECONDS",
         help="exit after the stream has been quiet this long (batch jobs, tests)",
     )
     run.add_argument("--quiet", action="store_true", help="no console alerts")
-    run.add_argument("--port", type=int, default=None,
+    run.add_argument("--port", type=port_option, default=None,
                      help="the HTTP server's port (default: http.port)")  # fmt: skip
     run.set_defaults(func=cmd_run)
 

@@ -96,6 +96,11 @@ class Driver:
     def workers(self):
         return self.partitions.workers
 
+    def owned_models(self) -> set[str]:
+        """The models of the partitions this member owns (read from any thread)."""
+        return {model for worker in list(self.workers.values())
+                for model in list(worker.pipeline.monitors)}  # fmt: skip
+
     # -- rebalance listener -----------------------------------------------------------
 
     def assigned(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int | None]:

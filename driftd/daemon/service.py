@@ -181,7 +181,7 @@ def start_http(
         server = StatusServer(view, config.http.host, config.http.port, config.http.token_env,
                               ready, consumer_metrics(runtime, probe.reachable, router),
                               Actions(view, announcer(config, service=True)),
-                              config.http.allowed_hosts)  # fmt: skip
+                              config.http.allowed_hosts, runtime.owned_models)  # fmt: skip
     except OSError as exc:
         raise ConfigError("http.port", f"cannot listen on {config.http.host}:"
                           f"{config.http.port}: {exc.strerror}") from None  # fmt: skip

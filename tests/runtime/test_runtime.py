@@ -237,3 +237,35 @@ def test_ratio_guard_resumes_and_resolves_once_the_producers_are_fixed(
     hook.close()
     assert [n["status"] for n in notified] == ["firing", "resolved"]
     assert notified[0]["alerts"][0]["rule"] == "dead_letter_ratio"
+
+
+def _events_by_model(daemon) -> dict[str, float]:
+    port = int(re.search(r"HTTP on 127\.0\.0\.1:(\d+)", daemon.log()).group(1))
+    scrape = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+    families = {f.name: f for f in text_string_to_metric_families(scrape.decode())}
+    return {s.labels["model"]: s.value for s in families["driftd_events"].samples
+            if s.labels["kind"] == "predictions" and s.name.endswith("_total")}  # fmt: skip
+
+
+def test_with_two_daemons_each_models_totals_come_from_one_of_them(make_setup, daemons):
+    """Issue 15: both daemons exported every model's totals from Redis, so a PromQL
+    ``sum by (model)`` over the two counted each event twice. Each exports the models of
+    the partitions it owns."""
+    setup = make_setup()
+    stream = make_stream(6_000, seed=5)
+    first, second = daemons(setup.config_path), daemons(setup.config_path)
+    publish(setup, stream)
+    final_readings(setup, stream)
+    want = {m: float(len(stream.predictions[m])) for m in stream.predictions}
+    sums: dict[str, float] = {}
+
+    def summed_once() -> bool:
+        nonlocal sums
+        sums = {}
+        for daemon in (first, second):
+            for model, value in _events_by_model(daemon).items():
+                sums[model] = sums.get(model, 0.0) + value
+        return sums == want
+
+    wait_until(summed_once, 120, f"each model's total from one daemon: {sums} vs {want}")
+    assert first.terminate() == 0 and second.terminate() == 0

@@ -40,8 +40,14 @@ def test_the_api_takes_a_version_strictly(version, tmp_path):
         Actions(View(), announce=lambda event: None).promote("m", {"version": version})  # type: ignore[arg-type]
 
 
-def test_run_takes_a_port_and_refuses_an_impossible_one(binary_config_file, capsys):
+@pytest.mark.parametrize(("option", "value"), [("--port", "70000"), ("--port", "-1"),
+                                               ("--idle-exit", "nan"), ("--idle-exit", "inf"),
+                                               ("--idle-exit", "-1"), ("--idle-exit", "1e400")])  # fmt: skip
+def test_run_refuses_impossible_numbers_naming_the_option(binary_config_file, capsys, option,
+                                                          value):  # fmt: skip
     from driftd.cli.main import main
 
-    assert main(["run", "--config", str(binary_config_file), "--port", "70000"]) == 2
-    assert "--port" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:
+        main(["run", "--config", str(binary_config_file), option, value])
+    assert exit.value.code == 2
+    assert option in capsys.readouterr().err

@@ -72,9 +72,19 @@ def reading_sample(model: str, name: str, value: float) -> tuple[str, list[str],
 class StateCollector:
     """What the store and the registry say, collected at each scrape."""
 
-    def __init__(self, view: StateView, extra: Extra | None = None):
+    def __init__(
+        self,
+        view: StateView,
+        extra: Extra | None = None,
+        owned: Callable[[], set[str]] | None = None,
+    ):
+        """``owned()``: the models whose series this server exports (`driftd run`: those of
+        the partitions it owns), so that with several daemons every model's series come
+        from exactly one of them and a PromQL ``sum by (model)`` counts each once. None:
+        every model (a single server over the store)."""
         self.view = view
         self.extra = extra
+        self.owned = owned
 
     def collect(self) -> Iterator[Metric]:
         families = {key: cls(name, help_, labels=labels)
@@ -82,7 +92,10 @@ class StateCollector:
         champion = GaugeMetricFamily(
             "driftd_model_champion_version", "The registry's champion", labels=["model"]
         )
+        owned = self.owned() if self.owned is not None else None
         for model in self.view.models():
+            if owned is not None and model["model"] not in owned:
+                continue
             for name, value in model["metrics"].items():
                 if value is not None:
                     key, labels, sample = reading_sample(model["model"], name, value)
@@ -94,14 +107,16 @@ class StateCollector:
             labels=["model", "rule", "metric", "severity"],
         )  # fmt: skip
         for alert in self.view.alerts(standing=False)["firing"]:
+            if owned is not None and alert["model"] not in owned:
+                continue
             firing.add_metric(
                 [alert["model"], alert["rule"], alert["metric"], alert["severity"]], 1.0
             )
-        yield from (*families.values(), champion, firing, *self._retraining())
+        yield from (*families.values(), champion, firing, *self._retraining(owned))
         if self.extra is not None:
             yield from self.extra()
 
-    def _retraining(self) -> list[Metric]:
+    def _retraining(self, owned: set[str] | None) -> list[Metric]:
         """Runs by outcome, and the last run's duration and end time, per model."""
         runs = CounterMetricFamily(
             "driftd_retrain_runs", "Retraining runs by outcome", labels=["model", "outcome"]
@@ -114,6 +129,8 @@ class StateCollector:
             labels=["model", "outcome"],
         )  # fmt: skip
         for model in self.view.config.models:
+            if owned is not None and model not in owned:
+                continue
             history = self.view.registry.runs(model)
             if not history:
                 continue

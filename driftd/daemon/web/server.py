@@ -134,6 +134,7 @@ class StatusServer:
         extra_metrics: Extra | None = None,
         actions: Actions | None = None,
         allowed_hosts: list[str] | None = None,
+        owned_models: Callable[[], set[str]] | None = None,
     ):
         self.view = view
         self.host = host
@@ -142,7 +143,7 @@ class StatusServer:
         self.ready = ready
         self.actions = actions
         self.metrics = CollectorRegistry(auto_describe=False)
-        self.metrics.register(StateCollector(view, extra_metrics))  # type: ignore[arg-type]
+        self.metrics.register(StateCollector(view, extra_metrics, owned_models))  # type: ignore[arg-type]
         self.httpd = _CappedServer((host, port), self._handler())
         self.port = self.httpd.server_address[1]
         self._thread: threading.Thread | None = None
