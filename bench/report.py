@@ -47,7 +47,12 @@ SECTIONS = [
             ["--predictions", "110000"], ["--predictions", "300"],
             "One local Kafka broker (from its jars) and Redis share the 2 cores with driftd. "
             "The full daemon path: decode, join, every default detector, rules, dead letters, "
-            "Redis checkpoints and Kafka commits. Goal: >= 80% of raw and >= 100k events/s."),
+            "Redis checkpoints and Kafka commits; with the routing stage (the default: every "
+            "event is written once more, to its model's partition of the repartition topics, "
+            "and read from there) and without it (`kafka.repartition: false`, producers keying "
+            "by model_id with murmur2). The last line is the routing hop's cost: bytes written "
+            "per input byte, and its latency on a live trickle. Goal: >= 80% of raw and >= "
+            "100k events/s."),
     Section("engines", "`driftd run`: the faust engine vs the default on one backlog",
             "bench.engines", ["--predictions", "110000"], ["--predictions", "300"],
             "Each engine as a `driftd run` process in its own group over the same backlog, "
