@@ -180,7 +180,13 @@ def consumer_metrics(
                 "driftd_router_repeats", "Routed events seen before (a router restarted "
                 "mid-batch), dropped by origin offset")  # fmt: skip
             repeats.add_metric([], sum(w.repeats for w in list(driver.workers.values())))
-            out += [routed, repeats]
+            failures = CounterMetricFamily(
+                "driftd_router_failures",
+                "Times the router lost its clients (a broker away, a refused write) and "
+                "resumed from the committed offsets",
+            )
+            failures.add_metric([], router.failures)
+            out += [routed, repeats, failures]
         alerting = driver.dispatcher.alerting
         if alerting is not None:
             delivery = CounterMetricFamily("driftd_notifications", "Notification outcomes",
