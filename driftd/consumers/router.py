@@ -71,6 +71,8 @@ class Router:
                 continue
             try:
                 source.subscribe(list(self.routes), None)
+                log.info("router: routing %s by model into %d partitions",
+                         ", ".join(self.routes), self.partitions)  # fmt: skip
                 self._loop(source, producer)
                 delay = 0.5
             except Exception as exc:

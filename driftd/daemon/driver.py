@@ -89,6 +89,7 @@ class Driver:
         self._lag_measured = 0.0
         self._guard_firing_since: float | None = None  # wall time the guard alert fired
         self._paused = False
+        self._restored = False
         self._batches = 0
         self._last_checkpoint = clock()
 
@@ -106,6 +107,10 @@ class Driver:
     def assigned(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int | None]:
         numbers = {p for _, p in partitions}
         self.partitions.open(numbers)
+        # A partition restored here may hold events its last owner fed but never
+        # evaluated (it moved at the end of a stream): evaluate at the next quiet poll,
+        # even if this member was already idle (found by the two-daemon metrics test).
+        self._restored = True
         log.info("assigned partitions %s", sorted(numbers))
         return {(t, p): self.workers[p].next_offsets.get(t) for t, p in partitions}
 
@@ -138,8 +143,9 @@ class Driver:
                     finished = True
                     break
                 self.measure_lag(at_most_every=0.0 if idle_since is None else 1.0)
-                if idle_since is None:
-                    idle_since = self.clock()
+                if idle_since is None or self._restored:
+                    idle_since = idle_since if idle_since is not None else self.clock()
+                    self._restored = False
                     self.partitions.evaluate_pending()
                     self.checkpoint()
                 elif (

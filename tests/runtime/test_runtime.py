@@ -255,7 +255,13 @@ def test_with_two_daemons_each_models_totals_come_from_one_of_them(make_setup, d
     stream = make_stream(6_000, seed=5)
     first, second = daemons(setup.config_path), daemons(setup.config_path)
     publish(setup, stream)
-    final_readings(setup, stream)
+    try:
+        final_readings(setup, stream)
+    except AssertionError:
+        shown = subprocess.run([sys.executable, "-m", "driftd.cli", "status", "--config",
+                                str(setup.config_path), "--redis"], capture_output=True, text=True)
+        print("status at the failure:", shown.stdout, shown.stderr)
+        raise
     want = {m: float(len(stream.predictions[m])) for m in stream.predictions}
     sums: dict[str, float] = {}
 

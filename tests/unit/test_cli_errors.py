@@ -40,9 +40,11 @@ def test_the_api_takes_a_version_strictly(version, tmp_path):
         Actions(View(), announce=lambda event: None).promote("m", {"version": version})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("option", "value"), [("--port", "70000"), ("--port", "-1"),
-                                               ("--idle-exit", "nan"), ("--idle-exit", "inf"),
-                                               ("--idle-exit", "-1"), ("--idle-exit", "1e400")])  # fmt: skip
+IMPOSSIBLE = [("--port", "70000"), ("--port", "-1"), ("--idle-exit", "nan"),
+              ("--idle-exit", "inf"), ("--idle-exit", "-1"), ("--idle-exit", "1e400")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("option", "value"), IMPOSSIBLE)
 def test_run_refuses_impossible_numbers_naming_the_option(binary_config_file, capsys, option,
                                                           value):  # fmt: skip
     from driftd.cli.main import main
