@@ -28,24 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-import redis  # noqa: E402
+from runtime.harness import stored_offsets  # noqa: E402
 from runtime.stream import make_stream  # noqa: E402
-from testdata import write_reference_csv  # noqa: E402
 
-from bench.kafka_throughput import MODEL  # noqa: E402
-from bench.services import kafka_and_redis, service_config  # noqa: E402
+from bench.kafka_throughput import three_models  # noqa: E402
+from bench.services import kafka_and_redis, publish_backlog, service_config  # noqa: E402
 from driftd.daemon.service import ensure_topics  # noqa: E402
-from driftd.sdk import Publisher  # noqa: E402
-
-
-def stored(config) -> int:
-    """Messages whose effect is checkpointed in Redis (next offsets of monitored topics)."""
-    client = redis.Redis.from_url(config.redis.url)
-    total = 0
-    for key in client.scan_iter(f"{config.redis.namespace}:{config.kafka.group_id}:p*:offsets"):
-        total += sum(int(v) for k, v in client.hgetall(key).items() if b":" not in k)
-    client.close()
-    return total
 
 
 def engine_rate(config, path: Path, engine: str, total: int, timeout: float = 1800) -> float:
@@ -56,11 +44,11 @@ def engine_rate(config, path: Path, engine: str, total: int, timeout: float = 18
     spawned = time.perf_counter()
     try:
         deadline = time.monotonic() + timeout
-        while stored(config) == 0:
+        while stored_offsets(config) == 0:
             assert process.poll() is None and time.monotonic() < deadline, "engine stopped"
             time.sleep(0.05)
-        started, first = time.perf_counter(), stored(config)
-        while (done := stored(config)) < total:
+        started, first = time.perf_counter(), stored_offsets(config)
+        while (done := stored_offsets(config)) < total:
             assert process.poll() is None and time.monotonic() < deadline, "engine stopped"
             time.sleep(0.05)
         if done == first:  # all in the first checkpoint (a tiny backlog): from the spawn
@@ -119,11 +107,8 @@ def main() -> None:
         return
     with kafka_and_redis() as (bootstrap, redis_url):
         work = Path(tempfile.mkdtemp(prefix="driftd-bench-"))
-        reference = write_reference_csv(work / "reference.csv", n=5000)
+        models = three_models(work)
         suffix = uuid.uuid4().hex[:8]
-        models = "\n".join(
-            MODEL.format(name=m, reference=reference) for m in ("credit", "fraud", "churn")
-        )
 
         def config_for(engine: str):
             path = work / f"{engine}.yaml"
@@ -135,11 +120,7 @@ def main() -> None:
         ensure_topics(base, create=True)
         stream = make_stream(args.predictions, seed=0)
         total = len(stream.messages)
-        publisher = Publisher.kafka(bootstrap, "confluent", base.kafka.topics, max_buffer=total)
-        topic = {"predictions": base.kafka.topics.predictions, "labels": base.kafka.topics.labels}
-        for kind, model, raw in stream.messages:
-            publisher._enqueue(topic[kind], model, raw)
-        publisher.close(120)
+        publish_backlog(base, stream.messages)
         print(f"# driftd run per engine, the same backlog of {total} events (3 partitions)")
         print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}")  # fmt: skip
@@ -152,7 +133,8 @@ def main() -> None:
             name = "default (driver loop)" if engine == "kafka" else "faust"
             print(f"| {name} | {rates[engine]:,.0f} | {rates[engine] / rates['kafka']:.2f}x |",
                   flush=True)  # fmt: skip
-        alone = faust_alone_rate(bootstrap, [topic["predictions"], topic["labels"]], total)
+        topics = base.kafka.topics
+        alone = faust_alone_rate(bootstrap, [topics.predictions, topics.labels], total)
         print(f"| Faust alone (take + ack, no driftd work) | {alone:,.0f} "
               f"| {alone / rates['kafka']:.2f}x |")
 

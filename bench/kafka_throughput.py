@@ -34,18 +34,24 @@ sys.path.insert(0, str(ROOT / "tests"))
 from runtime.stream import make_stream  # noqa: E402
 from testdata import write_reference_csv  # noqa: E402
 
-from bench.services import kafka_and_redis, service_config  # noqa: E402
+from bench.services import kafka_and_redis, publish_backlog, service_config  # noqa: E402
 from driftd.config import load_config  # noqa: E402
 from driftd.consumers.kafka.clients import open_consumer  # noqa: E402
 from driftd.consumers.router import start_router  # noqa: E402
 from driftd.daemon.service import build_kafka_runtime, build_router, ensure_topics  # noqa: E402
-from driftd.sdk import Publisher  # noqa: E402
 
 MODEL = """  {name}:
     task: binary
     features: {{x: numeric, color: categorical}}
     reference: {reference}
     sensitive_attributes: [sex]"""
+
+
+def three_models(work: Path) -> str:
+    """The models section of the stream's three binary models, their reference in work."""
+    reference = write_reference_csv(work / "reference.csv", n=5000)
+    return "\n".join(MODEL.format(name=m, reference=reference)
+                     for m in ("credit", "fraud", "churn"))  # fmt: skip
 
 
 class _FromStart:
@@ -161,11 +167,8 @@ def main() -> None:
     args = parser.parse_args()
     with kafka_and_redis() as (bootstrap, redis_url):
         work = Path(tempfile.mkdtemp(prefix="driftd-bench-"))
-        reference = write_reference_csv(work / "reference.csv", n=5000)
+        models = three_models(work)
         suffix = uuid.uuid4().hex[:8]
-        models = "\n".join(
-            MODEL.format(name=m, reference=reference) for m in ("credit", "fraud", "churn")
-        )
 
         def config_for(client: str, repartition: bool = True):
             name = f"{client}-{'routed' if repartition else 'direct'}"
@@ -180,11 +183,7 @@ def main() -> None:
         ensure_topics(base, create=True)
         stream = make_stream(args.predictions, seed=0)
         total = len(stream.messages)
-        publisher = Publisher.kafka(bootstrap, "confluent", base.kafka.topics, max_buffer=total)
-        topic = {"predictions": base.kafka.topics.predictions, "labels": base.kafka.topics.labels}
-        for kind, model, raw in stream.messages:
-            publisher._enqueue(topic[kind], model, raw)
-        publisher.close(120)
+        publish_backlog(base, stream.messages)
         print(f"# driftd run vs raw consume, {total} events on 2 topics x 3 partitions")
         print(
             f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

@@ -67,3 +67,17 @@ def service_config(
                          client=client, group=group, suffix=suffix, redis=redis_url)  # fmt: skip
     path.write_text(text)
     return load_config(path)
+
+
+def publish_backlog(config: Config, messages: list[tuple[str, str, bytes]]) -> None:
+    """The stream's raw messages, keyed by model as the SDK keys them, onto the config's
+    event topics; returns once Kafka acknowledged them all."""
+    from driftd.sdk import Publisher
+
+    topics = config.kafka.topics
+    publisher = Publisher.kafka(config.kafka.bootstrap_servers, "confluent", topics,
+                                max_buffer=len(messages))  # fmt: skip
+    topic = {"predictions": topics.predictions, "labels": topics.labels}
+    for kind, model, raw in messages:
+        publisher._enqueue(topic[kind], model, raw)
+    publisher.close(120)

@@ -103,6 +103,7 @@ def build_app(
             ]  # fmt: skip
             partitions.open({r.partition for r in records})
             partitions.feed(records)
+            unacked.fed_at = time.monotonic()
             unacked.add(stream, events)
             if unacked.age() >= interval:
                 await checkpoint()
@@ -112,7 +113,10 @@ def build_app(
 
     @app.timer(interval=interval)
     async def evaluate_idle() -> None:
-        partitions.evaluate_pending()
+        # Only a quiet stream is evaluated here, as the driver loop does: while batches
+        # flow, models are evaluated every ``evaluate_every`` of their events.
+        if time.monotonic() - unacked.fed_at >= interval:
+            partitions.evaluate_pending()
         await checkpoint()
         if dispatcher.alerting is not None:
             dispatcher.alerting.tick()
@@ -141,6 +145,7 @@ class _Unacked:
     def __init__(self) -> None:
         self.events: list[tuple[Any, Any]] = []
         self.since = time.monotonic()
+        self.fed_at = float("-inf")  # when the last batch was fed
 
     def add(self, stream: Any, events: list[Any]) -> None:
         if not self.events:

@@ -189,9 +189,13 @@ class Background(threading.Thread):
 
 
 def consumed(setup: Setup) -> int:
-    """Messages whose effect is checkpointed in Redis (sum of stored next offsets of the
-    topics the monitors read; the routed path's origin marks, "topic:partition", aside)."""
-    config = setup.config
+    """Messages whose effect is checkpointed in Redis (see :func:`stored_offsets`)."""
+    return stored_offsets(setup.config)
+
+
+def stored_offsets(config) -> int:
+    """The sum of the next offsets stored in Redis for the topics the monitors read (the
+    routed path's origin marks, "topic:partition", aside)."""
     client = redis.Redis.from_url(config.redis.url)
     total = 0
     for key in client.scan_iter(f"{config.redis.namespace}:{config.kafka.group_id}:p*:offsets"):
@@ -233,3 +237,24 @@ def assert_equals_recomputation(setup: Setup, stream: Stream, readings: dict[str
                 model,
                 name,
             )
+
+
+def kill_mid_stream(setup: Setup, start_daemon, times: int, seed: int) -> list[int]:
+    """Start a daemon and kill -9 it at a random moment once it has checkpointed work of
+    its own, ``times`` times; returns the checkpointed progress after each kill. (Joining
+    after a kill waits out the dead member's session and a busy machine is slower still:
+    a fixed delay could kill it before it did anything.)"""
+    import random
+
+    from testdata import wait_until
+
+    rng = random.Random(seed)
+    progress: list[int] = []
+    for _ in range(times):
+        daemon = start_daemon(setup.config_path)
+        before = progress[-1] if progress else 0
+        wait_until(lambda b=before: consumed(setup) > b, 180, "the daemon's own progress")
+        time.sleep(rng.uniform(0.0, 1.0))
+        daemon.kill()
+        progress.append(consumed(setup))
+    return progress

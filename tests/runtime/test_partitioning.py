@@ -22,11 +22,10 @@ from confluent_kafka import Producer
 from runtime.harness import (
     Background,
     assert_equals_recomputation,
-    consumed,
     final_readings,
+    kill_mid_stream,
 )
 from runtime.stream import MODELS, expected_readings, make_stream
-from testdata import wait_until
 
 from driftd.consumers.kafka.clients import open_consumer
 from driftd.consumers.routing import partition_for
@@ -115,15 +114,7 @@ def test_mixed_partitioners_under_kill_9_lose_nothing_and_count_nothing_twice(
     order = random.Random(3)
     schemes = [order.choice(list(SCHEMES)) for _ in stream.messages]
     producer = Background(publish_as, setup, stream, schemes.__getitem__, 3000, 1.0)
-    rng = random.Random(4)
-    progress = []
-    for _ in range(3):
-        daemon = daemons(setup.config_path)
-        before = progress[-1] if progress else 0
-        wait_until(lambda b=before: consumed(setup) > b, 180, "the daemon's own progress")
-        time.sleep(rng.uniform(0.0, 1.0))
-        daemon.kill()
-        progress.append(consumed(setup))
+    progress = kill_mid_stream(setup, daemons, 3, seed=4)
     producer.finish()
     daemon = daemons(setup.config_path)
     readings = final_readings(setup, stream)

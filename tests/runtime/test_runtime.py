@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 import re
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from runtime.harness import (
     assert_equals_recomputation,
     consumed,
     final_readings,
+    kill_mid_stream,
     publish,
 )
 from runtime.stream import make_stream
@@ -109,18 +109,7 @@ def test_kill_9_five_times_loses_nothing_and_counts_nothing_twice(make_setup, da
     setup = make_setup()
     stream = make_stream(55_000, seed=2)
     producer = Background(publish, setup, stream, "confluent", 5000, 2.0)
-    rng = random.Random(5)
-    progress = []
-    for _ in range(5):
-        daemon = daemons(setup.config_path)
-        # Kill at a random moment once it has checkpointed work of its own (joining
-        # after a kill waits out the dead member's session; a busy machine is slower
-        # still: a fixed delay could kill it before it did anything).
-        before = progress[-1] if progress else 0
-        wait_until(lambda b=before: consumed(setup) > b, 180, "the daemon's own progress")
-        time.sleep(rng.uniform(0.0, 1.0))
-        daemon.kill()
-        progress.append(consumed(setup))
+    progress = kill_mid_stream(setup, daemons, 5, seed=5)
     producer.finish()
     daemon = daemons(setup.config_path)
     readings = final_readings(setup, stream)
