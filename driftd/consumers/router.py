@@ -33,10 +33,17 @@ class Router:
         batch_size: int,
         stopping: threading.Event,
         ack_timeout: float = 30.0,
+        poll_seconds: float = 0.02,
     ):
         """``open_clients()`` makes a fresh consumer (not yet subscribed) and producer;
         ``routes`` maps each input topic to its repartition topic, which has
-        ``partitions`` partitions."""
+        ``partitions`` partitions. ``poll_seconds``: how long one poll may wait.
+        librdkafka's consume() returns when the batch is full or the time is up, so a
+        long wait would hold a trickle of events that long (p50 276 ms at 500 events/s
+        with 0.5 s) and a short one costs only idle wake-ups; kafka-python runs its group
+        protocol inside poll and needs longer ones (with 20 ms, a busy machine never
+        finished a rebalance)."""
+        self.poll_seconds = poll_seconds
         self.open_clients = open_clients
         self.routes = routes
         self.partitions = partitions
@@ -84,14 +91,9 @@ class Router:
             finally:
                 _close_quietly(source, producer)
 
-    # librdkafka's consume() returns when the batch is full or the timeout is up: a long
-    # timeout would hold a trickle of events that long (p50 276 ms at 500 events/s
-    # with 0.5 s), a short one costs only idle wake-ups.
-    POLL_SECONDS = 0.02
-
     def _loop(self, source: Source, producer: Producer) -> None:
         while not self.stopping.is_set():
-            records = source.poll(self.batch_size, self.POLL_SECONDS)
+            records = source.poll(self.batch_size, self.poll_seconds)
             if records:
                 self._forward(records, producer)
                 offsets = {(r.topic, r.partition): r.offset + 1 for r in records}
@@ -105,7 +107,8 @@ class Router:
                 self._caught_up = False
             self._measure_lag(source)
             self._empty_polls = 0 if records else self._empty_polls + 1
-            if self._empty_polls >= 50 and not any(self.lag.values()):  # a second of nothing
+            quiet = self._empty_polls * self.poll_seconds >= 1.0  # a second of nothing
+            if quiet and self._empty_polls >= 2 and not any(self.lag.values()):
                 owns = bool(source.assignment())
                 settled = time.monotonic() - self._started >= self.settle_seconds
                 self._caught_up = owns or settled

@@ -122,7 +122,8 @@ def build_router(
                 open_producer(spec, f"{client_id()}-router"))  # fmt: skip
 
     return Router(open_clients, routed, counts[routed[spec.topics.predictions]],
-                  config.runtime.batch_size, stopping)  # fmt: skip
+                  config.runtime.batch_size, stopping,
+                  poll_seconds=0.5 if spec.client == "kafka-python" else 0.02)  # fmt: skip
 
 
 def build_kafka_runtime(
