@@ -34,6 +34,7 @@ class Router:
         stopping: threading.Event,
         ack_timeout: float = 30.0,
         poll_seconds: float = 0.02,
+        prepare: Callable[[], object] | None = None,
     ):
         """``open_clients()`` makes a fresh consumer (not yet subscribed) and producer;
         ``routes`` maps each input topic to its repartition topic, which has
@@ -42,7 +43,11 @@ class Router:
         long wait would hold a trickle of events that long (p50 276 ms at 500 events/s
         with 0.5 s) and a short one costs only idle wake-ups; kafka-python runs its group
         protocol inside poll and needs longer ones (with 20 ms, a busy machine never
-        finished a rebalance)."""
+        finished a rebalance). ``prepare()`` runs once before the first poll (setting
+        the group's start offsets); it is retried like a connection for
+        ``prepare_seconds``, then given up loudly (routing matters more)."""
+        self.prepare = prepare
+        self.prepare_seconds = 60.0
         self.poll_seconds = poll_seconds
         self.open_clients = open_clients
         self.routes = routes
@@ -70,6 +75,7 @@ class Router:
         delay = 0.5
         while not self.stopping.is_set():
             try:
+                self._prepare()
                 source, producer = self.open_clients()
             except Exception as exc:
                 log.warning("router: cannot connect (%s); retrying in %.1fs", exc, delay)
@@ -90,6 +96,18 @@ class Router:
                 delay = min(delay * 2, 10.0)
             finally:
                 _close_quietly(source, producer)
+
+    def _prepare(self) -> None:
+        if self.prepare is None:
+            return
+        try:
+            self.prepare()
+        except Exception as exc:
+            if time.monotonic() - self._started < self.prepare_seconds:
+                raise
+            log.error("router: giving up its preparation after %.0fs (%s); routing from the "
+                      "group's offsets as they are", self.prepare_seconds, exc)  # fmt: skip
+        self.prepare = None
 
     def _loop(self, source: Source, producer: Producer) -> None:
         while not self.stopping.is_set():

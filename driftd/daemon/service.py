@@ -17,13 +17,14 @@ import redis
 
 from driftd.alerts.dispatch import Dispatcher
 from driftd.config import Config, ConfigError
+from driftd.config.services import KafkaSpec
 from driftd.consumers.deadletter_topic import DeadLetterTopic
 from driftd.consumers.guard import DeadLetterGuard
 from driftd.consumers.kafka.clients import open_admin, open_consumer, open_producer
 from driftd.consumers.kafka.probe import BrokerProbe
 from driftd.consumers.router import Router
 from driftd.consumers.routing import partition_for, repartition_topics
-from driftd.consumers.source import Producer, Source
+from driftd.consumers.source import Producer, Source, TopicPartition
 from driftd.daemon.builders import (
     REDIS_RETRYABLE,
     announcer,
@@ -123,7 +124,36 @@ def build_router(
 
     return Router(open_clients, routed, counts[routed[spec.topics.predictions]],
                   config.runtime.batch_size, stopping,
-                  poll_seconds=0.5 if spec.client == "kafka-python" else 0.02)  # fmt: skip
+                  poll_seconds=0.5 if spec.client == "kafka-python" else 0.02,
+                  prepare=lambda: carry_over_offsets(config, router_spec))  # fmt: skip
+
+
+def carry_over_offsets(config: Config, router_spec: KafkaSpec) -> dict[TopicPartition, int]:
+    """An upgrade from 0.9, whose monitors read the event topics as group ``group_id``:
+    the router starts each event partition where that group left it (its state in Redis
+    already counts what came before), not from ``start_from``, so nothing is counted
+    twice. Only partitions the router's group has no offset for yet are set. Runs in the
+    router's thread before its first poll, so a broker still loading its group
+    coordinator is retried there, never fatal to the daemon."""
+    spec = config.kafka
+    inputs = [spec.topics.predictions, spec.topics.labels]
+    admin = open_admin(spec)
+    try:
+        before = {(t, p): c for t, p, c, _ in admin.group_lag(spec.group_id, inputs) if c > 0}
+        routed = {(t, p) for t, p, c, _ in admin.group_lag(router_spec.group_id, inputs) if c > 0}
+    finally:
+        admin.close()
+    carried = {tp: offset for tp, offset in before.items() if tp not in routed}
+    if carried:
+        consumer = open_consumer(router_spec, f"{client_id()}-router-setup")
+        try:
+            consumer.commit(carried)
+        finally:
+            consumer.close()
+        log.warning("the router starts %d event partitions where group %s left them (an "
+                    "upgrade from reading the event topics directly)", len(carried),
+                    spec.group_id)  # fmt: skip
+    return carried
 
 
 def build_kafka_runtime(

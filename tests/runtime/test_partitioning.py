@@ -25,7 +25,7 @@ from runtime.harness import (
     final_readings,
     kill_mid_stream,
 )
-from runtime.stream import MODELS, expected_readings, make_stream
+from runtime.stream import MODELS, Stream, expected_readings, make_stream
 
 from driftd.consumers.kafka.clients import open_consumer
 from driftd.consumers.routing import partition_for
@@ -200,3 +200,32 @@ def test_without_repartition_a_miskeyed_event_is_a_dead_letter_and_no_second_mon
     rows = [line for line in models_table.splitlines() if line.startswith("│ fraud ")]
     assert len(rows) == 1, status.stdout  # one monitor for fraud, with its events
     assert f" {len(stream.predictions['fraud'])} " in rows[0]
+
+
+@pytest.mark.parametrize("client", ["confluent", "kafka-python"])
+def test_switching_on_repartition_over_existing_state_counts_nothing_twice(
+    make_setup, daemons, client
+):
+    """An upgrade from 0.9 (monitors on the event topics, offsets committed by the group):
+    with routing on, the router starts where that group left the event partitions, so
+    the state restored from Redis is continued, not recounted from the beginning."""
+    setup = make_setup(client=client, partitions=4)
+    path = setup.config_path
+    routed_text = path.read_text()
+    direct = routed_text.replace("  partitions: 4\n", "  partitions: 4\n  repartition: false\n")
+    path.write_text(direct)
+    stream = make_stream(6_000, seed=14, label_lag=400)
+    half = len(stream.messages) // 2
+    first, rest = Stream(), Stream()
+    first.messages, rest.messages = stream.messages[:half], stream.messages[half:]
+    publish_as(setup, first, lambda i: "murmur2")
+    daemon = daemons(str(path), "--idle-exit", "3")
+    assert daemon.process.wait(180) == 0, daemon.log()[-3000:]
+    path.write_text(routed_text)  # the upgrade: routing on (the default)
+    publish_as(setup, rest, lambda i: "murmur2")
+    daemon = daemons(str(path), "--idle-exit", "3")
+    readings = final_readings(setup, stream)
+    assert daemon.process.wait(180) == 0, daemon.log()[-3000:]
+    # Every event partition the first run read from (3 models: some partitions are empty).
+    assert "event partitions where group" in daemon.log()
+    assert_equals_recomputation(setup, stream, readings)

@@ -1,13 +1,17 @@
-"""driftd's partitioner and the routed path's repeat filter, without a broker."""
+"""driftd's partitioner, the routed path's repeat filter and the router's start-up
+retries, without a broker."""
 
 from __future__ import annotations
 
 import json
+import logging
 import random
+import threading
 
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
 from driftd.config import load_config
+from driftd.consumers.router import Router
 from driftd.consumers.routing import (
     OriginMarks,
     destination,
@@ -119,3 +123,44 @@ def test_reading_producers_partitioning_a_misrouted_event_is_a_dead_letter_not_a
                     owns=lambda model: partition_for(model, 4) == owner)  # fmt: skip
     home.process([(json.dumps(_prediction(1)).encode(), "predictions:0", 5)])
     assert list(home.monitors) == ["m1"]
+
+
+def test_the_routers_preparation_is_retried_then_given_up_loudly_never_fatal(caplog):
+    """A broker still loading its group coordinator fails the start-offset setup: the
+    router retries it like a connection, and past ``prepare_seconds`` routes anyway."""
+    stopping = threading.Event()
+    calls = {"prepare": 0, "open": 0}
+
+    def prepare() -> None:
+        calls["prepare"] += 1
+        raise ConnectionError("coordinator load in progress")
+
+    def open_clients():
+        calls["open"] += 1
+        stopping.set()  # routing would start here: the preparation is over
+        raise ConnectionError("stop here")
+
+    router = Router(open_clients, {"in": "out"}, 3, 10, stopping, prepare=prepare)
+    router.prepare_seconds = 0.6  # retries at 0.5 s, then gives up
+    with caplog.at_level(logging.WARNING, logger="driftd.router"):
+        router.run()
+    assert calls["prepare"] >= 2 and calls["open"] == 1
+    assert router.prepare is None
+    assert "giving up its preparation" in caplog.text
+    assert caplog.text.count("coordinator load in progress") >= 2
+
+
+def test_a_successful_preparation_runs_once():
+    stopping = threading.Event()
+    calls = {"prepare": 0, "open": 0}
+
+    def open_clients():
+        calls["open"] += 1
+        if calls["open"] == 2:
+            stopping.set()
+        raise ConnectionError("broker away")
+
+    router = Router(open_clients, {"in": "out"}, 3, 10, stopping,
+                    prepare=lambda: calls.__setitem__("prepare", calls["prepare"] + 1))  # fmt: skip
+    router.run()
+    assert calls == {"prepare": 1, "open": 2}
