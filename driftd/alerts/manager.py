@@ -37,7 +37,7 @@ from driftd.alerts.stages.inhibit import InhibitStage
 from driftd.alerts.stages.silence import SilenceStage
 from driftd.alerts.standing import Standing, standing
 from driftd.config.alerting import AlertingSpec, RouteSpec
-from driftd.detectors.readings import drifted_feature
+from driftd.detectors.evidence import ranked_drift
 
 log = logging.getLogger("driftd.alerts")
 
@@ -200,20 +200,8 @@ class AlertManager:
         return standing(alert.op, alert.at_firing, since, history.get(alert.key, []), current)
 
     def _top_drift(self, models: set[str]) -> dict[str, list[tuple[str, float]]]:
-        out = {}
-        for model in models:
-            readings = self.latest.get(model, {})
-            # Jensen-Shannon distance: defined for numeric and categorical features alike,
-            # in [0, 1], so features of both kinds rank on one scale.
-            moved = [
-                (feature, float(value))
-                for name, value in readings.items()
-                if value is not None
-                and (feature := drifted_feature(name, "jensenshannon")) is not None
-            ]
-            if moved:
-                out[model] = sorted(moved, key=lambda item: -item[1])[:5]
-        return out
+        ranked = {model: ranked_drift(self.latest.get(model, {})) for model in models}
+        return {model: moved for model, moved in ranked.items() if moved}
 
     def _histories(self, alerts: list[Alert]) -> dict[str, list[tuple[float, float | None]]]:
         if self.history is None:

@@ -9,6 +9,7 @@ from typing import Literal
 import msgspec
 
 from driftd.alerts.standing import Standing
+from driftd.detectors.evidence import Evidence
 
 
 def dedup_key(model: str, rule: str, metric: str) -> str:
@@ -37,6 +38,9 @@ class Alert(msgspec.Struct, kw_only=True):
     # one severity up: how many steps so far, and the value it first fired at.
     escalation: int = 0
     fired_value: float | None = None
+    # Why it fired: when it started, interval, effect, budget, segments or features
+    # (taken when it fired or escalated; None on a resolve).
+    evidence: Evidence | None = None
 
     @property
     def at_firing(self) -> float:

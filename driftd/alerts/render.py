@@ -3,12 +3,15 @@
 One notification becomes a title, a plain-text body, Slack Block Kit blocks and
 an HTML body. Each alert says what was measured, its value against the
 threshold, over which window, since when, how severe, what the rule is about,
-and for drift which features moved most; every message links to the dashboard.
+and its evidence (detectors/evidence.py): when the change started, the interval
+and effect, and the segments or features behind it; every alert links to the
+dashboard at the time it fired.
 """
 
 from __future__ import annotations
 
 import html
+from urllib.parse import quote
 
 from driftd.alerts.model import Alert, Notification
 from driftd.events import format_timestamp
@@ -30,7 +33,17 @@ def state_text(alert: Alert) -> str:
 
 def model_link(notification: Notification, model: str) -> str:
     base = notification.dashboard_url.rstrip("/")
-    return f"{base}/models/{model}" if base else ""
+    return f"{base}/models/{quote(model, safe='')}" if base else ""
+
+
+def alert_link(notification: Notification, alert: Alert) -> str:
+    """The model's dashboard page at the time of this transition."""
+    link = model_link(notification, alert.model)
+    return f"{link}?at={alert.event_time:.0f}" if link else ""
+
+
+def evidence_lines(alert: Alert) -> list[str]:
+    return alert.evidence.lines() if alert.evidence is not None else []
 
 
 def alert_facts(alert: Alert, notification: Notification) -> list[tuple[str, str]]:
@@ -63,6 +76,9 @@ def text_body(notification: Notification) -> str:
         lines += [f"  {label}: {value}" for label, value in alert_facts(alert, notification)[3:]]
         if alert.description:
             lines.append(f"  {alert.description}")
+        lines += [f"  {line}" for line in evidence_lines(alert)]
+        if link := alert_link(notification, alert):
+            lines.append(f"  Dashboard at that time: {link}")
         lines.append("")
     for model in sorted({a.model for a in notification.alerts}):
         if line := drift_line(notification, model):
@@ -99,6 +115,11 @@ def slack_blocks(notification: Notification) -> list[dict]:
                 ][:10],
             }
         )
+        if lines := evidence_lines(alert):
+            text = "\n".join(f"• {mrkdwn(line)}" for line in lines)
+            if link := alert_link(notification, alert):
+                text += f"\n<{link}|Dashboard at that time>"
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}})
     for model in sorted({a.model for a in notification.alerts}):
         if line := drift_line(notification, model):
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(line)}})
@@ -145,6 +166,11 @@ def html_body(notification: Notification, chart_ids: dict[str, str]) -> str:
                 f"<td>{e(value)}</td></tr>"
             )
         parts.append("</table>")
+        if lines := evidence_lines(alert):
+            items = "".join(f"<li>{e(line)}</li>" for line in lines)
+            parts.append(f'<ul style="margin:6px 0;padding-left:18px">{items}</ul>')
+        if link := alert_link(notification, alert):
+            parts.append(f'<p><a href="{e(link)}">Dashboard at that time</a></p>')
         if alert.key in chart_ids:
             parts.append(
                 f'<p><img src="cid:{chart_ids[alert.key]}" width="600" '

@@ -223,6 +223,8 @@ class Pipeline:
         alerts = self.engine.evaluate(model_id, readings, now)
         for alert in alerts:
             alert.window = monitor.window_of(alert.metric)
+            if alert.state == "firing":  # a new episode or a step worse: say why
+                alert.evidence = monitor.evidence(alert.metric, readings)
         self.dispatcher.dispatch(alerts, {model_id: readings})
         return alerts
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from driftd.config import ModelSpec, ReferenceSpec
 from driftd.detectors import metrics
 from driftd.detectors.calibration import Calibration
 from driftd.detectors.readings import Readings
+from driftd.detectors.slicing import Slicer
 from driftd.reference import Reference
 from driftd.values import category_text
 
@@ -30,6 +32,12 @@ class ModelContext:
     ranges: dict[str, tuple[float, float]]
     reference_performance: Readings = field(default_factory=dict)
     calibration: Calibration | None = None
+
+    @cached_property
+    def slicer(self) -> Slicer:
+        """The model's slicing dimensions (built once: the encoder and the segment
+        detector share them)."""
+        return Slicer(self.spec, self.reference)
 
     @property
     def task(self) -> str:

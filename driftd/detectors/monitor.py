@@ -25,10 +25,12 @@ from driftd.detectors.base import (
 )
 from driftd.detectors.context import ModelContext
 from driftd.detectors.encode import Encoder, RejectedEvent
+from driftd.detectors.evidence import Evidence, explain
 from driftd.detectors.join import LabelJoin
 from driftd.detectors.readings import Readings
 from driftd.detectors.records import Outcome, WaitingPrediction
 from driftd.detectors.registry import build_detectors, reading_names, rule_templates
+from driftd.detectors.segments import SegmentDetector
 from driftd.events import Label, Prediction
 
 # Events queued for one batch, at most (runtime.decide_every): the sequential tests
@@ -59,6 +61,8 @@ class ModelMonitor:
         self.evaluated_at = float("-inf")  # stream time of the last evaluation
         self.quiet_after = float(spec.quality.silence_after) / 4
         self._testing = [d for d in self.detectors if type(d).onsets is not Detector.onsets]
+        self._segments = next((d for d in self.detectors if isinstance(d, SegmentDetector)),
+                              None)  # fmt: skip
         # Joined (inputs, label) rows for the retraining worker, drained at each checkpoint.
         self.training_rows: list[dict[str, Any]] = []
         self._predictions: list[Prediction] = []
@@ -167,6 +171,12 @@ class ModelMonitor:
 
     def rule_templates(self) -> list[RuleTemplate]:
         return rule_templates(self.detectors)
+
+    def evidence(self, metric: str, readings: Readings) -> Evidence:
+        """Why an alert on ``metric`` fired: its start, interval, segments or features."""
+        self.flush()
+        return explain(metric, readings, self.context.reference_performance,
+                       self.spec.false_alarm_budget or "", self._segments)  # fmt: skip
 
     def window_of(self, metric: str) -> str:
         """In words, over what a reading is computed (shown in alerts)."""

@@ -48,6 +48,8 @@ class WaitingPrediction(msgspec.Struct, array_like=True, gc=False):
     proba: list[float] | None = None
     groups: dict[str, str] = {}
     training: TrainingInputs | None = None
+    # One byte per slicing dimension: the segments it belongs to (detectors/segments.py).
+    cells: bytes | None = None
 
     def __post_init__(self) -> None:
         if self.score is None:  # JSON has no NaN: a missing score comes back as null
@@ -72,6 +74,7 @@ class Outcome(msgspec.Struct, kw_only=True, gc=False):
     training: TrainingInputs | None = None
     # When the label came (event time), for a prediction that waited for it.
     label_time: float = math.nan
+    cells: bytes | None = None
 
     @classmethod
     def of(cls, prediction: WaitingPrediction, y: float, waited: bool,
@@ -79,7 +82,7 @@ class Outcome(msgspec.Struct, kw_only=True, gc=False):
         return cls(event_time=prediction.event_time, y=y, y_hat=prediction.y_hat,
                    score=prediction.score, proba=prediction.proba,  # type: ignore[arg-type]
                    groups=prediction.groups, waited=waited, training=prediction.training,
-                   label_time=label_time)  # fmt: skip
+                   label_time=label_time, cells=prediction.cells)  # fmt: skip
 
 
 def waiting_from_state(value: Any, legacy: bool = False) -> WaitingPrediction:

@@ -23,6 +23,7 @@ from driftd.detectors.estimate import EstimateDetector
 from driftd.detectors.fairness import FairnessDetector
 from driftd.detectors.performance import PerformanceDetector
 from driftd.detectors.quality import QualityDetector
+from driftd.detectors.segments import SegmentDetector
 from driftd.detectors.tumbling import TumblingDetector
 
 DETECTORS: tuple[type[Detector], ...] = (
@@ -35,6 +36,7 @@ DETECTORS: tuple[type[Detector], ...] = (
     ConceptDetector,
     QualityDetector,
     EstimateDetector,
+    SegmentDetector,
 )
 
 # Readings of the monitor itself (its event counts and the label join).

@@ -68,7 +68,7 @@ class RingBuffer:
 
     def restore(self, values: list[Any]) -> None:
         self.clear()
-        if not values:
+        if len(values) == 0:
             return
         if self._data.dtype == np.float64:
             array = np.array(values, dtype=object)

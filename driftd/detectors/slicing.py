@@ -1,0 +1,116 @@
+"""Slicing dimensions: how a prediction's inputs become its segment codes.
+
+Each sensitive attribute and categorical feature is cut by value (the reference's
+``MAX_VALUES`` most frequent values; the rest are ``other``), each numeric feature by
+the reference's quartiles; a value that is absent or not a number is ``missing``.
+A prediction's codes are one byte per dimension, taken once when it arrives and kept
+with it until its label joins (see :mod:`driftd.detectors.segments`, which explains
+alerts with them). Built once per model (``ModelContext.slicer``).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from typing import Any
+
+import numpy as np
+
+from driftd.config import ModelSpec
+from driftd.reference import Reference
+from driftd.values import category_text
+
+MAX_VALUES = 12  # values per categorical dimension; the rest are "other"
+MAX_DIMENSIONS = 64  # dimensions per model, at most (one byte each per prediction)
+MISSING, OTHER = "missing", "other"
+
+
+class Dimension:
+    """One slicing dimension: how a value becomes a one-byte code, and the codes' names."""
+
+    def __init__(self, name: str, source: str, kind: str, reference: np.ndarray | None):
+        self.name, self.source, self.kind = name, source, kind
+        self.edges: np.ndarray = np.empty(0)
+        self.codes: dict[str, int] = {}
+        if kind == "numeric":
+            values = np.asarray(reference, dtype=float) if reference is not None else np.empty(0)
+            values = values[np.isfinite(values)]
+            if len(values):
+                self.edges = np.unique(np.quantile(values, [0.25, 0.5, 0.75]))
+            self._edges = self.edges.tolist()  # bisect on a list: per event, no numpy call
+            bounds = [-math.inf, *self._edges, math.inf]
+            self.labels = [_interval(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+        else:
+            if reference is not None:
+                present = [v for v in reference.tolist() if v != ""]
+                values, counts = np.unique(np.asarray(present, dtype=object), return_counts=True)
+                order = np.argsort(-counts, kind="stable")[:MAX_VALUES]
+                self.codes = {str(values[i]): n for n, i in enumerate(order)}
+            self.labels = [*self.codes, OTHER]
+        self.missing = len(self.labels)
+        self.labels.append(MISSING)
+
+    def code(self, value: Any) -> int:
+        if value is None:
+            return self.missing
+        if self.kind == "numeric":
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                return self.missing
+            if not math.isfinite(number):
+                return self.missing
+            return bisect.bisect_right(self._edges, number)
+        return self.codes.get(category_text(value), self.missing - 1)
+
+    def code_column(self, column: np.ndarray) -> np.ndarray:
+        """The codes of a reference column (numeric: float with NaN; others: text)."""
+        if self.kind == "numeric":
+            values = np.asarray(column, dtype=float)
+            codes = np.searchsorted(self.edges, values, side="right")
+            return np.where(np.isfinite(values), codes, self.missing).astype(np.uint8)
+        other = self.missing - 1
+        return np.array([self.missing if v == "" else self.codes.get(v, other) for v in column],
+                        dtype=np.uint8)  # fmt: skip
+
+
+def _interval(low: float, high: float) -> str:
+    if math.isinf(low):
+        return f"< {high:.4g}"
+    if math.isinf(high):
+        return f">= {low:.4g}"
+    return f"[{low:.4g}, {high:.4g})"
+
+
+class Slicer:
+    """The slicing dimensions of one model, from its config and reference."""
+
+    def __init__(self, spec: ModelSpec, reference: Reference | None):
+        self.reference = reference
+        dims = [Dimension(a, "attributes", "categorical", self._column(a))
+                for a in spec.sensitive_attributes]  # fmt: skip
+        dims += [
+            Dimension(name, "features", feature.kind, self._column(name))
+            for name, feature in spec.features.items()
+        ]
+        self.dimensions = dims[:MAX_DIMENSIONS]
+
+    def codes(self, features: dict[str, Any], attributes: dict[str, Any]) -> bytes:
+        source = {"features": features, "attributes": attributes}
+        return bytes(d.code(source[d.source].get(d.name)) for d in self.dimensions)
+
+    def _column(self, name: str) -> np.ndarray | None:
+        reference = self.reference
+        return reference.columns[name] if reference is not None and reference.has(name) else None
+
+    def reference_codes(self) -> np.ndarray | None:
+        """(rows, dimensions) codes of the reference rows; None without a reference."""
+        if self.reference is None:
+            return None
+        n = self.reference.n_rows
+        out = np.empty((n, len(self.dimensions)), dtype=np.uint8)
+        for j, dim in enumerate(self.dimensions):
+            column = self._column(dim.name)
+            out[:, j] = dim.missing if column is None else dim.code_column(column)
+        return out
