@@ -86,6 +86,14 @@ SECTIONS = [
             "(default delta) on the matching indicator in the same run. Goals: at most 1 "
             "false alert per model per 1M stable predictions; every change detected in every "
             "seed, median delay at most 1.5x ADWIN's."),
+    Section("evidence", "An alert's evidence: the segment named, the change point located",
+            "bench.evidence", ["--seeds", "20"], ["--seeds", "1"],
+            "A binary model whose error rate rises in one clinic (a quarter of the traffic); "
+            "the accuracy alert's evidence taken from the last 1,000 joined outcomes. Goals: "
+            "the broken clinic named first in every strong-change seed, no segment listed on "
+            "stable streams beyond the 1% family-wise rate, no extra segment (the sexes "
+            "degrade only through the clinic). river's ADWIN on the same error stream says "
+            "when it alarms; the change point says where the change began."),
     Section("burn_in", "The false-alarm budget with an estimated baseline", "bench.burn_in",
             ["--deployments", "200"], ["--deployments", "3"],
             "Deployments learn the error test's baseline from their own burn-in; each one's "

@@ -44,11 +44,15 @@ class Evidence(msgspec.Struct, kw_only=True, omit_defaults=True):
     def lines(self) -> list[str]:
         """The evidence in words, one fact per line, most telling first."""
         out = []
-        if self.started is not None:
-            s = self.started
+        s = self.started
+        if s is not None and s.within:
             out.append(f"Started around {format_timestamp(s.event_time)} ({s.events_ago} "
-                       f"labeled events ago): loss {s.before:.3g} before, "
-                       f"{s.after:.3g} after")  # fmt: skip
+                       f"labeled events ago): loss {s.before:.3g} before, {s.after:.3g} "
+                       f"after (CUSUM p={s.p_value:.2g})")  # fmt: skip
+        elif s is not None:
+            out.append(f"Started before {format_timestamp(s.event_time)} (or too close to it "
+                       f"to tell): no change inside the last {s.events_ago} labeled events "
+                       f"(CUSUM p={s.p_value:.2g})")  # fmt: skip
         facts = []
         if self.interval is not None:
             facts.append(f"99% interval [{self.interval[0]:.3g}, {self.interval[1]:.3g}]")

@@ -63,10 +63,16 @@ class Segment(msgspec.Struct, kw_only=True):
 
 
 class ChangePoint(msgspec.Struct, kw_only=True):
-    event_time: float  # the first event after the change
+    """When the loss changed. ``within``: a significant change point inside the window
+    (CUSUM test, p <= ``ALPHA``); otherwise the change, if any, came before the
+    window's first event, which ``event_time`` then is."""
+
+    event_time: float  # the first event after the change (or the window's first event)
     events_ago: int  # how many joined events ago
     before: float  # mean loss before and after it
     after: float
+    p_value: float  # the CUSUM test of "no change inside the window"
+    within: bool
 
 
 class _Sample(msgspec.Struct):
@@ -220,7 +226,7 @@ class SegmentDetector(Detector):
                 p = float(test.pvalue) if np.isfinite(test.pvalue) else 1.0
                 rows.append(Segment(dimension=dim.name, value=value, measure=label,
                                     now=float(now[1][code]), reference=float(ref[1][code]),
-                                    count=int(now[0][code]), share=now[0][code] / n,
+                                    count=int(now[0][code]), share=float(now[0][code] / n),
                                     p_value=p))  # fmt: skip
         for segment, adjusted in zip(rows, _holm([r.p_value for r in rows]), strict=True):
             segment.p_value = adjusted
@@ -228,21 +234,33 @@ class SegmentDetector(Detector):
 
     def change_point(self) -> ChangePoint | None:
         """When the window's loss changed: the split minimising the squared error of two
-        constant means (at least ``MIN_SPLIT`` events each side); None if too few."""
+        constant means (at least ``MIN_SPLIT`` events each side), if the CUSUM test
+        finds a change inside the window at all; None with too few events.
+
+        The test: max_k |S_k - k/n S_n| / (sd sqrt(n)) follows the Kolmogorov
+        distribution without a change (the Brownian bridge's supremum), so a window
+        wholly after the change (or with none) is not given a made-up split."""
         loss, times = self._loss.values(), self._time.values()
         n = len(loss)
         if n < 2 * MIN_SPLIT:
             return None
-        k = np.arange(MIN_SPLIT, n - MIN_SPLIT + 1)
         total = np.cumsum(loss)
+        sd = float(np.std(loss))
+        bridge = np.abs(total - np.arange(1, n + 1) * total[-1] / n)
+        p = float(stats.kstwobign.sf(bridge.max() / (sd * np.sqrt(n)))) if sd > 0 else 1.0
+        k = np.arange(MIN_SPLIT, n - MIN_SPLIT + 1)
         left = total[k - 1] / k
         right = (total[-1] - total[k - 1]) / (n - k)
         # The drop in squared error from one mean to two: k(n-k)/n (left-right)^2.
-        gain = k * (n - k) / n * (left - right) ** 2
-        best = int(np.argmax(gain))
+        best = int(np.argmax(k * (n - k) / n * (left - right) ** 2))
         split = int(k[best])
+        if p > ALPHA:
+            mean = float(total[-1] / n)
+            return ChangePoint(event_time=float(times[0]), events_ago=n, before=mean,
+                               after=mean, p_value=p, within=False)  # fmt: skip
         return ChangePoint(event_time=float(times[split]), events_ago=n - split,
-                           before=float(left[best]), after=float(right[best]))  # fmt: skip
+                           before=float(left[best]), after=float(right[best]), p_value=p,
+                           within=True)  # fmt: skip
 
     # -- state --------------------------------------------------------------------
 

@@ -131,6 +131,9 @@ def test_the_segments_behind_an_accuracy_drop_equal_the_oracle(tmp_path):
             for k in range(30, len(loss) - 29)]  # fmt: skip
     split = 30 + int(np.argmin(cost))
     first_after = window.index[split]  # the prediction's number = its time offset
+    bridge = np.abs(np.cumsum(loss - loss.mean())).max() / (loss.std() * np.sqrt(len(loss)))
+    assert evidence.started.p_value == pytest.approx(stats.kstwobign.sf(bridge), rel=1e-9)
+    assert evidence.started.within and evidence.started.p_value < ALPHA
     assert evidence.started.events_ago == len(loss) - split
     assert evidence.started.event_time == 1.8e9 + first_after
     assert evidence.started.before == pytest.approx(loss[:split].mean(), abs=1e-12)
@@ -165,6 +168,19 @@ def test_thin_segments_are_never_listed(tmp_path):
     assert evidence.started is None  # under 2 x 30 events: no change point claimed
 
 
+def test_a_window_wholly_after_the_change_claims_no_change_point_inside(tmp_path):
+    rng = np.random.default_rng(8)
+    monitor = ModelCatalog(_config(tmp_path, rng)).new_monitor("m")
+    rows = _rows(rng, 3000, broken_from=1000)
+    joined = _feed(monitor, rows, rng.integers(1, 20, 3000))
+    evidence = monitor.evidence("accuracy", monitor.readings(1.8e9 + 4000))
+    started = evidence.started
+    assert not started.within and started.p_value > ALPHA
+    assert started.event_time == 1.8e9 + joined[-1000]  # the window's first event
+    assert [(s.dimension, s.value) for s in evidence.segments] == [("clinic", "b")]
+    assert any(line.startswith("Started before ") for line in evidence.lines())
+
+
 def test_the_alert_the_pipeline_sends_carries_its_evidence(tmp_path):
     rng = np.random.default_rng(21)
     _config(tmp_path, rng)
@@ -194,6 +210,7 @@ def test_the_alert_the_pipeline_sends_carries_its_evidence(tmp_path):
     assert evidence.reference is not None and evidence.effect < 0
     assert evidence.budget == "1 per 1M events"
     # It started at the break, before the rule fired.
+    assert evidence.started.within
     assert abs(evidence.started.event_time - (1.8e9 + 4000)) < 300
     assert evidence.started.event_time < fired[0].event_time
     lines = evidence.lines()
