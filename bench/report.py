@@ -90,10 +90,11 @@ SECTIONS = [
             "bench.evidence", ["--seeds", "20"], ["--seeds", "1"],
             "A binary model whose error rate rises in one clinic (a quarter of the traffic); "
             "the accuracy alert's evidence taken from the last 1,000 joined outcomes. Goals: "
-            "the broken clinic named first in every strong-change seed, no segment listed on "
-            "stable streams beyond the 1% family-wise rate, no extra segment (the sexes "
-            "degrade only through the clinic). river's ADWIN on the same error stream says "
-            "when it alarms; the change point says where the change began."),
+            "the broken clinic named first in every seed once the window is after the "
+            "change, no segment listed on stable streams beyond the 1% family-wise rate, no "
+            "extra segment (the sexes degrade only through the clinic). river's ADWIN on the "
+            "same error stream says when it alarms; the change point says where the change "
+            "began."),
     Section("burn_in", "The false-alarm budget with an estimated baseline", "bench.burn_in",
             ["--deployments", "200"], ["--deployments", "3"],
             "Deployments learn the error test's baseline from their own burn-in; each one's "

@@ -8,7 +8,6 @@ daemon picks changes up within seconds.
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 import time
 
@@ -51,7 +50,7 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise ConfigError("--duration", str(exc)) from None
-    put_silence(open_outbox(config, args.redis), silence)
+    put_silence(open_outbox(config, args.service), silence)
     out.print(f"silence {silence.id} until {format_timestamp(silence.ends_at)}")
     return 0
 
@@ -59,7 +58,7 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
 def cmd_silence_list(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     now = time.time()
-    rows = sorted(silences(open_outbox(config, args.redis)), key=lambda s: s.ends_at)
+    rows = sorted(silences(open_outbox(config, args.service)), key=lambda s: s.ends_at)
     table = Table(title="silences")
     for column in ("id", "matchers", "until", "state", "by", "comment"):
         table.add_column(column)
@@ -80,7 +79,7 @@ def cmd_silence_list(args: argparse.Namespace) -> int:
 
 def cmd_silence_expire(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    if not expire_silence(open_outbox(config, args.redis), args.id):
+    if not expire_silence(open_outbox(config, args.service), args.id):
         out.print(f"[red]no silence {args.id!r}[/]")
         return 1
     out.print(f"silence {args.id} expired")
@@ -142,39 +141,3 @@ def cmd_alerts_test(args: argparse.Namespace) -> int:
             kind = "will be retried" if exc.retryable else "permanent"
             out.print(f"[red]failed[/] {receiver}: {redact(exc)} ({kind})")
     return 1 if failures else 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    silence = sub.add_parser("silence", help="mute matching alerts for a while")
-    silence_sub = silence.add_subparsers(dest="silence_command", required=True)
-    add = silence_sub.add_parser("add", help="add a silence")
-    add.add_argument("--config", required=True)
-    add.add_argument(
-        "--matcher",
-        "-m",
-        action="append",
-        default=[],
-        help="LABEL=GLOB, LABEL in model, rule, metric, severity (repeatable)",
-    )
-    add.add_argument("--duration", default="2h", help="e.g. 30m, 2h, 1d")
-    add.add_argument("--comment", default="")
-    add.add_argument("--author", default=getpass.getuser())
-    add.add_argument("--redis", action="store_true", help="the service's Redis store")
-    add.set_defaults(func=cmd_silence_add)
-    listing = silence_sub.add_parser("list", help="list silences")
-    listing.add_argument("--config", required=True)
-    listing.add_argument("--all", action="store_true", help="include expired ones")
-    listing.add_argument("--redis", action="store_true")
-    listing.set_defaults(func=cmd_silence_list)
-    expire = silence_sub.add_parser("expire", help="end a silence now")
-    expire.add_argument("--config", required=True)
-    expire.add_argument("id")
-    expire.add_argument("--redis", action="store_true")
-    expire.set_defaults(func=cmd_silence_expire)
-
-    alerts = sub.add_parser("alerts", help="alert tools")
-    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True)
-    test = alerts_sub.add_parser("test", help="send a sample alert through a route's receivers")
-    test.add_argument("--config", required=True)
-    test.add_argument("--route", required=True)
-    test.set_defaults(func=cmd_alerts_test)

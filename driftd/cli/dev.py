@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from driftd.cli.progress import err
-from driftd.cli.stream import port_option
 
 STATE_FILE = "services.json"
 
@@ -48,7 +47,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     base.mkdir(parents=True, exist_ok=True)
     err.print("starting Kafka (the first time, Maven fetches its jars: a minute or two)...")
     kafka = LocalKafka(base / "kafka", port=args.kafka_port, fast_start=False).start()
-    redis = LocalRedis(base / "redis", port=args.redis_port).start()
+    redis = LocalRedis(base / "redis", port=args.service_port).start()
     assert kafka.process is not None and redis.process is not None
     state = {
         "kafka": {"pid": kafka.process.pid, "address": kafka.bootstrap, "dir": str(kafka.dir)},
@@ -96,20 +95,3 @@ def cmd_status(args: argparse.Namespace) -> int:
         up = up and alive
         print(f"{name}: {'up' if alive else 'not running'} at {service['address']}")
     return 0 if up else 1
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    dev = sub.add_parser("dev", help="developer tools: a local Kafka and Redis without Docker")
-    dev_sub = dev.add_subparsers(dest="dev_command", required=True)
-    services = dev_sub.add_parser("services", help="start or stop a local Kafka and Redis")
-    actions = services.add_subparsers(dest="action", required=True)
-    for name, func, text in (("up", cmd_up, "start both in the background"),
-                             ("down", cmd_down, "stop what `up` started"),
-                             ("status", cmd_status, "whether they are running")):  # fmt: skip
-        action = actions.add_parser(name, help=text)
-        action.add_argument("--dir", default=".driftd-dev",
-                            help="their data and services.json (default .driftd-dev)")  # fmt: skip
-        if name == "up":
-            action.add_argument("--kafka-port", type=port_option, default=9092)
-            action.add_argument("--redis-port", type=port_option, default=6379)
-        action.set_defaults(func=func)

@@ -154,36 +154,9 @@ def _switch(args: argparse.Namespace, action: Literal["promote", "rollback"]) ->
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    worker = sub.add_parser("retrain-worker", help="retrain models on request, schedule, alert")
-    worker.add_argument("--config", required=True)
-    worker.add_argument("--service", action="store_true", help="Redis store, Kafka events")
-    worker.add_argument("--once", action="store_true", help="run pending requests and exit")
-    worker.add_argument("--quiet", action="store_true", help="no progress bar with --once")
-    worker.set_defaults(func=cmd_retrain_worker)
+def cmd_models_promote(args: argparse.Namespace) -> int:
+    return _switch(args, "promote")
 
-    retrain = sub.add_parser("retrain", help="ask the worker to retrain a model")
-    retrain.add_argument("model")
-    retrain.add_argument("--config", required=True)
-    retrain.add_argument("--reason", default="")
-    retrain.add_argument("--now", action="store_true", help="run it here and now")
-    retrain.add_argument("--quiet", action="store_true", help="no progress bar")
-    retrain.add_argument("--service", action="store_true")
-    retrain.set_defaults(func=cmd_retrain)
 
-    models = sub.add_parser("models", help="the model registry")
-    models_sub = models.add_subparsers(dest="models_command", required=True)
-    for name, func, help_text in (
-        ("list", cmd_models_list, "versions and aliases"),
-        ("show", cmd_models_show, "one version's metadata (default: the champion)"),
-        ("promote", lambda a: _switch(a, "promote"), "make a version the champion"),
-        ("rollback", lambda a: _switch(a, "rollback"), "back to the previous champion"),
-    ):
-        command = models_sub.add_parser(name, help=help_text)
-        command.add_argument("model")
-        command.add_argument("--config", required=True)
-        if name in ("show", "promote"):
-            command.add_argument("version", type=int, nargs="?" if name == "show" else None)
-        if name in ("promote", "rollback"):
-            command.add_argument("--service", action="store_true")
-        command.set_defaults(func=func)
+def cmd_models_rollback(args: argparse.Namespace) -> int:
+    return _switch(args, "rollback")

@@ -1,8 +1,9 @@
 """`driftd serve` and `driftd status`: what driftd knows, over HTTP or in the terminal.
 
 Both read a state directory (what an embedded replay or the demo left behind) or,
-with ``--redis``, the service's Redis store; `driftd run` starts the same server
-itself. `status --redis` also shows the consumer group's lag per partition.
+with ``--service`` (or its old name ``--redis``), the service's Redis store; `driftd
+run` starts the same server itself. `status --service` also shows the consumer
+group's lag per partition.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import signal
 import sys
 import threading
 
+import msgspec
 from rich.console import Console
 
-from driftd.cli.stream import port_option
+from driftd.cli.progress import err
 from driftd.config import Config, load_config
 from driftd.daemon.builders import announcer, build_view
+from driftd.daemon.paths import state_dir
 from driftd.daemon.web.api import Actions
 from driftd.daemon.web.metrics import committed_lag_metrics
 from driftd.daemon.web.server import StatusServer
@@ -27,14 +30,14 @@ from driftd.logs import apply_config
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     apply_config(config.runtime)
-    view = build_view(config, args.redis)
+    view = build_view(config, args.service)
     server = StatusServer(
         view,
         args.host or config.http.host,
         config.http.port if args.port is None else args.port,
         config.http.token_env,
-        extra_metrics=committed_lag_metrics(lambda: consumer_lag(config)) if args.redis else None,
-        actions=Actions(view, announcer(config, service=args.redis)),
+        extra_metrics=committed_lag_metrics(lambda: consumer_lag(config)) if args.service else None,
+        actions=Actions(view, announcer(config, service=args.service)),
         allowed_hosts=config.http.allowed_hosts,
     ).start()
     Console(stderr=True).print(f"driftd serving on http://{server.httpd.server_address[0]}:"
@@ -76,14 +79,27 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
+def _why(alert: dict) -> str:
+    """The evidence's most telling fact (the alert log keeps it as JSON)."""
+    from driftd.detectors.evidence import Evidence
+
+    raw = alert.get("evidence")
+    return "" if not raw else msgspec.convert(raw, Evidence).headline()
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from driftd.events import format_timestamp
 
     config = load_config(args.config)
-    view = build_view(config, args.redis)
+    view = build_view(config, args.service)
     console = Console(width=None if sys.stdout.isatty() else 160)
+    if all(model["event_time"] is None for model in view.models()):
+        where = "the service's Redis" if args.service else f"{state_dir(config)}"
+        err.print(f"No state yet in {where}: `driftd replay EVENTS --config ...` or "
+                  "`driftd run` writes it.")  # fmt: skip
+        return 1
     models = Table(title="models")
     for column in ("model", "last event", "predictions", "labels", *HEADLINE, "champion"):
         models.add_column(column, justify="left" if column in ("model", "last event") else "right")
@@ -99,15 +115,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     console.print(models)
     firing = Table(title="firing alerts")
     for column in ("model", "rule", "metric", "now", "at firing", "worst", "threshold",
-                   "severity", "since"):  # fmt: skip
+                   "severity", "since", "why"):  # fmt: skip
         firing.add_column(column)
     for alert in view.alerts()["firing"]:
         firing.add_row(alert["model"], alert["rule"], alert["metric"],
                        *(_number(alert[k]) for k in ("current", "at_firing", "worst")),
                        f"{alert['op']} {alert['threshold']:g}", alert["severity"],
-                       format_timestamp(alert["first_event_time"]))  # fmt: skip
+                       format_timestamp(alert["first_event_time"]), _why(alert))  # fmt: skip
     console.print(firing if firing.row_count else "[green]No alert firing.[/]")
-    if args.redis:
+    if args.service:
         for group, rows in consumer_lag(config).items():
             lag = Table(title=f"consumer group {group}")
             for column in ("topic", "partition", "committed", "end", "lag"):
@@ -116,18 +132,3 @@ def cmd_status(args: argparse.Namespace) -> int:
                 lag.add_row(topic, str(partition), str(committed), str(end), str(end - committed))
             console.print(lag)
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    status = sub.add_parser("status", help="models, current metrics, firing alerts, lag")
-    status.add_argument("--config", required=True)
-    status.add_argument("--redis", action="store_true", help="the service (Redis, Kafka lag)")
-    status.set_defaults(func=cmd_status)
-
-    serve = sub.add_parser("serve", help="the HTTP API and metrics over a state directory")
-    serve.add_argument("--config", required=True)
-    serve.add_argument("--host", default=None, help="default: http.host (127.0.0.1)")
-    serve.add_argument("--port", type=port_option, default=None,
-                       help="default: http.port; 0 = any")  # fmt: skip
-    serve.add_argument("--redis", action="store_true", help="the service's Redis store")
-    serve.set_defaults(func=cmd_serve)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,7 +121,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         raise ConfigError(
             "", f"model {args.model!r} is not in the config ({', '.join(config.models)})"
         )
-    if args.redis:
+    if args.service:
         from driftd.daemon.builders import redis_store
 
         latest = redis_store(config).latest_readings(args.model)
@@ -161,7 +160,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
-    config: Config = load_config(args.file)
+    path = args.file or args.config
+    config: Config = load_config(path)
     from driftd.daemon.catalog import ModelCatalog  # loads the reference data
     from driftd.detectors.reference_check import in_sample_evidence
 
@@ -169,7 +169,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     pipeline_rules = catalog.rule_counts()
     console = Console()
     console.print(
-        f"[green]OK[/] {args.file}: {len(config.models)} model(s): "
+        f"[green]OK[/] {path}: {len(config.models)} model(s): "
         + ", ".join(
             f"{m} ({s.task}, {len(s.features)} features, {pipeline_rules[m]} rules)"
             for m, s in config.models.items()
@@ -179,80 +179,3 @@ def cmd_config_check(args: argparse.Namespace) -> int:
         if (evidence := in_sample_evidence(context)) is not None:
             console.print(f"[yellow]warning[/] {evidence.message(model_id)}", soft_wrap=True)
     return 0
-
-
-def seconds_option(text: str) -> float:
-    """A finite, non-negative number of seconds (argparse rejects "nan", "inf", -1)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or value < 0 or value > 366 * 86400:
-        raise argparse.ArgumentTypeError(f"must be 0..{366 * 86400} seconds, got {text!r}")
-    return value
-
-
-def port_option(text: str) -> int:
-    """A TCP port, 0 (any free one) to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
-    return value
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser("demo", help="simulate a production model with injected problems")
-    demo.add_argument("--predictions", type=int, default=20000)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--state-dir", default=".driftd-demo")
-    demo.add_argument("--save-events", help="also write the simulated messages to this JSONL file")
-    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
-    demo.add_argument("--quiet", action="store_true", help="no progress bar or console alerts")
-    demo.add_argument("--no-retrain", action="store_true",
-                      help="stop after the first act (no retraining loop)")  # fmt: skip
-    demo.set_defaults(func=cmd_demo)
-
-    replay = sub.add_parser("replay", help="run recorded events (JSONL) through the pipeline")
-    replay.add_argument("--config", required=True)
-    replay.add_argument("events", nargs="+")
-    replay.add_argument("--fresh", action="store_true", help="discard state from earlier runs")
-    replay.add_argument("--json", action="store_true")
-    replay.add_argument("--quiet", action="store_true")
-    replay.set_defaults(func=cmd_replay)
-
-    run = sub.add_parser("run", help="the service: consume Kafka, keep state in Redis")
-    run.add_argument("--config", required=True)
-    run.add_argument("--engine", choices=["kafka", "faust"], default="kafka")
-    run.add_argument(
-        "--idle-exit",
-        type=seconds_option,
-        default=None,
-        metavar="SECONDS",
-        help="exit after the stream has been quiet this long (batch jobs, tests)",
-    )
-    run.add_argument("--quiet", action="store_true", help="no console alerts")
-    run.add_argument("--port", type=port_option, default=None,
-                     help="the HTTP server's port (default: http.port)")  # fmt: skip
-    run.set_defaults(func=cmd_run)
-
-    topics = sub.add_parser("topics", help="Kafka topic tools")
-    topics_sub = topics.add_subparsers(dest="topics_command", required=True)
-    create = topics_sub.add_parser("create", help="create the topics with matching partitions")
-    create.add_argument("--config", required=True)
-    create.set_defaults(func=cmd_topics_create)
-
-    metrics = sub.add_parser("metrics", help="current value of every detector, from the store")
-    metrics.add_argument("--config", required=True)
-    metrics.add_argument("--model", required=True)
-    metrics.add_argument("--json", action="store_true")
-    metrics.add_argument("--redis", action="store_true", help="read the service's Redis store")
-    metrics.set_defaults(func=cmd_metrics)
-
-    config = sub.add_parser("config", help="config tools")
-    config_sub = config.add_subparsers(dest="config_command", required=True)
-    check = config_sub.add_parser("check", help="validate a config file and its reference data")
-    check.add_argument("file")
-    check.set_defaults(func=cmd_config_check)

@@ -41,6 +41,17 @@ class Evidence(msgspec.Struct, kw_only=True, omit_defaults=True):
     segments_note: str = ""  # why no segment is listed, when none is
     features: list[tuple[str, float]] = []  # (feature, Jensen-Shannon distance), largest first
 
+    def headline(self) -> str:
+        """The most telling fact in one line: the first segment, else the features that
+        moved, else when it started (tables with one cell per alert)."""
+        if self.segments:
+            return self.segments[0].text()
+        if self.features:
+            return ", ".join(f"{name} {value:.3f}" for name, value in self.features[:3])
+        if self.started is not None and self.started.within:
+            return f"started around {format_timestamp(self.started.event_time)}"
+        return ""
+
     def lines(self) -> list[str]:
         """The evidence in words, one fact per line, most telling first."""
         out = []
@@ -50,9 +61,10 @@ class Evidence(msgspec.Struct, kw_only=True, omit_defaults=True):
                        f"labeled events ago): loss {s.before:.3g} before, {s.after:.3g} "
                        f"after (CUSUM p={s.p_value:.2g})")  # fmt: skip
         elif s is not None:
-            out.append(f"Started before {format_timestamp(s.event_time)} (or too close to it "
-                       f"to tell): no change inside the last {s.events_ago} labeled events "
-                       f"(CUSUM p={s.p_value:.2g})")  # fmt: skip
+            out.append(f"Start not located inside the last {s.events_ago} labeled events "
+                       f"(CUSUM p={s.p_value:.2g}): it began before "
+                       f"{format_timestamp(s.event_time)}, or too recently or gradually to "
+                       "place")  # fmt: skip
         facts = []
         if self.interval is not None:
             facts.append(f"99% interval [{self.interval[0]:.3g}, {self.interval[1]:.3g}]")

@@ -178,7 +178,7 @@ def test_a_window_wholly_after_the_change_claims_no_change_point_inside(tmp_path
     assert not started.within and started.p_value > ALPHA
     assert started.event_time == 1.8e9 + joined[-1000]  # the window's first event
     assert [(s.dimension, s.value) for s in evidence.segments] == [("clinic", "b")]
-    assert any(line.startswith("Started before ") for line in evidence.lines())
+    assert any(line.startswith("Start not located ") for line in evidence.lines())
 
 
 def test_the_alert_the_pipeline_sends_carries_its_evidence(tmp_path):

@@ -31,6 +31,7 @@ security policies.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hmac
 import json
 import logging
@@ -144,7 +145,14 @@ class StatusServer:
         self.actions = actions
         self.metrics = CollectorRegistry(auto_describe=False)
         self.metrics.register(StateCollector(view, extra_metrics, owned_models))  # type: ignore[arg-type]
-        self.httpd = _CappedServer((host, port), self._handler())
+        try:
+            self.httpd = _CappedServer((host, port), self._handler())
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise OSError(exc.errno, f"port {port} on {host} is already in use (another driftd?); "
+                                     "choose one with --port or http.port, 0 = any free port"
+                          ) from None  # fmt: skip
         self.port = self.httpd.server_address[1]
         self._thread: threading.Thread | None = None
 
