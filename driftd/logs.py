@@ -73,6 +73,12 @@ class RateLimit(logging.Filter):
 RATE_LIMITED = ("driftd.kafka", "driftd.pipeline")
 
 
+def json_mode() -> bool:
+    """Whether stderr is JSON lines (``--log-format json``): then what would be printed
+    for people there (alerts on the console, CLI messages) is logged instead."""
+    return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
+
+
 def setup_logging(level: str = "WARNING", fmt: str = "text") -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):

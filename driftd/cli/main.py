@@ -32,13 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args.func)(args)
     except ConfigError as exc:
-        err.print(f"[red]config error:[/] {redact(exc)}{_config_hint(args)}")
+        err.print(f"[red]config error:[/] {redact(exc)}{_config_hint(args)}",
+                  level=logging.ERROR)  # fmt: skip
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line for people; the traceback at --log-level DEBUG
         logging.getLogger("driftd.cli").debug("the command failed", exc_info=True)
-        err.print(f"[red]error:[/] {type(exc).__name__}: {redact(exc)}", soft_wrap=True)
+        err.print(f"[red]error:[/] {type(exc).__name__}: {redact(exc)}", soft_wrap=True,
+                  level=logging.ERROR)  # fmt: skip
         return 1
 
 

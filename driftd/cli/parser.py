@@ -142,11 +142,13 @@ def _alerts(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--comment", default="", help="why, for whoever sees it next")
     add.add_argument("--author", default=getpass.getuser(), help="default: your user name")
     service_option(add)
-    listing = _command(silence_sub, "list", "alerts:cmd_silence_list", "list silences")
+    listing = _command(silence_sub, "list", "alerts:cmd_silence_list", "list silences",
+                       "driftd silence list --all")  # fmt: skip
     config_option(listing)
     listing.add_argument("--all", action="store_true", help="include expired ones")
     service_option(listing)
-    expire = _command(silence_sub, "expire", "alerts:cmd_silence_expire", "end a silence now")
+    expire = _command(silence_sub, "expire", "alerts:cmd_silence_expire", "end a silence now",
+                      "driftd silence expire 3f2a9c")  # fmt: skip
     config_option(expire)
     expire.add_argument("id", help="the silence's id (from `driftd silence list`)")
     service_option(expire)

@@ -40,8 +40,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         actions=Actions(view, announcer(config, service=args.service)),
         allowed_hosts=config.http.allowed_hosts,
     ).start()
-    Console(stderr=True).print(f"driftd serving on http://{server.httpd.server_address[0]}:"
-                               f"{server.port}/  (Ctrl-C to stop)")  # fmt: skip
+    err.print(f"driftd serving on http://{server.httpd.server_address[0]}:{server.port}/"
+              "  (Ctrl-C to stop)")  # fmt: skip
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

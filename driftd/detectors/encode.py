@@ -60,9 +60,12 @@ class Encoder:
                     raw = raw.get(self.class_names[1])
                 number = as_number(raw)
                 if not isinstance(number, str) and math.isfinite(number):
-                    score = number
+                    score = _probability(number)
             elif isinstance(raw, dict):
                 proba = [float(raw.get(name, math.nan)) for name in self.class_names]
+                for value in proba:
+                    if math.isfinite(value):
+                        _probability(value)
         else:
             number = as_number(event.prediction)
             if isinstance(number, str) or not math.isfinite(number):
@@ -102,3 +105,11 @@ class Encoder:
     def label_value(self, y: float) -> Any:
         """Back from the encoded label to what apps sent (a class name, or the value)."""
         return self.class_names[int(y)] if self._classification else y
+
+
+def _probability(value: float) -> float:
+    """A score is a probability: 1.7 or -0.2 is a producer bug, refused (a dead letter
+    naming it) rather than averaged into calibration and the label-free estimate."""
+    if not 0.0 <= value <= 1.0:
+        raise RejectedEvent("invalid_score", f"score {value:.6g} is not a probability in [0, 1]")
+    return value

@@ -88,6 +88,18 @@ def test_malformed_input_is_dead_lettered_and_processing_continues(binary_config
             "bad",
             6,
         ),
+        (
+            b'{"type":"prediction","event_id":"s1","model_id":"m1","timestamp":1.8e9,'
+            b'"prediction":1,"score":1.7}',
+            "bad",
+            7,
+        ),
+        (
+            b'{"type":"prediction","event_id":"s2","model_id":"m1","timestamp":1.8e9,'
+            b'"prediction":0,"score":{"0":0.9,"1":-0.2}}',
+            "bad",
+            8,
+        ),
     ]
     run_messages(pipeline, good[:10] + bad + good[10:])
     counts = pipeline.event_counts()
@@ -100,6 +112,7 @@ def test_malformed_input_is_dead_lettered_and_processing_continues(binary_config
         "oversized": 1,
         "duplicate_event_id": 1,
         "unknown_class": 1,
+        "invalid_score": 2,  # 1.7 and -0.2 are not probabilities
     }
     letters = read_dead_letters(state_dir(config) / DEAD_LETTER_FILE)
     assert {letter.reason for letter in letters} == set(reasons)
