@@ -18,6 +18,23 @@ LabeledRow = tuple[str, dict[str, Any]]  # model, {"t", "x", "a", "v", "y"}
 LABELED_LIMIT = 200_000  # joined rows kept per model (the worker reads fewer)
 
 
+def one_per_time(points: list[tuple[float, Any]]) -> list[tuple[float, Any]]:
+    """A metric's history with one point per event time, the last written: a final
+    evaluation at the same stream time (the end of a replay, a restart) writes a second
+    row that would repeat the last point.
+
+    >>> one_per_time([(1.0, 0.5), (2.0, 0.6), (2.0, 0.7), (3.0, 0.8)])
+    [(1.0, 0.5), (2.0, 0.7), (3.0, 0.8)]
+    """
+    out: list[tuple[float, Any]] = []
+    for point in points:
+        if out and out[-1][0] == point[0]:
+            out[-1] = point
+        else:
+            out.append(point)
+    return out
+
+
 class Fenced(RuntimeError):
     """Another instance took this partition since we claimed it (the Redis store)."""
 

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 import redis
 
-from driftd.store import LABELED_LIMIT, Fenced, LabeledRow, ReadingsRow
+from driftd.store import LABELED_LIMIT, Fenced, LabeledRow, ReadingsRow, one_per_time
 
 
 class RedisStore:
@@ -133,7 +133,7 @@ class RedisStore:
         for row in rows:
             event_time, readings = self._decode(row)
             out.append((event_time, readings.get(metric)))
-        return out
+        return one_per_time(out)
 
     def close(self) -> None:
         """The client is shared between partitions; its owner closes it."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from driftd.store import LABELED_LIMIT, LabeledRow, ReadingsRow
+from driftd.store import LABELED_LIMIT, LabeledRow, ReadingsRow, one_per_time
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -108,7 +108,7 @@ class SqliteStore:
             "SELECT event_time, value FROM readings WHERE model = ? ORDER BY seq DESC LIMIT ?",
             (model, limit),
         )
-        return [(t, self._decode(v).get(metric)) for t, v in reversed(rows)]
+        return one_per_time([(t, self._decode(v).get(metric)) for t, v in reversed(rows)])
 
     def _all(self, sql: str, params: tuple) -> list[tuple]:
         with self._lock:

@@ -363,3 +363,18 @@ def test_a_live_stream_back_from_a_quiet_weekend_moves_the_clock_at_once(binary_
                           "timestamp": now, "prediction": 1}).encode(), "t", 5)  # fmt: skip
     run_messages(pipeline, [*friday, monday])
     assert pipeline.clock == now and pipeline.event_counts()["clock_outliers"] == 0
+
+
+def test_the_history_api_returns_each_point_once(binary_config_file):
+    """The end of a replay evaluates once more at the same stream time; the history (the
+    API's and the dashboard's) must not repeat its last point."""
+    from driftd.daemon.builders import build_view
+
+    config = load_config(binary_config_file)
+    pipeline = build_pipeline(config, fresh=True, quiet=True)
+    run_messages(pipeline, _events(900))
+    pipeline.evaluate_all()  # what a final flush or a restart does at the same clock
+    pipeline.checkpoint()
+    points = build_view(config, False).history("m1", "accuracy", 1000)
+    times = [t for t, _ in points]
+    assert len(points) > 3 and times == sorted(set(times)), times[-5:]
