@@ -88,10 +88,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise ConfigError("", f"events file {path!r} does not exist")
     pipeline = build_pipeline(config, fresh=args.fresh, quiet=args.json or args.quiet)
     total = _count_lines(args.events)
+    before = _dead_letters(pipeline)
     _run(pipeline, MessageSource(jsonl_messages(args.events)), total, args.json or args.quiet,
          "replay")  # fmt: skip
     _emit(summarize(pipeline), args.json)
-    return 0
+    after = _dead_letters(pipeline)
+    repeated = after.get("duplicate_event_id", 0) - before.get("duplicate_event_id", 0)
+    if repeated:
+        err.print(f"[yellow]{repeated:,} of {total:,} events were already counted by an earlier "
+                  f"run in {state_dir(config)} (dead letters: duplicate_event_id). To start "
+                  "over, replay with --fresh.[/]")  # fmt: skip
+    # Exit 1 when nothing new was counted: every event a dead letter, repeats among them.
+    refused = sum(after.values()) - sum(before.values())
+    return 1 if repeated and refused >= total else 0
+
+
+def _dead_letters(pipeline: Pipeline) -> dict[str, int]:
+    return dict(pipeline.event_counts()["dead_letter_reasons"])
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -115,3 +115,16 @@ def test_log_format_json_makes_every_stderr_line_json(tmp_path):
 def test_one_flag_for_the_services_state_with_the_old_name_kept(flag, binary_config_file):
     args = build_parser().parse_args(["status", "--config", str(binary_config_file), flag])
     assert args.service is True
+
+
+def test_a_replay_that_meets_its_own_events_says_so_and_exits_1(tmp_path):
+    events = tmp_path / "events.jsonl"
+    demo = _driftd("demo", "--predictions", "1000", "--no-retrain", "--quiet", "--save-events",
+                   str(events), "--state-dir", str(tmp_path / "demo"))  # fmt: skip
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    config = str(tmp_path / "demo" / "config.yaml")
+    first = _driftd("replay", "--config", config, str(events), "--fresh", "--quiet")
+    assert first.returncode == 0 and "already counted" not in first.stderr
+    again = _driftd("replay", "--config", config, str(events), "--quiet")
+    assert again.returncode == 1
+    assert "already counted by an earlier run" in again.stderr and "--fresh" in again.stderr
