@@ -13,6 +13,8 @@ import logging
 import os
 from collections.abc import Callable
 
+from rich.markup import escape
+
 from driftd.cli.parser import build_parser
 from driftd.cli.progress import err
 from driftd.config import ConfigError
@@ -32,14 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handler(args.func)(args)
     except ConfigError as exc:
-        err.print(f"[red]config error:[/] {redact(exc)}{_config_hint(args)}",
-                  level=logging.ERROR)  # fmt: skip
+        message = escape(f"{redact(exc)}{_config_hint(args)}")
+        err.print(f"[red]config error:[/] {message}", level=logging.ERROR, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one line for people; the traceback at --log-level DEBUG
         logging.getLogger("driftd.cli").debug("the command failed", exc_info=True)
-        err.print(f"[red]error:[/] {type(exc).__name__}: {redact(exc)}", soft_wrap=True,
+        err.print(f"[red]error:[/] {escape(f'{type(exc).__name__}: {redact(exc)}')}",
+                  soft_wrap=True,
                   level=logging.ERROR)  # fmt: skip
         return 1
 

@@ -17,6 +17,7 @@ import yaml
 from driftd.budgets import events_per_false_alarm, events_per_second, is_in_time
 from driftd.config.alerting import AlertingSpec, check_alerting
 from driftd.config.models import FeatureSpec, ModelSpec, ReferenceSpec
+from driftd.config.problems import ConfigErrors, problems
 from driftd.config.retraining import check_retrain
 from driftd.config.runtime import NotifierSpec, RuntimeSpec
 from driftd.config.services import HttpSpec, KafkaSpec, RedisSpec, check_http, check_services
@@ -182,6 +183,9 @@ def load_config_data(data: Any, base_dir: str | Path = ".") -> Config:
     models = data.get("models")
     if not isinstance(models, dict):
         raise ConfigError("models", "expected a mapping of model id to model settings")
+    found = problems(data, Config)
+    if found:  # every problem the types can see, at once
+        raise ConfigErrors(found)
     converted: dict[str, ModelSpec] = {}
     for model_id, model_data in models.items():
         # Converted one by one so errors can name the model (msgspec says models[...]).

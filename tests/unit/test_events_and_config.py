@@ -90,8 +90,8 @@ def test_minimal_config_gets_defaults(tmp_path):
         ),
         (
             {"models": {"m1": {"task": "binary", "features": {"x": "numeric"}, "colour": 1}}},
-            "models.m1",
-            "unknown field colour",
+            "models.m1.colour",
+            "unknown key",
         ),
         (
             {"models": {"m1": {"task": "ternary", "features": {"x": "numeric"}}}},
@@ -218,3 +218,27 @@ def test_parquet_reference_loads_like_csv(tmp_path, reference_csv):
         assert (csv_ref.columns[column] == parquet_ref.columns[column]).all()
     for column in ("color", "label", "prediction", "sex"):
         assert list(csv_ref.columns[column]) == list(parquet_ref.columns[column])
+
+
+def test_every_config_problem_at_once_with_valid_values_and_a_suggestion(tmp_path):
+    data = {
+        "models": {"m": {"task": "binry", "features": {"age": "float"}, "refrence": "r.csv",
+                         "windows": {"size": "big"}}},
+        "alerting": {"receivers": {"oncall": {"type": "slak", "webhook_url_env": "X"}}},
+        "kafka": {"partitons": 3},
+    }  # fmt: skip
+    with pytest.raises(ConfigError) as info:
+        load_config_data(data, tmp_path)
+    text = str(info.value)
+    expected = [
+        "models.m.task: 'binry' is not one of 'binary', 'multiclass', 'regression'; "
+        "did you mean 'binary'?",
+        "models.m.features.age: 'float' is not one of",
+        "models.m.refrence: unknown key; did you mean 'reference'?",
+        "models.m.windows.size: expected int, got str",
+        "alerting.receivers.oncall.type: 'slak' is not one of 'slack'",
+        "kafka.partitons: unknown key; did you mean 'partitions'?",
+    ]
+    for line in expected:
+        assert line in text, text
+    assert text.startswith("6 problems:")
