@@ -14,6 +14,7 @@ from rich.console import Console
 from driftd.cli.progress import err, progress_bar
 from driftd.cli.summary import print_summary, summarize
 from driftd.config import Config, ConfigError, load_config
+from driftd.config.problems import unset_secrets
 from driftd.consumers.local import Message, MessageSource, jsonl_messages
 from driftd.consumers.source import Source
 from driftd.daemon.embedded import build_pipeline, run_source
@@ -191,4 +192,9 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     for model_id, context in catalog.contexts.items():
         if (evidence := in_sample_evidence(context)) is not None:
             console.print(f"[yellow]warning[/] {evidence.message(model_id)}", soft_wrap=True)
+    for where, variable in unset_secrets(config):
+        effect = ("the API's write endpoints stay disabled" if where == "http.token_env"
+                  else "what needs it will fail when used")  # fmt: skip
+        console.print(f"[yellow]warning[/] {where}: environment variable {variable} (or "
+                      f"{variable}_FILE) is not set; {effect}", soft_wrap=True)  # fmt: skip
     return 0

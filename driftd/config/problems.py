@@ -13,6 +13,7 @@ exist, budgets parse) is checked after, as before.
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Any
 
 import msgspec
@@ -157,3 +158,25 @@ def _python_type(info: inspect.Type) -> Any:
     if isinstance(info, inspect.DictType):
         return dict[_python_type(info.key_type), _python_type(info.value_type)]
     return Any
+
+
+def unset_secrets(config: msgspec.Struct) -> list[tuple[str, str]]:
+    """``(key path, variable)`` of every ``*_env`` setting whose environment variable (or
+    ``VAR_FILE``) is unset: the config is valid, but that part will fail when used."""
+    out: list[tuple[str, str]] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                where = _join(path, str(key))
+                if str(key).endswith("_env") and isinstance(item, str) and item:
+                    if not (os.environ.get(item) or os.environ.get(f"{item}_FILE")):
+                        out.append((where, item))
+                else:
+                    walk(item, where)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{path}[{index}]")
+
+    walk(msgspec.to_builtins(config), "")
+    return out

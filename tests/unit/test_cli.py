@@ -128,3 +128,19 @@ def test_a_replay_that_meets_its_own_events_says_so_and_exits_1(tmp_path):
     again = _driftd("replay", "--config", config, str(events), "--quiet")
     assert again.returncode == 1
     assert "already counted by an earlier run" in again.stderr and "--fresh" in again.stderr
+
+
+def test_config_check_warns_about_an_unset_receiver_secret(tmp_path):
+    path = tmp_path / "driftd.yaml"
+    path.write_text("models:\n  m:\n    task: binary\n    features: {x: numeric}\n"
+                    "alerting:\n  receivers:\n"
+                    "    oncall: {type: slack, webhook_url_env: DRIFTD_TEST_UNSET_HOOK}\n"
+                    "  routes:\n    - {name: all, receivers: [oncall]}\n")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTD_TEST_UNSET_HOOK")}
+    done = _driftd("config", "check", "--config", str(path), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "alerting.receivers.oncall.webhook_url_env" in done.stdout
+    assert "DRIFTD_TEST_UNSET_HOOK" in done.stdout and "not set" in done.stdout
+    env["DRIFTD_TEST_UNSET_HOOK"] = "https://hooks.example/x"
+    quiet = _driftd("config", "check", "--config", str(path), env=env)
+    assert "not set" not in quiet.stdout
