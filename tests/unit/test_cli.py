@@ -33,7 +33,8 @@ def test_help_lists_every_command_and_imports_nothing_heavy():
     # What --help costs is the imports: none of the heavy ones (timing is not asserted).
     probe = ("import sys; from driftd.cli.parser import build_parser; build_parser(); "
              "heavy = [m for m in ('scipy', 'sklearn', 'numpy', 'pandas', 'pyarrow', "
-             "'confluent_kafka', 'redis', 'matplotlib') if m in sys.modules]; print(heavy)")  # fmt: skip
+             "'confluent_kafka', 'redis', 'matplotlib') if m in sys.modules]; "
+             "print(heavy)")  # fmt: skip
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True, timeout=60)  # fmt: skip
     assert loaded.stdout.strip() == "[]", loaded.stdout
