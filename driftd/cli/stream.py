@@ -68,10 +68,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary["state_dir"] = str(state.resolve())
     _emit(summary, args.json)
     if not args.json:
-        err.print(
-            f"State, alert log and dead letters are in {state}/ ; config: {state}/config.yaml"
-        )
+        _demo_epilogue(state, summary, Console())
     return 0
+
+
+def _demo_epilogue(state: Path, summary: dict[str, Any], console: Console) -> None:
+    """What the demo's numbers mean, and where to look next."""
+    from driftd.demo.app import MODEL_ID
+
+    reasons = summary["events"]["dead_letter_reasons"]
+    if reasons:
+        console.print(
+            f"[bold]The {sum(reasons.values())} dead letters are deliberate:[/] a broken "
+            "producer that bypasses the SDK sends truncated JSON (malformed_json), a typo in "
+            "the model id (unknown_model) and a renamed field (invalid_schema). Each was set "
+            f"aside with its bytes and reason in {state}/dead-letters.jsonl; nothing else "
+            "stopped.", soft_wrap=True)  # fmt: skip
+    config = state / "config.yaml"
+    console.print(
+        f"[bold]Open the dashboard:[/] driftd serve --config {config}\n"
+        f"  then http://127.0.0.1:8080/models/{MODEL_ID}  (alert log, state and dead "
+        f"letters are in {state}/)", soft_wrap=True)  # fmt: skip
 
 
 def _count_lines(paths: list[str]) -> int:

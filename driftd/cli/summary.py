@@ -1,7 +1,12 @@
-"""What a run found: counts, alerts and final metrics, as JSON or as tables."""
+"""What a run found: counts, alerts and final metrics, as JSON or as tables.
+
+Retraining outcomes (``retrain.outcome``) are announcements, not conditions: they are
+listed as what happened ("promoted version 2"), never as a firing alert.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rich.console import Console
@@ -41,6 +46,9 @@ def alert_summaries(alerts: list[Alert]) -> list[dict[str, Any]]:
             }
         if alert.state == "firing" and not alert.escalation:
             entry["at_firing"] = alert.value
+        if alert.state == "firing":
+            entry["why"] = alert.evidence.headline() if alert.evidence is not None else ""
+            entry["description"] = alert.description
         entry["state"] = alert.state
         entry["severity"] = alert.severity  # escalated while it worsened
         entry["value"] = alert.value
@@ -64,6 +72,18 @@ def summarize(pipeline: Pipeline) -> dict[str, Any]:
     return {"events": pipeline.event_counts(), "alerts": alerts, "metrics": metrics}
 
 
+def _counted(items: list[str]) -> str:
+    """``a, b, a`` -> ``a (x2), b``: repeated reasons once, with how often."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item] = counts.get(item, 0) + 1
+    return ", ".join(f"{item} (x{n})" if n > 1 else item for item, n in counts.items())
+
+
+def _reasons(reasons: dict[str, int]) -> str:
+    return ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in reasons.items())
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
@@ -74,31 +94,42 @@ def _fmt(value: Any) -> str:
 
 def print_summary(summary: dict[str, Any], console: Console) -> None:
     events = summary["events"]
+    reasons = events["dead_letter_reasons"]
     console.print(
-        f"[bold]{events['processed']}[/] messages: {events['predictions']} predictions, "
-        f"{events['labels']} labels, {events['dead_letters']} dead letters "
-        f"{events['dead_letter_reasons'] or ''}"
+        f"[bold]{events['processed']:,}[/] messages: {events['predictions']:,} predictions, "
+        f"{events['labels']:,} labels, {events['dead_letters']:,} dead letters"
+        + (f" ({_reasons(reasons)})" if reasons else "")
     )
-    table = Table(title="Alerts", show_lines=False)
+    conditions = [a for a in summary["alerts"] if a["metric"] != "retrain.outcome"]
+    table = Table(title="Alerts (now first: the value at firing goes stale)", show_lines=False)
     for column in ("model", "metric", "now", "at firing", "worst", "threshold", "state",
-                   "since (event time)"):  # fmt: skip
-        table.add_column(column)
-    for alert in summary["alerts"]:
+                   "since (event time, UTC)"):  # fmt: skip
+        table.add_column(column, overflow="fold" if column == "metric" else "ellipsis")
+    for alert in conditions:
         style = "red" if alert["state"] == "firing" else "green"
+        since = time.strftime("%Y-%m-%d %H:%M", time.gmtime(alert["first_event_time_epoch"]))
         table.add_row(
             alert["model"], alert["metric"],
             *(_fmt(alert[k]) for k in ("current", "at_firing", "worst")),
-            f"{alert['op']} {alert['threshold']:g}", f"[{style}]{alert['state']}[/]",
-            alert["first_event_time"],
+            f"{alert['op']} {alert['threshold']:g}", f"[{style}]{alert['state']}[/]", since,
         )  # fmt: skip
-    console.print(table if summary["alerts"] else "[green]No alerts.[/]")
+    console.print(table if conditions else "[green]No alerts.[/]")
+    whys = [a for a in conditions if a["state"] == "firing" and a.get("why")]
+    if whys:
+        console.print("[bold]Why[/] (each firing alert's evidence; all of it in the alert log):")
+        for alert in whys:
+            console.print(f"  {alert['metric']}: {alert['why']}", soft_wrap=True)
+    for outcome in (a for a in summary["alerts"] if a["metric"] == "retrain.outcome"):
+        verb = outcome["rule"].removeprefix("retrain-")
+        console.print(f"[bold]Retraining {verb}[/] ({outcome['model']}): "
+                      f"{outcome.get('description', '')}", soft_wrap=True)  # fmt: skip
     if loop := summary.get("loop"):
         console.print(
-            f"[bold]The loop:[/] retraining requested by {loop['requests']}; outcome "
+            f"[bold]The loop:[/] retraining requested by {_counted(loop['requests'])}; outcome "
             f"[bold]{loop['outcome']}[/]: version {loop['version_before']} -> "
             f"{loop['version_after']}. Accuracy over the last labeled window: "
             f"{_fmt(loop['accuracy_before'])} before, {_fmt(loop['accuracy_after'])} after "
-            f"{loop['predictions_after']} more predictions. Report: {loop['report']}"
+            f"{loop['predictions_after']:,} more predictions. Report: {loop['report']}"
         )
     for model_id, readings in summary["metrics"].items():
         table = Table(title=f"Model {model_id}: final window")

@@ -112,3 +112,29 @@ def test_the_loop_closes_retrain_promote_recover(demo):
     assert (loop["version_before"], loop["version_after"]) == (1, 2)
     assert loop["accuracy_after"] > loop["accuracy_before"] + 0.15, loop
     assert Path(loop["report"]).exists()
+
+
+def test_the_human_summary_reads_well(demo):
+    """What a person sees (issue 16): no Python reprs, the deliberate dead letters
+    explained, the promotion shown as a promotion (not a firing alert), each firing
+    alert's evidence, and the command that opens the dashboard."""
+    from rich.console import Console
+
+    from driftd.cli.stream import _demo_epilogue
+    from driftd.cli.summary import print_summary
+
+    summary, _, _ = demo
+    console = Console(record=True, width=140)
+    print_summary(summary, console)
+    state = Path(summary["state_dir"])
+    _demo_epilogue(state, summary, console)
+    text = console.export_text()
+    assert "{'" not in text and "['" not in text, text
+    alerts_table = text.split("Why")[0]
+    assert "retrain.outcome" not in alerts_table
+    assert "Retraining promoted (credit-risk): Version 2 is the new champion" in text
+    assert "accuracy-drop on accuracy (x" in text  # each request reason once, counted
+    assert "dead letters are deliberate" in text and "dead-letters.jsonl" in text
+    assert f"driftd serve --config {state / 'config.yaml'}" in text
+    assert "http://127.0.0.1:8080/models/credit-risk" in text
+    assert "accuracy: " in text.split("Why")[1]  # the accuracy alert says why
