@@ -19,8 +19,9 @@ small ones.
 
 from __future__ import annotations
 
+import itertools
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 from scipy import stats as scipy_stats
@@ -137,6 +138,15 @@ class NumericDrift:
             "jensenshannon": ("jensenshannon", ">=", spec.jensenshannon),
         }[self.test]
 
+    def distribution(self) -> Distribution:
+        """Reference vs window shares per bin (the reference's quantile bins): what a
+        person compares when the drift alert fires."""
+        edges = self._edges.tolist()
+        bounds = [None, *edges, None]
+        labels = [_bin_label(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+        current = stats.bin_counts(self.current(), self._edges)
+        return Distribution(labels, _shares(self._reference_counts), _shares(current))
+
     def statistics(self) -> list[str]:
         """Every name ``readings`` can return."""
         return ["samples", *self.shift.readings(), *self.scale.readings(), "psi",
@@ -221,6 +231,13 @@ class CategoricalDrift:
         unseen ones, at ``drift.significance``."""
         return "jensenshannon", ">=", self._spec.jensenshannon
 
+    def distribution(self) -> Distribution:
+        """Reference vs window shares per category; categories the reference lacks
+        together as ``(unseen)``."""
+        counts = np.bincount(self._values.values(), minlength=self._unseen + 1).astype(float)
+        reference = np.append(self._reference_counts, 0.0)
+        return Distribution([*self.categories, "(unseen)"], _shares(reference), _shares(counts))
+
     def statistics(self) -> list[str]:
         """Every name ``readings`` can return."""
         return ["samples", "unseen_rate", "jensenshannon", "chisquare_pvalue", "significant",
@@ -234,6 +251,25 @@ class CategoricalDrift:
 
 
 ColumnTest = NumericDrift | CategoricalDrift
+
+
+class Distribution(NamedTuple):
+    labels: list[str]
+    reference: list[float]  # shares, summing to 1 (0s without data)
+    current: list[float]
+
+
+def _bin_label(low: float | None, high: float | None) -> str:
+    if low is None:
+        return f"<= {high:.4g}"
+    if high is None:
+        return f"> {low:.4g}"
+    return f"({low:.4g}, {high:.4g}]"
+
+
+def _shares(counts: np.ndarray) -> list[float]:
+    total = counts.sum()
+    return (counts / total if total > 0 else counts).tolist()
 
 
 def column_test(values: np.ndarray, numeric: bool, spec: DriftSpec) -> ColumnTest | None:
@@ -293,6 +329,15 @@ class ColumnDrift(Detector):
             ),
             evidence_metric=names.column_drift(self.name, "significant"),
         )]  # fmt: skip
+
+    def distribution(self) -> Distribution:
+        return self.test.distribution()
+
+    def watched(self) -> tuple[str, str, float]:
+        """The reading its default drift rule judges, with the rule's comparison and
+        threshold (what a chart of this column should plot)."""
+        statistic, op, threshold = self.test.verdict
+        return names.column_drift(self.name, statistic), op, float(threshold)
 
     def snapshot(self) -> dict[str, Any]:
         return self.test.snapshot()

@@ -75,12 +75,17 @@ class Dimension:
                         dtype=np.uint8)  # fmt: skip
 
 
+def _number(value: float) -> str:
+    """70,240 rather than 7.024e+04: segment names are read by people."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _interval(low: float, high: float) -> str:
     if math.isinf(low):
-        return f"< {high:.4g}"
+        return f"< {_number(high)}"
     if math.isinf(high):
-        return f">= {low:.4g}"
-    return f"[{low:.4g}, {high:.4g})"
+        return f">= {_number(low)}"
+    return f"[{_number(low)}, {_number(high)})"
 
 
 class Slicer:

@@ -105,11 +105,15 @@ class RetrainWorker:
         }[result.status]
         if result.report_path is not None:
             description += f" Report: {result.report_path}"
+        # On the stream's clock (the newest joined event it learned from), so dashboards
+        # mark the promotion on the same axis as the readings; else the wall clock.
+        at = result.report.get("data", {}).get("live_to")
         self._alert(result.model, f"retrain-{result.status}", SEVERITY[result.status],
-                    float(result.version or 0), description)  # fmt: skip
+                    float(result.version or 0), description, at)  # fmt: skip
 
-    def _alert(self, model: str, rule: str, severity: str, value: float, text: str) -> None:
-        now = time.time()
+    def _alert(self, model: str, rule: str, severity: str, value: float, text: str,
+               at: float | None = None) -> None:  # fmt: skip
+        now = time.time() if at is None else float(at)
         alert = Alert(
             key=dedup_key(model, rule, "retrain.outcome"), model=model, rule=rule,
             metric="retrain.outcome", state="firing", severity=severity, value=value,

@@ -128,12 +128,13 @@ class RedisStore:
     def history(
         self, model: str, metric: str, limit: int = 500
     ) -> list[tuple[float, float | None]]:
-        rows = self.client.lrange(self.readings_key(model), -limit, -1)
+        # Room for the repeats one_per_time folds away.
+        rows = self.client.lrange(self.readings_key(model), -(2 * limit + 16), -1)
         out = []
         for row in rows:
             event_time, readings = self._decode(row)
             out.append((event_time, readings.get(metric)))
-        return one_per_time(out)
+        return one_per_time(out)[-limit:]
 
     def close(self) -> None:
         """The client is shared between partitions; its owner closes it."""

@@ -106,9 +106,10 @@ class SqliteStore:
     ) -> list[tuple[float, float | None]]:
         rows = self._all(
             "SELECT event_time, value FROM readings WHERE model = ? ORDER BY seq DESC LIMIT ?",
-            (model, limit),
+            (model, 2 * limit + 16),  # room for the repeats one_per_time folds away
         )
-        return one_per_time([(t, self._decode(v).get(metric)) for t, v in reversed(rows)])
+        points = one_per_time([(t, self._decode(v).get(metric)) for t, v in reversed(rows)])
+        return points[-limit:]
 
     def _all(self, sql: str, params: tuple) -> list[tuple]:
         with self._lock:

@@ -35,6 +35,7 @@ import errno
 import hmac
 import json
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -183,7 +184,11 @@ class StatusServer:
         if path == "/":
             return 200, _html(dashboard.index(view))
         if len(parts) == 2 and parts[0] == "models" and parts[1] in view.config.models:
-            return 200, _html(dashboard.model_page(view, parts[1]))
+            at = query.get("at", [None])[0]
+            moment = None if at is None else float(at)
+            if moment is not None and not math.isfinite(moment):
+                raise ValueError(f"at must be a finite event time, got {at!r}")
+            return 200, _html(dashboard.model_page(view, parts[1], moment))
         if len(parts) == 2 and parts[0] == "static":
             found = dashboard.static_file(parts[1])
             if found is not None:

@@ -36,6 +36,7 @@ class StateView:
         self.alert_log = alert_log
         self.outbox = outbox
         self.registry = registry
+        self._models: Any = None
 
     def models(self) -> list[dict[str, Any]]:
         out = []
@@ -55,6 +56,37 @@ class StateView:
 
     def model(self, model_id: str) -> dict[str, Any] | None:
         return next((m for m in self.models() if m["model"] == model_id), None)
+
+    def rules(self, model_id: str) -> list[Any]:
+        """The model's rules (defaults and configured), as the daemon evaluates them."""
+        return [rule for rule in self._catalog().rules if rule.model == model_id]
+
+    def feature_views(self, model_id: str) -> list[dict[str, Any]]:
+        """Per feature: the reading its drift rule judges (with the rule's comparison and
+        threshold) and its distribution, reference vs the current window, from the
+        detectors restored from the last checkpoint (empty before one exists)."""
+        from driftd.detectors.drift import FeatureDrift
+
+        monitor = self._catalog().new_monitor(model_id)
+        state = self.store.load_state(f"monitor:{model_id}")
+        if state is not None:
+            monitor.restore(state)
+        out = []
+        for detector in monitor.detectors:
+            if isinstance(detector, FeatureDrift):
+                reading, op, threshold = detector.watched()
+                distribution = detector.distribution() if state is not None else None
+                out.append({"feature": detector.feature, "reading": reading, "op": op,
+                            "threshold": threshold, "distribution": distribution})  # fmt: skip
+        return out
+
+    def _catalog(self) -> Any:
+        """The models' contexts and rules, built once (it reads the reference files)."""
+        if self._models is None:
+            from driftd.daemon.catalog import ModelCatalog
+
+            self._models = ModelCatalog(self.config)
+        return self._models
 
     def history(self, model_id: str, metric: str, limit: int = 500) -> list[list[Any]]:
         return [[t, v] for t, v in self.store.history(model_id, metric, limit)]
