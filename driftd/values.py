@@ -37,3 +37,13 @@ def as_number(value: Any) -> float | str:
     except OverflowError:  # an integer beyond float range (JSON allows 10**400)
         return math.inf if value > 0 else -math.inf
     return MISSING if math.isnan(number) else number
+
+
+def readable_number(value: float) -> str:
+    """70,240 rather than 7.024e+04, 0.4321 as is: bin and segment names are read by
+    people.
+
+    >>> readable_number(70240.4), readable_number(0.43214), readable_number(-1500)
+    ('70,240', '0.4321', '-1,500')
+    """
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"

@@ -43,6 +43,7 @@ from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
 from driftd.detectors.scale import ScaleCusum, calibrate_scale
 from driftd.detectors.shift import ShiftCusum, calibrate_shift
+from driftd.values import readable_number
 
 # (statistic, comparison that means drift, threshold): the verdict of one test.
 Verdict = tuple[str, str, float]
@@ -261,10 +262,10 @@ class Distribution(NamedTuple):
 
 def _bin_label(low: float | None, high: float | None) -> str:
     if low is None:
-        return f"<= {high:.4g}"
+        return f"<= {readable_number(high)}"  # type: ignore[arg-type]
     if high is None:
-        return f"> {low:.4g}"
-    return f"({low:.4g}, {high:.4g}]"
+        return f"> {readable_number(low)}"
+    return f"({readable_number(low)}, {readable_number(high)}]"
 
 
 def _shares(counts: np.ndarray) -> list[float]:

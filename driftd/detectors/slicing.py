@@ -19,7 +19,7 @@ import numpy as np
 
 from driftd.config import ModelSpec
 from driftd.reference import Reference
-from driftd.values import category_text
+from driftd.values import category_text, readable_number
 
 MAX_VALUES = 12  # values per categorical dimension; the rest are "other"
 MAX_DIMENSIONS = 64  # dimensions per model, at most (one byte each per prediction)
@@ -75,17 +75,12 @@ class Dimension:
                         dtype=np.uint8)  # fmt: skip
 
 
-def _number(value: float) -> str:
-    """70,240 rather than 7.024e+04: segment names are read by people."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
-
-
 def _interval(low: float, high: float) -> str:
     if math.isinf(low):
-        return f"< {_number(high)}"
+        return f"< {readable_number(high)}"
     if math.isinf(high):
-        return f">= {_number(low)}"
-    return f"[{_number(low)}, {_number(high)})"
+        return f">= {readable_number(low)}"
+    return f"[{readable_number(low)}, {readable_number(high)})"
 
 
 class Slicer:

@@ -169,3 +169,27 @@ def test_rare_categories_are_pooled_and_the_reference_counts_as_a_sample():
     assert got["chisquare_pvalue"] == pytest.approx(expected, abs=TOL)
     assert got["chisquare_pvalue"] > 0.001
     assert sps.chisquare(cur, ref / 5000 * cur.sum()).pvalue < 0.001  # the old test
+
+
+def test_the_distributions_the_dashboard_draws_equal_numpy_and_pandas():
+    """Reference vs window shares per bin (the reference's deciles, right-closed) and per
+    category (unseen ones together), as the feature view draws them."""
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    reference = rng.normal(0, 1, 3000)
+    current = rng.normal(0.7, 1.0, 600)
+    got = _numeric(reference, current).distribution()
+    edges = np.quantile(reference, np.linspace(0, 1, 11)[1:-1])
+    bins = [-np.inf, *edges, np.inf]
+    for values, shares in ((reference, got.reference), (current, got.current)):
+        counted = pd.Series(pd.cut(values, bins, right=True)).value_counts(sort=False,
+                                                                            normalize=True)
+        assert shares == pytest.approx(counted.to_numpy(), abs=TOL)
+    assert len(got.labels) == 10 and got.labels[0].startswith("<= ")
+    categorical = CategoricalDrift(np.array(["a"] * 60 + ["b"] * 40), DriftSpec(min_samples=1))
+    categorical.update_many(["a", "b", "b", "c", "d", "b"])
+    seen = categorical.distribution()
+    assert seen.labels == ["a", "b", "(unseen)"]
+    assert seen.reference == pytest.approx([0.6, 0.4, 0.0], abs=TOL)
+    assert seen.current == pytest.approx([1 / 6, 3 / 6, 2 / 6], abs=TOL)
