@@ -9,9 +9,11 @@ Built by the monitor when a rule fires (or escalates), from what the model keeps
   the model's sequential tests are calibrated to;
 - *the likely cause*: for performance and fairness alerts the segments whose error
   rate (or positive rate) moved most, significance-guarded
-  (:meth:`SegmentDetector.segments`); for drift and for a falling label-free
-  estimate, the features ranked by how far they moved (Jensen-Shannon distance, one
-  scale for numeric and categorical features).
+  (:meth:`SegmentDetector.segments`); for drift, the features ranked by how far they
+  moved (Jensen-Shannon distance, one scale for numeric and categorical features); for
+  a falling label-free estimate also the features whose new mix explains the fall
+  (:meth:`SegmentDetector.drivers`: the change in expected accuracy if each segment
+  kept the reference's accuracy and only the mix of traffic over them changed).
 
 Every place an alert is shown renders :meth:`Evidence.lines`; webhooks and the API
 carry the record itself.
@@ -22,7 +24,7 @@ from __future__ import annotations
 import msgspec
 
 from driftd.detectors.readings import Readings, drifted_feature
-from driftd.detectors.segments import ChangePoint, Segment, SegmentDetector
+from driftd.detectors.segments import ChangePoint, Driver, Segment, SegmentDetector
 from driftd.events import format_timestamp
 
 # Readings about positive decisions per group: their segments rank by positive rate.
@@ -40,12 +42,16 @@ class Evidence(msgspec.Struct, kw_only=True, omit_defaults=True):
     segments: list[Segment] = []
     segments_note: str = ""  # why no segment is listed, when none is
     features: list[tuple[str, float]] = []  # (feature, Jensen-Shannon distance), largest first
+    # For the label-free estimate: the features whose new mix explains its fall.
+    drivers: list[Driver] = []
 
     def headline(self) -> str:
         """The most telling fact in one line: the first segment, else the features that
         moved, else when it started (tables with one cell per alert)."""
         if self.segments:
             return self.segments[0].text()
+        if self.drivers:
+            return self.drivers[0].text()
         if self.features:
             return ", ".join(f"{name} {value:.3f}" for name, value in self.features[:3])
         if self.started is not None and self.started.within:
@@ -77,6 +83,7 @@ class Evidence(msgspec.Struct, kw_only=True, omit_defaults=True):
         out += [f"Segment {segment.text()}" for segment in self.segments]
         if self.segments_note:
             out.append(self.segments_note[0].upper() + self.segments_note[1:])
+        out += [f"Driver {driver.text()}" for driver in self.drivers]
         if self.features:
             out.append("Features that moved most (Jensen-Shannon): " + ", ".join(
                 f"{name} {value:.3f}" for name, value in self.features))  # fmt: skip
@@ -111,6 +118,8 @@ def explain(
         evidence.reference, evidence.effect = before, value - before
     if metric.startswith(_DRIFT_PREFIXES):
         evidence.features = ranked_drift(readings)
+        if metric.startswith("estimated.") and segments is not None:
+            evidence.drivers, evidence.segments_note = segments.drivers()
         return evidence
     if segments is None or metric.startswith(_NO_SEGMENTS):
         return evidence

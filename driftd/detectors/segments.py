@@ -33,7 +33,7 @@ import msgspec
 import numpy as np
 from scipy import stats
 
-from driftd.detectors.base import Detector, OutcomeBatch
+from driftd.detectors.base import Detector, OutcomeBatch, PredictionBatch
 from driftd.detectors.context import ModelContext
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
@@ -60,6 +60,25 @@ class Segment(msgspec.Struct, kw_only=True):
         return (f"{self.dimension}={self.value}: {self.measure} {self.now:.3g} "
                 f"(reference {self.reference:.3g}), {self.share:.0%} of traffic, "
                 f"p={self.p_value:.2g}")  # fmt: skip
+
+
+class Driver(msgspec.Struct, kw_only=True):
+    """How much of a fall in the label-free estimate one feature's shift explains: the
+    change in expected accuracy if each of its segments kept the reference's accuracy
+    and only the traffic's mix over them changed (the composition effect)."""
+
+    dimension: str
+    explained: float  # change in expected accuracy from this feature's new mix
+    value: str  # the segment whose share moved most
+    share_reference: float
+    share_now: float
+    accuracy_reference: float  # the reference's accuracy in that segment
+
+    def text(self) -> str:
+        return (f"{self.dimension}: its new mix alone moves expected accuracy by "
+                f"{self.explained:+.3f} ({self.value}: {self.share_reference:.0%} of the "
+                f"reference, {self.share_now:.0%} now, accuracy there "
+                f"{self.accuracy_reference:.2f})")  # fmt: skip
 
 
 class ChangePoint(msgspec.Struct, kw_only=True):
@@ -96,7 +115,7 @@ def _grouped(codes: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarr
 class SegmentDetector(Detector):
     """Keeps what an alert needs to name its segments and its start (no readings)."""
 
-    feeds = ("outcomes",)
+    feeds = ("predictions", "outcomes")
     name = "segments"
 
     @classmethod
@@ -114,6 +133,8 @@ class SegmentDetector(Detector):
         self._loss = RingBuffer(size)
         self._positive = RingBuffer(size)
         self._time = RingBuffer(size)
+        # The last window of predictions' codes, labeled or not: the traffic's mix now.
+        self._recent = RingBuffer(size, np.uint8, width=width)
         self._baselines = self._reference_baselines(context)
 
     # -- the reference ------------------------------------------------------------
@@ -145,6 +166,12 @@ class SegmentDetector(Detector):
         return "error rate" if self.context.classification else "mean absolute error"
 
     # -- per batch ----------------------------------------------------------------
+
+    def update_predictions(self, batch: PredictionBatch) -> None:
+        cells = [r.cells for r in batch.records if r.cells is not None]
+        if cells and self.slicer.dimensions:
+            codes = np.frombuffer(b"".join(cells), dtype=np.uint8)  # type: ignore[arg-type]
+            self._recent.extend(codes.reshape(len(cells), len(self.slicer.dimensions)))
 
     def update_outcomes(self, batch: OutcomeBatch) -> None:
         rows = [o for o in batch.outcomes if o.cells is not None]
@@ -232,6 +259,43 @@ class SegmentDetector(Detector):
             segment.p_value = adjusted
         return rows
 
+    def drivers(self, limit: int = 3) -> tuple[list[Driver], str]:
+        """The features whose shift in mix explains most of a fall in expected accuracy,
+        most first: for each, sum over its segments of (share now - share on the
+        reference) x the reference's accuracy there. Only features whose mix alone
+        lowers it; segments under ``MIN_SEGMENT`` reference rows count at the reference's
+        overall accuracy."""
+        if "loss" not in self._baselines:
+            return [], "no drivers: the reference has no labels and predictions to compare with"
+        reference = self._baselines["loss"][0]
+        recent = self._recent.values()
+        if len(recent) < MIN_SEGMENT:
+            return [], f"no drivers: {len(recent)} predictions in the window"
+        overall = 1.0 - float(np.mean(reference.values))
+        found = []
+        for j, dim in enumerate(self.slicer.dimensions):
+            size = len(dim.labels)
+            ref_count, ref_loss, _ = _grouped(reference.codes[:, j].astype(np.intp),
+                                              reference.values, size)  # fmt: skip
+            accuracy = np.where(ref_count >= MIN_SEGMENT, 1.0 - np.nan_to_num(ref_loss), overall)
+            share_ref = ref_count / max(ref_count.sum(), 1.0)
+            share_now = np.bincount(recent[:, j].astype(np.intp), minlength=size) / len(recent)
+            moved = share_now - share_ref
+            explained = float(np.sum(moved * accuracy))
+            if explained >= 0:
+                continue
+            # The segment contributing most: sum(moved) is 0, so explained is also
+            # sum(moved x (accuracy - overall)), a sum of per-segment contributions.
+            top = int(np.argmin(moved * (accuracy - overall)))
+            found.append(Driver(dimension=dim.name, explained=explained, value=dim.labels[top],
+                                share_reference=float(share_ref[top]),
+                                share_now=float(share_now[top]),
+                                accuracy_reference=float(accuracy[top])))  # fmt: skip
+        found.sort(key=lambda d: d.explained)
+        if not found:
+            return [], "no feature's new mix lowers the expected accuracy"
+        return found[:limit], ""
+
     def change_point(self) -> ChangePoint | None:
         """When the window's loss changed: the split minimising the squared error of two
         constant means (at least ``MIN_SPLIT`` events each side), if the CUSUM test
@@ -268,9 +332,11 @@ class SegmentDetector(Detector):
         # The codes as one base64 string (a byte each): ~1.4 KB per 1,000 rows and
         # dimension, not a nested JSON list five times that.
         codes = self._codes.values()
+        recent = self._recent.values()
         return {"width": codes.shape[1], "codes": base64.b64encode(codes.tobytes()).decode(),
                 "loss": self._loss.snapshot(), "positive": self._positive.snapshot(),
-                "time": self._time.snapshot()}  # fmt: skip
+                "time": self._time.snapshot(),
+                "recent": base64.b64encode(recent.tobytes()).decode()}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
         width = max(len(self.slicer.dimensions), 1)
@@ -281,6 +347,9 @@ class SegmentDetector(Detector):
         self._loss.restore(state["loss"])
         self._positive.restore(state["positive"])
         self._time.restore(state["time"])
+        if "recent" in state:
+            recent = np.frombuffer(base64.b64decode(state["recent"]), dtype=np.uint8)
+            self._recent.restore(recent.reshape(-1, width))
 
 
 def _outside(sample: _Sample, dimension: int, code: int) -> _Sample:

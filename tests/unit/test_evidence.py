@@ -241,3 +241,40 @@ def test_the_evidence_survives_a_checkpoint(tmp_path):
     readings = monitor.readings(1.8e9 + 3000)
     assert again.evidence("accuracy", readings) == monitor.evidence("accuracy", readings)
     assert monitor.evidence("accuracy", readings).segments  # not trivially equal
+
+
+def test_the_features_whose_new_mix_explains_a_falling_estimate(tmp_path):
+    """Clinic b is where the model errs (50% vs 10%); its share of traffic rises from a
+    quarter to 70%. The driver is clinic, and what its mix explains equals the
+    composition effect computed with pandas: sum over clinics of (share now - share on
+    the reference) x the reference's accuracy there. The sexes' mix did not move."""
+    rng = np.random.default_rng(9)
+    reference = _rows(rng, 4000)
+    wrong = np.where(reference.clinic == "b", rng.random(4000) < 0.5,
+                     rng.random(4000) < 0.1)  # fmt: skip
+    reference["prediction"] = np.where(wrong, 1 - reference.label, reference.label)
+    reference.to_csv(tmp_path / "reference.csv", index=False)
+    _config(tmp_path, rng)  # writes the config; keep the reference written above
+    reference.to_csv(tmp_path / "reference.csv", index=False)
+    monitor = ModelCatalog(load_config(tmp_path / "driftd.yaml")).new_monitor("m")
+    now = _rows(rng, 1000)
+    now["clinic"] = np.where(rng.random(1000) < 0.7, "b", rng.choice(["a", "c", "d"], 1000))
+    for i, row in enumerate(now.itertuples()):  # predictions only: no labels yet
+        monitor.on_prediction(Prediction(
+            event_id=f"p{i}", model_id="m", timestamp=1.8e9 + i,
+            features={"age": float(row.age), "clinic": row.clinic},
+            attributes={"sex": row.sex}, prediction=int(row.prediction)))  # fmt: skip
+    evidence = monitor.evidence("estimated.accuracy", monitor.readings(1.8e9 + 1000))
+    accuracy = 1 - (reference.prediction != reference.label).groupby(reference.clinic).mean()
+    moved = now.clinic.value_counts(normalize=True) - reference.clinic.value_counts(
+        normalize=True)
+    expected = float((moved * accuracy).sum())
+    assert expected < -0.1
+    top = evidence.drivers[0]
+    assert top.dimension == "clinic" and top.value == "b"
+    assert top.explained == pytest.approx(expected, abs=1e-9)
+    assert top.share_now == pytest.approx((now.clinic == "b").mean(), abs=1e-12)
+    assert top.accuracy_reference == pytest.approx(accuracy["b"], abs=1e-12)
+    assert "sex" not in [d.dimension for d in evidence.drivers[:1]]
+    assert any(line.startswith("Driver clinic: its new mix alone moves expected accuracy")
+               for line in evidence.lines())  # fmt: skip
