@@ -172,6 +172,8 @@ def _normalise(config: Config) -> Config:
     )
     check_services(config.kafka, config.redis)
     check_http(config.http)
+    if config.http.public_url:  # where people reach the dashboard: every alert links there
+        config.alerting.dashboard_url = config.http.public_url
     check_alerting(config.alerting)
     return config
 

@@ -92,6 +92,9 @@ class HttpSpec(_Spec):
     # Host headers answered (any port). Empty: the loopback names when bound to
     # loopback (a DNS-rebinding page gets nothing), anything otherwise; "*": anything.
     allowed_hosts: list[str] = []
+    # The address people reach this dashboard at (behind a proxy, a DNS name): every
+    # alert links to it. Unset: alerting.dashboard_url (default http://127.0.0.1:8080).
+    public_url: str | None = None
 
 
 def check_http(http: HttpSpec) -> None:
@@ -99,6 +102,9 @@ def check_http(http: HttpSpec) -> None:
         raise ConfigError("http.port", f"must be 0..65535, got {http.port}")
     if http.ready_max_lag < 0:
         raise ConfigError("http.ready_max_lag", f"must be >= 0, got {http.ready_max_lag}")
+    if http.public_url is not None and not http.public_url.startswith(("http://", "https://")):
+        raise ConfigError("http.public_url", f"must start with http:// or https://, got "
+                                             f"{http.public_url[:80]!r}")  # fmt: skip
 
 
 def check_services(kafka: KafkaSpec, redis: RedisSpec) -> None:

@@ -242,3 +242,14 @@ def test_every_config_problem_at_once_with_valid_values_and_a_suggestion(tmp_pat
     for line in expected:
         assert line in text, text
     assert text.startswith("6 problems:")
+
+
+def test_alerts_link_to_http_public_url(tmp_path):
+    base = {"models": {"m": {"task": "binary", "features": {"x": "numeric"}}}}
+    config = load_config_data({**base, "http": {"public_url": "https://driftd.example"}},
+                              tmp_path)  # fmt: skip
+    assert config.alerting.dashboard_url == "https://driftd.example"
+    assert load_config_data(base, tmp_path).alerting.dashboard_url == "http://127.0.0.1:8080"
+    with pytest.raises(ConfigError) as info:
+        load_config_data({**base, "http": {"public_url": "driftd.example"}}, tmp_path)
+    assert info.value.path == "http.public_url"
