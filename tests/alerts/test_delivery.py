@@ -215,3 +215,53 @@ def test_resolved_notice_arrives_once(tmp_path, webhook, monkeypatch, state_afte
         deliver(alerting, alerting.clock)
     statuses = [r.json()["status"] for r in webhook.accepted()]
     assert statuses == ["firing", "resolved"]
+
+
+def _with_evidence():
+    """An accuracy alert carrying evidence, its segment named by hostile producer data."""
+    from driftd.detectors.evidence import Evidence
+    from driftd.detectors.segments import ChangePoint, Segment
+
+    alert = make_alert()
+    alert.evidence = Evidence(
+        started=ChangePoint(event_time=1_799_999_000.0, events_ago=412, before=0.08,
+                            after=0.31, p_value=1e-6, within=True),
+        interval=(0.68, 0.74), reference=0.85, effect=-0.14, budget="1 per 1M events",
+        segments=[Segment(dimension="clinic", value="<!channel> b", measure="error rate",
+                          now=0.41, reference=0.1, count=240, share=0.24, p_value=2e-31)],
+    )  # fmt: skip
+    return alert
+
+
+def test_every_channel_carries_the_evidence(tmp_path, slack, webhook, smtp, monkeypatch):
+    """Slack (escaped), email (text and HTML) and the webhook (the record itself) say
+    when it started, how sure, where, and link to the dashboard at the alert's time."""
+    monkeypatch.setenv("SLACK_URL", f"{slack.url}/webhook/T000/B000/XXXX")
+    monkeypatch.setenv("HOOK_URL", f"{webhook.url}/hooks/driftd")
+    monkeypatch.setenv("SMTP_USER", "driftd")
+    monkeypatch.setenv("SMTP_PASSWORD", "smtp-pass")
+    receivers = {
+        "chat": SlackReceiver(webhook_url_env="SLACK_URL"),
+        "hook": WebhookReceiver(url_env="HOOK_URL"),
+        "mail": EmailReceiver(host="127.0.0.1", port=smtp.port, to=["oncall@example.com"],
+                              username_env="SMTP_USER", password_env="SMTP_PASSWORD",
+                              ca_file=str(smtp.ca_file)),
+    }  # fmt: skip
+    fire(stack(tmp_path, receivers), _with_evidence())
+    link = "http://127.0.0.1:8080/models/credit?at=1800000600"
+    slack_text = slack.accepted()[0].body.decode()
+    assert "Segment clinic=&lt;!channel&gt; b: error rate 0.41 (reference 0.1)" in slack_text
+    assert "<!channel>" not in slack_text and "Started around" in slack_text
+    assert link in slack_text
+    body = webhook.accepted()[0].json()
+    evidence = body["alerts"][0]["evidence"]
+    assert evidence["segments"][0]["value"] == "<!channel> b"
+    assert evidence["started"]["events_ago"] == 412 and evidence["budget"] == "1 per 1M events"
+    message = smtp.messages[0]
+    text, related = message.get_payload()
+    plain = text.get_content()
+    assert "Evidence: 99% interval [0.68, 0.74]; reference 0.85, change -0.14" in plain
+    assert f"Dashboard at that time: {link}" in plain
+    html_part = related.get_payload()[0] if related.is_multipart() else related
+    page = html_part.get_content()
+    assert "clinic=&lt;!channel&gt; b" in page and f'href="{link}"' in page
