@@ -46,6 +46,13 @@ def _command(sub: argparse._SubParsersAction, name: str, handler: str | None, te
     return parser
 
 
+def _group(sub: argparse._SubParsersAction, name: str, text: str, dest: str,
+           metavar: str) -> argparse._SubParsersAction:  # fmt: skip
+    """A command made of sub-commands (``driftd topics create``): their action set."""
+    return _command(sub, name, None, text).add_subparsers(dest=dest, required=True,
+                                                          metavar=metavar)  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="driftd", description="driftd keeps machine-learning models honest in production.",
@@ -102,8 +109,7 @@ def _stream(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--port", type=port_option, default=None,
                      help="the HTTP server's port (default: http.port)")  # fmt: skip
 
-    topics = _command(sub, "topics", None, "Kafka topic tools")
-    topics_sub = topics.add_subparsers(dest="topics_command", required=True, metavar="ACTION")
+    topics_sub = _group(sub, "topics", "Kafka topic tools", "topics_command", "ACTION")
     create = _command(topics_sub, "create", "stream:cmd_topics_create",
                       "create the event, dead-letter and repartition topics",
                       "driftd topics create")  # fmt: skip
@@ -117,8 +123,7 @@ def _stream(sub: argparse._SubParsersAction) -> None:
     metrics.add_argument("--json", action="store_true", help="as JSON")
     service_option(metrics)
 
-    config = _command(sub, "config", None, "config tools")
-    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    config_sub = _group(sub, "config", "config tools", "config_command", "ACTION")
     check = _command(config_sub, "check", "stream:cmd_config_check",
                      "validate a config file and its reference data; warn about what "
                      "will not work (unset secrets)",
@@ -129,8 +134,8 @@ def _stream(sub: argparse._SubParsersAction) -> None:
 
 
 def _alerts(sub: argparse._SubParsersAction) -> None:
-    silence = _command(sub, "silence", None, "mute matching alerts for a while")
-    silence_sub = silence.add_subparsers(dest="silence_command", required=True, metavar="ACTION")
+    silence_sub = _group(sub, "silence", "mute matching alerts for a while",
+                         "silence_command", "ACTION")  # fmt: skip
     add = _command(silence_sub, "add", "alerts:cmd_silence_add", "add a silence",
                    "driftd silence add -m model=churn -m rule='drift-*' --duration 2h "
                    "--comment 'backfill'")  # fmt: skip
@@ -153,8 +158,7 @@ def _alerts(sub: argparse._SubParsersAction) -> None:
     expire.add_argument("id", help="the silence's id (from `driftd silence list`)")
     service_option(expire)
 
-    alerts = _command(sub, "alerts", None, "alert tools")
-    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="ACTION")
+    alerts_sub = _group(sub, "alerts", "alert tools", "alerts_command", "ACTION")
     test = _command(alerts_sub, "test", "alerts:cmd_alerts_test",
                     "send a sample alert through a route's receivers",
                     "driftd alerts test --route oncall")  # fmt: skip
@@ -180,8 +184,8 @@ def _models(sub: argparse._SubParsersAction) -> None:
     retrain.add_argument("--quiet", action="store_true", help="no progress bar")
     service_option(retrain)
 
-    models = _command(sub, "models", None, "the model registry: versions, champion, rollback")
-    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    models_sub = _group(sub, "models", "the model registry: versions, champion, rollback",
+                        "models_command", "ACTION")  # fmt: skip
     for name, text in (("list", "versions and aliases"),
                        ("show", "one version's metadata (default: the champion)"),
                        ("promote", "make a version the champion"),
@@ -214,10 +218,10 @@ def _serve(sub: argparse._SubParsersAction) -> None:
 
 
 def _dev(sub: argparse._SubParsersAction) -> None:
-    dev = _command(sub, "dev", None, "developer tools: a local Kafka and Redis without Docker")
-    dev_sub = dev.add_subparsers(dest="dev_command", required=True, metavar="TOOL")
-    services = _command(dev_sub, "services", None, "start or stop a local Kafka and Redis")
-    actions = services.add_subparsers(dest="action", required=True, metavar="ACTION")
+    dev_sub = _group(sub, "dev", "developer tools: a local Kafka and Redis without Docker",
+                     "dev_command", "TOOL")  # fmt: skip
+    actions = _group(dev_sub, "services", "start or stop a local Kafka and Redis", "action",
+                     "ACTION")  # fmt: skip
     for name, text in (("up", "start both in the background"),
                        ("down", "stop what `up` started"),
                        ("status", "whether they are running")):  # fmt: skip

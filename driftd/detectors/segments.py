@@ -42,6 +42,9 @@ from driftd.values import category_text
 MIN_SEGMENT = 30  # events on each side before a segment can be listed
 ALPHA = 0.01  # family-wise error rate of the listed segments (Holm)
 MIN_SPLIT = 30  # events on each side of a change point
+# A "segment" holding most of the traffic names no place: the change is across the
+# board (a covariate shift can put 98% of traffic in one quartile of the reference).
+MAX_SHARE = 0.75
 
 
 class Segment(msgspec.Struct, kw_only=True):
@@ -201,6 +204,7 @@ class SegmentDetector(Detector):
         """The segments whose ``measure`` ("loss" or "positive") moved most against the
         reference, significant after Holm's correction; and, when none are listed, why.
 
+        Segments over ``MAX_SHARE`` of the traffic are not listed (they name no place).
         Greedy and explained-away: the segment accounting for most of the change (how
         far it moved times its share of traffic) is listed first; the next is sought
         among the rows outside the segments already listed, on both sides. A broken
@@ -219,7 +223,7 @@ class SegmentDetector(Detector):
         for _ in range(limit):
             candidates = self._candidates(window, reference, label, n)
             tested = tested or len(candidates)
-            moved = [c for c in candidates if c.p_value <= ALPHA
+            moved = [c for c in candidates if c.p_value <= ALPHA and c.share <= MAX_SHARE
                      and (measure == "positive" or c.now > c.reference)]  # fmt: skip
             if not moved:
                 break
@@ -231,7 +235,9 @@ class SegmentDetector(Detector):
             reference = _outside(reference, j, code)
         if not listed:
             return [], (f"no segment moved significantly (Welch, Holm at {ALPHA:g}, "
-                        f"{tested} segments with {MIN_SEGMENT}+ events)")  # fmt: skip
+                        f"{tested} segments with {MIN_SEGMENT}+ events, at most "
+                        f"{MAX_SHARE:.0%} of traffic each): the change is across the board "
+                        "or too small to place")  # fmt: skip
         return listed, ""
 
     def _candidates(self, window: _Sample, reference: _Sample, label: str, n: int

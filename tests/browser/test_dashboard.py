@@ -98,7 +98,8 @@ def test_the_overview_lists_every_model_with_its_rules_and_sorts(served, artifac
     assert _console_problems(page.stderr) == []
     assert "/models/credit-risk" in page.stdout and "Firing alerts" in page.stdout
     assert re.search(r"\d+ firing</span>: [^<]*accuracy-drop", page.stdout), page.stdout[:3000]
-    assert page.stdout.count("<th data-sort") == 10  # every column sorts
+    assert page.stdout.count("<th data-sort") == 11  # every column sorts
+    assert page.stdout.count("<svg class=\"spark\"") == 1  # the trend of its accuracy
     shot = artifacts / "dashboard-overview.png"
     shot.unlink(missing_ok=True)
     chromium(profile, "--virtual-time-budget=3000", "--window-size=1300,900",

@@ -103,6 +103,23 @@ def _why(alert: dict[str, Any]) -> str:
     return "" if evidence is None else evidence.headline()
 
 
+def _sparkline(points: list[list[Any]], width: int = 120, height: int = 28) -> str:
+    """A metric's recent history as an inline SVG line (the overview's trend column)."""
+    values = [(t, v) for t, v in points if v is not None]
+    if len(values) < 2:
+        return "<span class='empty'>-</span>"
+    t0, t1 = values[0][0], values[-1][0]
+    low = min(v for _, v in values)
+    high = max(v for _, v in values)
+    span_t, span_v = (t1 - t0) or 1.0, (high - low) or 1.0
+    coords = " ".join(f"{(t - t0) / span_t * (width - 2) + 1:.1f},"
+                      f"{height - 1 - (v - low) / span_v * (height - 2):.1f}"
+                      for t, v in values)  # fmt: skip
+    return (f"<svg class='spark' width='{width}' height='{height}' role='img' "
+            f"aria-label='trend from {low:.3g} to {high:.3g}'><polyline fill='none' "
+            f"stroke='#1f4e9c' stroke-width='1.2' points='{coords}'/></svg>")  # fmt: skip
+
+
 def index(view: StateView) -> bytes:
     alerts = view.alerts()
     firing = alerts["firing"]
@@ -115,11 +132,13 @@ def index(view: StateView) -> bytes:
         status = (f"<span class='firing'>{len(fires)} firing</span>: "
                   + e(", ".join(sorted({a["rule"] for a in fires})))
                   if fires else "<span class='ok'>all clear</span>")  # fmt: skip
-        performance = m.get("accuracy") if model["task"] != "regression" else m.get("mae")
+        headline = "mae" if model["task"] == "regression" else "accuracy"
+        performance = m.get(headline)
+        trend = _sparkline(view.history(model_id, headline, 120))
         rows.append([
             f"<a href='/models/{e(model_id)}'>{e(model_id)}</a>", e(model["task"]),
             _cell(m.get(names.event_count("predictions"))),
-            _cell(m.get(names.event_count("labels"))), _cell(performance),
+            _cell(m.get(names.event_count("labels"))), _cell(performance), trend,
             _cell(m.get(names.estimated("accuracy"))),
             f"<span data-value='{len(fires)}'>{status}</span>",
             f"<span data-value='{len(rules)}'>{len(rules)}</span>",
@@ -129,7 +148,7 @@ def index(view: StateView) -> bytes:
     body = (
         "<h1>Models</h1><p class='why'>Click a column to sort. Status: the rules firing now "
         "(each model's rules include the defaults its detectors propose).</p>"
-        + _table(["model", "task", "predictions", "labels", "accuracy / MAE",
+        + _table(["model", "task", "predictions", "labels", "accuracy / MAE", "trend",
                   "estimated accuracy", "status", "rules", "last event", "champion"], rows,
                  sortable=True, empty="No models.")
         + "<h2>Firing alerts</h2>" + _firing_table(firing, empty="No alert is firing.")
