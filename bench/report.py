@@ -95,6 +95,11 @@ SECTIONS = [
             "extra segment (the sexes degrade only through the clinic). river's ADWIN on the "
             "same error stream says when it alarms; the change point says where the change "
             "began."),
+    Section("cli", "CLI start-up: `driftd --help` and a command's first answer",
+            "bench.cli_startup", ["--runs", "7"], ["--runs", "1"],
+            "Fresh processes, medians, against a bare interpreter in the same run; then "
+            "`python -X importtime` of `driftd --help`. Goal: `driftd --help` under 0.5 s "
+            "(it was 3.7-5.5 s when every command's code loaded up front)."),
     Section("burn_in", "The false-alarm budget with an estimated baseline", "bench.burn_in",
             ["--deployments", "200"], ["--deployments", "3"],
             "Deployments learn the error test's baseline from their own burn-in; each one's "

@@ -1,4 +1,8 @@
-"""`driftd demo | replay | run | topics create | metrics | config check`: the stream's commands."""
+"""`driftd demo | replay | run | topics create | metrics | config check`: the stream's commands.
+
+The pipeline (detectors, scipy, scikit-learn) is imported inside the commands that run
+it, so a config error or a missing file answers at once.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,26 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from rich.console import Console
 
 from driftd.cli.progress import err, progress_bar
-from driftd.cli.summary import print_summary, summarize
 from driftd.config import Config, ConfigError, load_config
 from driftd.config.problems import unset_secrets
-from driftd.consumers.local import Message, MessageSource, jsonl_messages
-from driftd.consumers.source import Source
-from driftd.daemon.embedded import build_pipeline, run_source
-from driftd.daemon.gctune import tune_gc
 from driftd.daemon.paths import STORE_FILE, state_dir
-from driftd.daemon.pipeline import Pipeline
-from driftd.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from driftd.consumers.local import Message
+    from driftd.consumers.source import Source
+    from driftd.daemon.pipeline import Pipeline
 
 
 def _run(pipeline: Pipeline, source: Source, total: int | None, quiet: bool, label: str) -> None:
+    from driftd.daemon.embedded import run_source
+    from driftd.daemon.gctune import tune_gc
+
     tune_gc()
     with progress_bar(quiet) as progress:
         task = progress.add_task(label, total=total)
@@ -35,10 +40,15 @@ def _emit(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(msgspec.json.encode(summary).decode() + "\n")
     else:
+        from driftd.cli.summary import print_summary
+
         print_summary(summary, Console(width=None if sys.stdout.isatty() else 140))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from driftd.cli.summary import summarize
+    from driftd.consumers.local import MessageSource
+    from driftd.daemon.embedded import build_pipeline
     from driftd.demo import app as demo
 
     state = Path(args.state_dir)
@@ -104,6 +114,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for path in args.events:
         if not Path(path).exists():
             raise ConfigError("", f"events file {path!r} does not exist")
+    from driftd.cli.summary import summarize
+    from driftd.consumers.local import MessageSource, jsonl_messages
+    from driftd.daemon.embedded import build_pipeline
+
     pipeline = build_pipeline(config, fresh=args.fresh, quiet=args.json or args.quiet)
     total = _count_lines(args.events)
     before = _dead_letters(pipeline)
@@ -161,6 +175,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         if not path.exists():
             err.print(f"[red]No state yet at {path}: run `driftd replay` or the daemon first.[/]")
             return 1
+        from driftd.store.sqlite import SqliteStore
+
         store = SqliteStore(path)
         latest = store.latest_readings(args.model)
         store.close()
