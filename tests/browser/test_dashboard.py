@@ -83,6 +83,10 @@ def test_the_model_page_explains_alerts_and_charts_what_rules_watch(served, arti
     assert page.stdout.count("<svg class=\"bars\"") == len(features)
     assert page.stdout.count("<rect") >= 2 * 5 * len(features)
     assert "Alert timeline" in page.stdout and "champion" in page.stdout
+    # Every rule with its status now: the firing ones say on which metrics.
+    rules = page.stdout.split("<h2>Rules</h2>")[1].split("<h2>")[0]
+    assert rules.count("<tr>") > 15 and "accuracy-drop" in rules
+    assert "firing</span> (accuracy)" in rules and "clear</span>" in rules
     shot = artifacts / "dashboard-model.png"
     shot.unlink(missing_ok=True)
     chromium(profile, "--virtual-time-budget=8000", "--window-size=1300,5200",

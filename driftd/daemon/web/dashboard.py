@@ -187,6 +187,23 @@ def _evidence_block(alert: dict[str, Any]) -> str:
             f"<ul>{items}</ul>{segments}</div>")  # fmt: skip
 
 
+def _rules_table(view: StateView, model_id: str, firing: list[dict[str, Any]],
+                 metrics: dict[str, Any]) -> str:  # fmt: skip
+    """Every rule of the model and its status now: firing (on which metrics) or clear,
+    with the current value when the rule watches one reading."""
+    rows = []
+    for rule in sorted(view.rules(model_id), key=lambda r: r.name):
+        fires = [a for a in firing if a["rule"] == rule.name]
+        status = (f"<span class='firing'>firing</span> ({e(', '.join(a['metric'] for a in fires))})"
+                  if fires else "<span class='ok'>clear</span>")  # fmt: skip
+        now = _num(metrics.get(rule.metric)) if rule.metric in metrics else ""
+        about = f"<span class='why'>{e(rule.description)}</span>"
+        rows.append([e(rule.name), e(rule.metric), now, e(f"{rule.op} {rule.threshold:g}"),
+                     e(rule.severity), status, about])  # fmt: skip
+    return _table(["rule", "metric", "now", "threshold", "severity", "status", "about"], rows,
+                  sortable=True, empty="No rules.")  # fmt: skip
+
+
 def _bars(distribution: Any) -> str:
     """Reference vs now per bin or category, as an inline SVG (server-drawn)."""
     if distribution is None:
@@ -255,6 +272,7 @@ def model_page(view: StateView, model_id: str, at: float | None = None) -> bytes
         + "<h2>Features: the drift statistic its rule judges, and reference vs now</h2>"
         + "".join(f"<div class='feature'><div class='chart' id='{e(c['id'])}'><h3>"
                   f"{e(c['title'])}</h3></div>{_bars(d)}</div>" for c, d in features)
+        + "<h2>Rules</h2>" + _rules_table(view, model_id, firing, metrics)
         + "<h2>Alert timeline</h2>"
         + _table(["state", "rule", "metric", "value then", "threshold", "severity",
                   "event time"], timeline, empty="No alerts yet.")
