@@ -47,7 +47,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     base.mkdir(parents=True, exist_ok=True)
     err.print("starting Kafka (the first time, Maven fetches its jars: a minute or two)...")
     kafka = LocalKafka(base / "kafka", port=args.kafka_port, fast_start=False).start()
-    redis = LocalRedis(base / "redis", port=args.service_port).start()
+    redis = LocalRedis(base / "redis", port=args.redis_port).start()
     assert kafka.process is not None and redis.process is not None
     state = {
         "kafka": {"pid": kafka.process.pid, "address": kafka.bootstrap, "dir": str(kafka.dir)},

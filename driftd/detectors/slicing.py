@@ -19,7 +19,7 @@ import numpy as np
 
 from driftd.config import ModelSpec
 from driftd.reference import Reference
-from driftd.values import category_text, readable_number
+from driftd.values import as_number, category_text, readable_number
 
 MAX_VALUES = 12  # values per categorical dimension; the rest are "other"
 MAX_DIMENSIONS = 64  # dimensions per model, at most (one byte each per prediction)
@@ -54,12 +54,9 @@ class Dimension:
     def code(self, value: Any) -> int:
         if value is None:
             return self.missing
-        if self.kind == "numeric":
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                return self.missing
-            if not math.isfinite(number):
+        if self.kind == "numeric":  # as data quality reads it: strings, bools are missing
+            number = as_number(value)
+            if isinstance(number, str) or not math.isfinite(number):
                 return self.missing
             return bisect.bisect_right(self._edges, number)
         return self.codes.get(category_text(value), self.missing - 1)
