@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
@@ -97,7 +97,7 @@ class ChangePoint(msgspec.Struct, kw_only=True):
     within: bool
 
 
-class _Sample(msgspec.Struct):
+class _Sample(NamedTuple):
     """Rows to compare: their segment codes (rows, dimensions) and one measure each."""
 
     codes: np.ndarray
