@@ -111,8 +111,15 @@ class RedisStore:
         raise Fenced(f"{self.prefix} changed owner during the commit") from None
 
     def load_state(self, name: str) -> Any | None:
-        value = self.client.hget(self._key("state"), name)
-        return None if value is None else self._decode(value)
+        """A partition's state; a read view (no partition) finds the partition holding
+        ``name`` (a model lives in one partition: routing fixes it by its id)."""
+        keys = ([self._key("state")] if self.prefix != self.namespace else
+                self.client.scan_iter(f"{self.namespace}:p*:state"))  # fmt: skip
+        for key in keys:
+            value = self.client.hget(key, name)
+            if value is not None:
+                return self._decode(value)
+        return None
 
     def load_offsets(self) -> dict[str, int]:
         raw = self.client.hgetall(self._key("offsets"))

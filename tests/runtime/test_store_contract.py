@@ -82,3 +82,22 @@ def test_a_watch_broken_by_the_connection_is_retried_and_only_an_owner_change_fe
     with pytest.raises(Fenced):  # another owner claimed it meanwhile
         store._fenced_or_retryable(redis.WatchError("Watched variable changed."))
     client.close()
+
+
+def test_history_folds_repeats_of_one_event_time_and_keeps_its_limit(store):
+    """A final evaluation at the same stream time writes a second row: one point each."""
+    rows = [("m", float(t // 2), {"v": float(t)}) for t in range(12)]  # two rows per time
+    store.commit({}, rows, None)
+    assert store.history("m", "v", limit=3) == [(3.0, 7.0), (4.0, 9.0), (5.0, 11.0)]
+
+
+@pytest.mark.redis
+def test_a_read_view_finds_a_models_state_in_the_partition_holding_it(redis_service):
+    """`driftd serve --service` shows a feature's distribution from the partition that
+    keeps its model (the view itself belongs to no partition)."""
+    client = redis.Redis.from_url(redis_service.address)
+    namespace = f"view-{uuid.uuid4().hex[:8]}"
+    RedisStore(client, namespace, partition=2).commit({"monitor:m": {"n": 7}}, [], None)
+    view = RedisStore(client, namespace)
+    assert view.load_state("monitor:m") == {"n": 7}
+    assert view.load_state("monitor:other") is None
