@@ -39,7 +39,6 @@ class Encoder:
         self.class_names = context.class_names
         self._class_index = {name: i for i, name in enumerate(context.class_names)}
         self._keep_inputs = keep_inputs
-        self._slicer = context.slicer
 
     def _class_of(self, value: Any, what: str) -> int:
         index = self._class_index.get(category_text(value))
@@ -80,8 +79,7 @@ class Encoder:
             if attributes.get(attr) is not None
         }
         training = self._training_inputs(event) if self._keep_inputs else None
-        cells = self._slicer.codes(event.features, attributes)
-        return WaitingPrediction(event.timestamp, y_hat, score, proba, groups, training, cells)  # type: ignore[arg-type]
+        return WaitingPrediction(event.timestamp, y_hat, score, proba, groups, training)  # type: ignore[arg-type]
 
     def _training_inputs(self, event: Prediction) -> TrainingInputs:
         spec = self._spec

@@ -11,6 +11,7 @@ the store; ``snapshot()`` every detector's state under its name.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from driftd.detectors import readings as names
@@ -68,7 +69,10 @@ class ModelMonitor:
         self._predictions: list[Prediction] = []
         self._records: list[WaitingPrediction] = []
         self._joined: list[bool] = []
-        self._outcomes: list[Outcome] = []
+        # Joins as (prediction, label, waited, label time), made Outcomes when fed: after
+        # the batch's predictions, so the detectors' per-batch work on a prediction (its
+        # segment codes) is in the outcome even when its label came first.
+        self._joins: list[tuple[WaitingPrediction, float, bool, float]] = []
         self._labels: list[float] = []
         self._label_times: list[float] = []
 
@@ -90,8 +94,8 @@ class ModelMonitor:
         self._records.append(record)
         self._joined.append(label is not None)
         if label is not None:
-            self._outcomes.append(Outcome.of(record, label, waited=False))
-        if len(self._predictions) >= self.flush_at or len(self._outcomes) >= self.flush_at:
+            self._joins.append((record, label, False, math.nan))
+        if len(self._predictions) >= self.flush_at or len(self._joins) >= self.flush_at:
             self.flush()
 
     def on_label(self, event: Label) -> None:
@@ -107,9 +111,8 @@ class ModelMonitor:
         self._labels.append(y)
         self._label_times.append(event.timestamp)  # type: ignore[arg-type]
         if waiting is not None:
-            self._outcomes.append(Outcome.of(waiting, y, waited=True,
-                                             label_time=event.timestamp))  # type: ignore[arg-type]
-        if len(self._labels) >= self.flush_at or len(self._outcomes) >= self.flush_at:
+            self._joins.append((waiting, y, True, event.timestamp))  # type: ignore[arg-type]
+        if len(self._labels) >= self.flush_at or len(self._joins) >= self.flush_at:
             self.flush()
 
     def flush(self) -> None:
@@ -125,9 +128,10 @@ class ModelMonitor:
             self._predictions, self._records, self._joined = [], [], []
             for detector in self._fed["predictions"]:
                 detector.update_predictions(batch)
-        if self._outcomes:
-            outcomes = OutcomeBatch(self._outcomes)
-            self._outcomes = []
+        if self._joins:
+            outcomes = OutcomeBatch([Outcome.of(p, y, waited=w, label_time=t)
+                                     for p, y, w, t in self._joins])  # fmt: skip
+            self._joins = []
             for detector in self._fed["outcomes"]:
                 detector.update_outcomes(outcomes)
             label_value = self.encoder.label_value

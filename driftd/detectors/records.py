@@ -48,7 +48,8 @@ class WaitingPrediction(msgspec.Struct, array_like=True, gc=False):
     proba: list[float] | None = None
     groups: dict[str, str] = {}
     training: TrainingInputs | None = None
-    # One byte per slicing dimension: the segments it belongs to (detectors/segments.py).
+    # One byte per slicing dimension: the segments it belongs to, set when its batch
+    # reaches the detectors (detectors/segments.py).
     cells: bytes | None = None
 
     def __post_init__(self) -> None:

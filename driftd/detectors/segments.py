@@ -171,10 +171,15 @@ class SegmentDetector(Detector):
     # -- per batch ----------------------------------------------------------------
 
     def update_predictions(self, batch: PredictionBatch) -> None:
-        cells = [r.cells for r in batch.records if r.cells is not None]
-        if cells and self.slicer.dimensions:
-            codes = np.frombuffer(b"".join(cells), dtype=np.uint8)  # type: ignore[arg-type]
-            self._recent.extend(codes.reshape(len(cells), len(self.slicer.dimensions)))
+        """Each prediction's segment codes, a column at a time, kept on its record until
+        its label joins (the monitor makes outcomes after this)."""
+        if not self.slicer.dimensions:
+            return
+        codes = self.slicer.batch_codes(batch.feature_columns,
+                                        [r.groups for r in batch.records])  # fmt: skip
+        for record, row in zip(batch.records, codes, strict=True):
+            record.cells = row.tobytes()
+        self._recent.extend(codes)
 
     def update_outcomes(self, batch: OutcomeBatch) -> None:
         rows = [o for o in batch.outcomes if o.cells is not None]

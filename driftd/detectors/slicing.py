@@ -3,14 +3,14 @@
 Each sensitive attribute and categorical feature is cut by value (the reference's
 ``MAX_VALUES`` most frequent values; the rest are ``other``), each numeric feature by
 the reference's quartiles; a value that is absent or not a number is ``missing``.
-A prediction's codes are one byte per dimension, taken once when it arrives and kept
-with it until its label joins (see :mod:`driftd.detectors.segments`, which explains
+A prediction's codes are one byte per dimension, taken a batch at a time (a numpy
+call per dimension) when its batch reaches the detectors, and kept with it until its
+label joins (see :mod:`driftd.detectors.segments`, which explains
 alerts with them). Built once per model (``ModelContext.slicer``).
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import math
 from typing import Any
@@ -19,7 +19,7 @@ import numpy as np
 
 from driftd.config import ModelSpec
 from driftd.reference import Reference
-from driftd.values import as_number, category_text, readable_number
+from driftd.values import readable_number
 
 MAX_VALUES = 12  # values per categorical dimension; the rest are "other"
 MAX_DIMENSIONS = 64  # dimensions per model, at most (one byte each per prediction)
@@ -38,8 +38,7 @@ class Dimension:
             values = values[np.isfinite(values)]
             if len(values):
                 self.edges = np.unique(np.quantile(values, [0.25, 0.5, 0.75]))
-            self._edges = self.edges.tolist()  # bisect on a list: per event, no numpy call
-            bounds = [-math.inf, *self._edges, math.inf]
+            bounds = [-math.inf, *self.edges.tolist(), math.inf]
             self.labels = [_interval(lo, hi) for lo, hi in itertools.pairwise(bounds)]
         else:
             if reference is not None:
@@ -50,16 +49,6 @@ class Dimension:
             self.labels = [*self.codes, OTHER]
         self.missing = len(self.labels)
         self.labels.append(MISSING)
-
-    def code(self, value: Any) -> int:
-        if value is None:
-            return self.missing
-        if self.kind == "numeric":  # as data quality reads it: strings, bools are missing
-            number = as_number(value)
-            if isinstance(number, str) or not math.isfinite(number):
-                return self.missing
-            return bisect.bisect_right(self._edges, number)
-        return self.codes.get(category_text(value), self.missing - 1)
 
     def code_column(self, column: np.ndarray) -> np.ndarray:
         """The codes of a reference column (numeric: float with NaN; others: text)."""
@@ -93,9 +82,30 @@ class Slicer:
         ]
         self.dimensions = dims[:MAX_DIMENSIONS]
 
-    def codes(self, features: dict[str, Any], attributes: dict[str, Any]) -> bytes:
-        source = {"features": features, "attributes": attributes}
-        return bytes(d.code(source[d.source].get(d.name)) for d in self.dimensions)
+    def batch_codes(self, columns: dict[str, tuple[np.ndarray, Any]],
+                    groups: list[dict[str, str]]) -> np.ndarray:  # fmt: skip
+        """(predictions, dimensions) codes of a batch, a numpy call per dimension: from
+        the batch's feature columns (``PredictionBatch.feature_columns``: numeric values
+        NaN unless finite; categorical quality codes and present values) and each
+        prediction's sensitive groups."""
+        n = len(groups)
+        out = np.empty((n, len(self.dimensions)), dtype=np.uint8)
+        for j, dim in enumerate(self.dimensions):
+            if dim.source == "attributes":
+                other = dim.missing - 1
+                out[:, j] = [dim.missing if (v := g.get(dim.name)) is None
+                             else dim.codes.get(v, other) for g in groups]  # fmt: skip
+            elif dim.kind == "numeric":
+                values = columns[dim.name][1]
+                codes = np.searchsorted(dim.edges, values, side="right")
+                out[:, j] = np.where(np.isnan(values), dim.missing, codes)
+            else:
+                quality, present = columns[dim.name]
+                column = np.full(n, dim.missing, dtype=np.uint8)
+                other = dim.missing - 1
+                column[quality == 0] = [dim.codes.get(v, other) for v in present]
+                out[:, j] = column
+        return out
 
     def _column(self, name: str) -> np.ndarray | None:
         reference = self.reference
