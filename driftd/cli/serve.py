@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 
-import msgspec
 from rich.console import Console
 
 from driftd.cli.progress import err
@@ -79,23 +78,17 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def _why(alert: dict) -> str:
-    """The evidence's most telling fact (the alert log keeps it as JSON)."""
-    from driftd.detectors.evidence import Evidence
-
-    raw = alert.get("evidence")
-    return "" if not raw else msgspec.convert(raw, Evidence).headline()
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
+    from driftd.detectors.evidence import why
     from driftd.events import format_timestamp
 
     config = load_config(args.config)
     view = build_view(config, args.service)
     console = Console(width=None if sys.stdout.isatty() else 160)
-    if all(model["event_time"] is None for model in view.models()):
+    shown = view.models()
+    if all(model["event_time"] is None for model in shown):
         where = "the service's Redis" if args.service else f"{state_dir(config)}"
         err.print(f"No state yet in {where}: `driftd replay EVENTS --config ...` or "
                   "`driftd run` writes it.")  # fmt: skip
@@ -103,7 +96,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     models = Table(title="models")
     for column in ("model", "last event", "predictions", "labels", *HEADLINE, "champion"):
         models.add_column(column, justify="left" if column in ("model", "last event") else "right")
-    for model in view.models():
+    for model in shown:
         m = model["metrics"]
         models.add_row(
             model["model"],
@@ -121,7 +114,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         firing.add_row(alert["model"], alert["rule"], alert["metric"],
                        *(_number(alert[k]) for k in ("current", "at_firing", "worst")),
                        f"{alert['op']} {alert['threshold']:g}", alert["severity"],
-                       format_timestamp(alert["first_event_time"]), _why(alert))  # fmt: skip
+                       format_timestamp(alert["first_event_time"]), why(alert))  # fmt: skip
     console.print(firing if firing.row_count else "[green]No alert firing.[/]")
     if args.service:
         for group, rows in consumer_lag(config).items():

@@ -21,6 +21,8 @@ carry the record itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from driftd.detectors.readings import Readings, drifted_feature
@@ -88,6 +90,18 @@ class Evidence(msgspec.Struct, kw_only=True, omit_defaults=True):
             out.append("Features that moved most (Jensen-Shannon): " + ", ".join(
                 f"{name} {value:.3f}" for name, value in self.features))  # fmt: skip
         return out
+
+
+def logged_evidence(alert: dict[str, Any]) -> Evidence | None:
+    """The evidence of an alert read back from the alert log (JSON), typed again."""
+    raw = alert.get("evidence")
+    return None if not raw else msgspec.convert(raw, Evidence)
+
+
+def why(alert: dict[str, Any]) -> str:
+    """The most telling fact of a logged alert's evidence, "" without any."""
+    evidence = logged_evidence(alert)
+    return "" if evidence is None else evidence.headline()
 
 
 def ranked_drift(readings: Readings, limit: int = 5) -> list[tuple[str, float]]:

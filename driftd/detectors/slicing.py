@@ -51,7 +51,8 @@ class Dimension:
         self.labels.append(MISSING)
 
     def code_column(self, column: np.ndarray) -> np.ndarray:
-        """The codes of a reference column (numeric: float with NaN; others: text)."""
+        """The codes of a column, the reference's or a batch's (numeric: float with NaN;
+        others: text, "" for missing)."""
         if self.kind == "numeric":
             values = np.asarray(column, dtype=float)
             codes = np.searchsorted(self.edges, values, side="right")
@@ -92,19 +93,14 @@ class Slicer:
         out = np.empty((n, len(self.dimensions)), dtype=np.uint8)
         for j, dim in enumerate(self.dimensions):
             if dim.source == "attributes":
-                other = dim.missing - 1
-                out[:, j] = [dim.missing if (v := g.get(dim.name)) is None
-                             else dim.codes.get(v, other) for g in groups]  # fmt: skip
+                column: Any = np.array([g.get(dim.name) or "" for g in groups], dtype=object)
             elif dim.kind == "numeric":
-                values = columns[dim.name][1]
-                codes = np.searchsorted(dim.edges, values, side="right")
-                out[:, j] = np.where(np.isnan(values), dim.missing, codes)
-            else:
+                column = columns[dim.name][1]
+            else:  # the present categories back in their rows, "" (missing) elsewhere
                 quality, present = columns[dim.name]
-                column = np.full(n, dim.missing, dtype=np.uint8)
-                other = dim.missing - 1
-                column[quality == 0] = [dim.codes.get(v, other) for v in present]
-                out[:, j] = column
+                column = np.full(n, "", dtype=object)
+                column[quality == 0] = present
+            out[:, j] = dim.code_column(column)
         return out
 
     def _column(self, name: str) -> np.ndarray | None:

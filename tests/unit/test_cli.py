@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -98,7 +97,6 @@ def test_a_bad_log_level_and_a_busy_port_are_one_line(binary_config_file):
 
 
 def test_log_format_json_makes_every_stderr_line_json(tmp_path):
-    started = time.monotonic()
     done = _driftd("--log-format", "json", "demo", "--predictions", "3000", "--no-retrain",
                    "--state-dir", str(tmp_path / "demo"), timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
@@ -109,7 +107,6 @@ def test_log_format_json_makes_every_stderr_line_json(tmp_path):
     failed = _driftd("--log-format", "json", "status", "--config", str(tmp_path / "none.yaml"))
     (record,) = [json.loads(line) for line in failed.stderr.splitlines() if line.strip()]
     assert record["level"] == "error" and "config error" in record["msg"]
-    assert time.monotonic() - started < 300
 
 
 @pytest.mark.parametrize("flag", ["--service", "--redis"])

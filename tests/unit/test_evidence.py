@@ -40,8 +40,9 @@ def _rows(rng: np.random.Generator, n: int, broken_from: int | None = None) -> p
                          "prediction": prediction})  # fmt: skip
 
 
-def _config(tmp_path, rng) -> object:
-    _rows(rng, 4000).to_csv(tmp_path / "reference.csv", index=False)
+def _config(tmp_path, rng, reference: pd.DataFrame | None = None) -> object:
+    (_rows(rng, 4000) if reference is None else reference).to_csv(
+        tmp_path / "reference.csv", index=False)  # fmt: skip
     (tmp_path / "driftd.yaml").write_text(
         "models:\n  m:\n    task: binary\n"
         "    features: {age: numeric, clinic: categorical}\n"
@@ -253,10 +254,7 @@ def test_the_features_whose_new_mix_explains_a_falling_estimate(tmp_path):
     wrong = np.where(reference.clinic == "b", rng.random(4000) < 0.5,
                      rng.random(4000) < 0.1)  # fmt: skip
     reference["prediction"] = np.where(wrong, 1 - reference.label, reference.label)
-    reference.to_csv(tmp_path / "reference.csv", index=False)
-    _config(tmp_path, rng)  # writes the config; keep the reference written above
-    reference.to_csv(tmp_path / "reference.csv", index=False)
-    monitor = ModelCatalog(load_config(tmp_path / "driftd.yaml")).new_monitor("m")
+    monitor = ModelCatalog(_config(tmp_path, rng, reference)).new_monitor("m")
     now = _rows(rng, 1000)
     now["clinic"] = np.where(rng.random(1000) < 0.7, "b", rng.choice(["a", "c", "d"], 1000))
     for i, row in enumerate(now.itertuples()):  # predictions only: no labels yet

@@ -19,12 +19,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from driftd.daemon.web.charts import feature_charts, model_charts
 from driftd.daemon.web.state_view import StateView
 from driftd.detectors import readings as names
-from driftd.detectors.evidence import Evidence
+from driftd.detectors.evidence import logged_evidence, why
 from driftd.events import format_timestamp
 
 STATIC = Path(__file__).parent / "static"
@@ -93,16 +91,6 @@ def _cell(value: Any) -> str:
     return f"<span{sort}>{_num(value)}</span>"
 
 
-def _evidence(raw: dict[str, Any] | None) -> Evidence | None:
-    """The evidence the alert log keeps as JSON, typed again."""
-    return None if not raw else msgspec.convert(raw, Evidence)
-
-
-def _why(alert: dict[str, Any]) -> str:
-    evidence = _evidence(alert.get("evidence"))
-    return "" if evidence is None else evidence.headline()
-
-
 def _sparkline(points: list[list[Any]], width: int = 120, height: int = 28) -> str:
     """A metric's recent history as an inline SVG line (the overview's trend column)."""
     values = [(t, v) for t, v in points if v is not None]
@@ -162,7 +150,7 @@ def _firing_table(firing: list[dict[str, Any]], empty: str) -> str:
         [f"<a href='/models/{e(a['model'])}'>{e(a['model'])}</a>", e(a["rule"]),
          e(a["metric"]), _num(a["current"]), _num(a["at_firing"]), _num(a["worst"]),
          e(f"{a['op']} {a['threshold']:g}"), e(a["severity"]),
-         e(format_timestamp(a["first_event_time"])), f"<span class='why'>{e(_why(a))}</span>"]
+         e(format_timestamp(a["first_event_time"])), f"<span class='why'>{e(why(a))}</span>"]
         for a in firing
     ]  # fmt: skip
     return _table(["model", "rule", "metric", "now", "at firing", "worst", "threshold",
@@ -170,7 +158,7 @@ def _firing_table(firing: list[dict[str, Any]], empty: str) -> str:
 
 
 def _evidence_block(alert: dict[str, Any]) -> str:
-    evidence = _evidence(alert.get("evidence"))
+    evidence = logged_evidence(alert)
     lines = [] if evidence is None else evidence.lines()
     rows = [] if evidence is None else [
         [e(f"{s.dimension}={s.value}"), e(s.measure), _num(s.now), _num(s.reference),
