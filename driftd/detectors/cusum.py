@@ -25,6 +25,7 @@ burn-in), and events are not always independent; see docs/alerts.md.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from typing import Any
@@ -123,8 +124,11 @@ def rate_run_length(p: float, up: int, down: int, limit: int) -> float:
     return length if math.isfinite(length) and 0 < length < 1e15 else math.inf
 
 
+@functools.lru_cache(maxsize=1024)
 def calibrate_rate(p0: float, up: int, down: int, arl0: float) -> int:
-    """The smallest limit whose in-control run length at rate ``p0`` is at least ``arl0``."""
+    """The smallest limit whose in-control run length at rate ``p0`` is at least ``arl0``
+    (cached: a model's features mostly share a baseline, and every process building a
+    model's detectors twice, for its rules and for its monitor, pays once)."""
     low, high = 1, 1
     while rate_run_length(p0, up, down, high) < arl0:
         low, high = high, high * 2

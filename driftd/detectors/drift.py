@@ -67,23 +67,23 @@ class NumericDrift:
         reference = reference[np.isfinite(reference)]
         if len(reference) == 0:
             raise ValueError("the reference column has no finite values")
-        self._reference = np.sort(reference)
-        self._edges = stats.quantile_edges(self._reference, spec.bins)
-        self._reference_counts = stats.bin_counts(self._reference, self._edges)
-        std = float(np.std(self._reference))
+        self._reference = stats.SortedReference(reference)
+        self._edges = stats.quantile_edges(self._reference.values, spec.bins)
+        self._reference_counts = stats.bin_counts(self._reference.values, self._edges)
+        std = float(np.std(self._reference.values))
         self._scale = std if std > 0 else 1.0
         self._values = RingBuffer(window or spec.window)
         # Sequential: a shift shows value by value, before the window test sees it.
         # Until calibrated (FeatureDrift.calibrate), the threshold of a budget of 1 per
         # 1M events shared by 30 tests.
         threshold = spec.shift_threshold or calibrate_shift(spec.shift_allowance, 3e7)
-        self.shift = ShiftCusum(self._reference, spec.shift_allowance, threshold,
+        self.shift = ShiftCusum(self._reference.values, spec.shift_allowance, threshold,
                                 hold=window or spec.window)  # fmt: skip
         # ...and a wider spread (CUSUM on squared normal scores), calibrated likewise.
         self.scale = ScaleCusum(calibrate_scale(3e7), hold=window or spec.window)
         test = spec.numeric_test
         if test == "auto":
-            test = "ks" if len(self._reference) <= spec.auto_small_reference else "wasserstein"
+            test = "ks" if self._reference.n <= spec.auto_small_reference else "wasserstein"
         self.test = test
         self._spec = spec
         # The level of the significance test (ColumnDrift.calibrate sets it from the
@@ -115,7 +115,7 @@ class NumericDrift:
         if len(current) < self._spec.min_samples:
             return out
         counts = stats.bin_counts(current, self._edges)
-        ks_statistic, ks_pvalue, wasserstein = stats.ks_wasserstein_sorted(self._reference, current)
+        ks_statistic, ks_pvalue, wasserstein = self._reference.compare(current)
         out.update(
             psi=stats.psi(self._reference_counts, counts),
             jensenshannon=stats.jensenshannon(self._reference_counts, counts),
