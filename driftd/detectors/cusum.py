@@ -180,6 +180,11 @@ class RateCusum(AlarmCount):
         return rate_run_length(p, self.up, self.down, self.limit)
 
     def update_many(self, indicators: np.ndarray) -> list[int]:
+        if not indicators.any():  # the usual batch of a quiet rate: only steps down
+            self.score = max(0, self.score - self.down * len(indicators))
+            self.seen += len(indicators)
+            self._note_alarms([], len(indicators))
+            return []
         steps = np.where(indicators, self.up, -self.down).astype(np.int64)
         alarms, end = scan_alarms(steps, self.score, self.limit)
         self.score = int(end)

@@ -152,8 +152,10 @@ class QualityDetector(WithRateTests, Detector):
         codes = {name: column[0] for name, column in columns.items()}
         latencies = [e.latency_ms for e in batch.events if e.latency_ms is not None]
         self.quality.update_many(codes, np.asarray(latencies, dtype=float), batch.last_time)
+        clean = np.zeros(len(batch.events), dtype=bool)  # a feature with no problem
+        flagged = {name: column.any() for name, column in codes.items()}
         for feature, code, test in self._watched:
-            test.update_many(codes[feature] == code)
+            test.update_many(codes[feature] == code if flagged[feature] else clean)
 
     def readings(self, now: float | None) -> Readings:
         return {**self.quality.readings(now), **self.tests.readings()}

@@ -59,11 +59,7 @@ def calibrate_shift(allowance: float, arl0: float) -> float:
 class ShiftCusum(AlarmCount):
     def __init__(self, sorted_reference: np.ndarray, allowance: float, threshold: float,
                  hold: int):  # fmt: skip
-        self._reference = sorted_reference
-        # For each position, how many reference values equal the one there (from the
-        # start of its run of ties: the position a left-search lands on).
-        _, counts = np.unique(sorted_reference, return_counts=True)
-        self._ties = np.repeat(counts, counts)
+        self._reference = sorted_reference  # shared with the window test: not copied
         self.allowance = allowance
         self.threshold = threshold
         self._hold = hold
@@ -73,12 +69,16 @@ class ShiftCusum(AlarmCount):
     def scores(self, values: np.ndarray) -> np.ndarray:
         """Normal scores against the reference (mid-rank, kept off 0 and 1).
 
-        One binary search per value: the count of reference values equal to it comes
-        from the run lengths of ties, computed once."""
-        n = len(self._reference)
-        below = np.searchsorted(self._reference, values, side="left")
-        at = np.minimum(below, n - 1)
-        equal = np.where(self._reference[at] == values, self._ties[at], 0)
+        One binary search per value; a second only for values the reference holds
+        (to count its ties: rare for continuous columns, and no per-reference-row
+        table of tie counts kept in memory)."""
+        reference = self._reference
+        n = len(reference)
+        below = np.searchsorted(reference, values, side="left")
+        equal = np.zeros(len(values))
+        held = np.flatnonzero(reference[np.minimum(below, n - 1)] == values)
+        if len(held):
+            equal[held] = np.searchsorted(reference, values[held], side="right") - below[held]
         u = np.clip((2 * below + equal) / (2.0 * n), 0.5 / n, 1 - 0.5 / n)
         return special.ndtri(u)
 

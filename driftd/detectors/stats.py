@@ -38,12 +38,11 @@ class SortedReference:
         self.values = np.sort(values)
         self.n = len(self.values)
         self._centre = float(self.values[self.n // 2])
-        self._sums = np.concatenate([[0.0], np.cumsum(self.values - self._centre)])
 
-    def _integral(self, t: np.ndarray, m: np.ndarray) -> np.ndarray:
+    def _integral(self, t: np.ndarray, m: np.ndarray, sums: np.ndarray) -> np.ndarray:
         """P(t): the integral of the reference's CDF up to centred ``t``, given the
-        count ``m`` of reference values <= t."""
-        return (m * t - self._sums[m]) / self.n
+        count ``m`` of reference values <= t and the prefix sums of the centred values."""
+        return (m * t - sums[m]) / self.n
 
     def compare(self, current: np.ndarray) -> tuple[float, float, float]:
         """KS statistic, its asymptotic p-value and the Wasserstein distance between
@@ -72,18 +71,22 @@ class SortedReference:
         statistic = int(np.max(np.abs(gaps))) / (n * w)
         g = below / w
 
+        # Summed per call (~20 us for 10k values) rather than kept: the sorted values
+        # are this object's only copy of the reference (memory per feature).
+        sums = np.zeros(n + 1)
+        np.cumsum(self.values - self._centre, out=sums[1:])
         t = values - self._centre
-        p = self._integral(t, right)
+        p = self._integral(t, right, sums)
         a, b, pa, pb = t[:-1], t[1:], p[:-1], p[1:]
         level = g[:-1]
         # F reaches the level at the q-th smallest reference value (q = ceil(level n)).
         q = -(-below[:-1] * n // w)
         cross = self.values[q - 1] - self._centre
         s = np.clip(cross, a, b)
-        ps = np.where(s == cross, self._integral(s, q), np.where(s == a, pa, pb))
+        ps = np.where(s == cross, self._integral(s, q, sums), np.where(s == a, pa, pb))
         inner = level * (2 * s - a - b) + pa + pb - 2 * ps
         top = max(float(t[-1]), float(self.values[-1]) - self._centre)
-        tail = (top - t[-1]) - (self._integral(np.array(top), np.array(n)) - p[-1])
+        tail = (top - t[-1]) - (self._integral(np.array(top), np.array(n), sums) - p[-1])
         wasserstein = float(p[0] + inner.sum() + tail)
         larger, smaller = max(n, w), min(n, w)
         effective_n = int(np.round(larger * smaller / (larger + smaller)))
