@@ -148,10 +148,17 @@ class AlarmCount:
 
     alarms: int = 0
     since_alarm: int | None = None
+    # Batches whose first alarm came at least ``hold`` values after the previous one:
+    # a new held alarm, which asks for an evaluation at once (re-alarms within a held
+    # alarm tell nothing new and wait for the tick).
+    onsets: int = 0
 
-    def _note_alarms(self, alarms: list[int], seen: int) -> None:
+    def _note_alarms(self, alarms: list[int], seen: int, hold: int = 0) -> None:
         """``alarms``: positions in a batch of ``seen`` values."""
         if alarms:
+            quiet = self.since_alarm
+            if quiet is None or quiet + alarms[0] >= hold:
+                self.onsets += 1
             self.alarms += len(alarms)
             self.since_alarm = seen - alarms[-1] - 1
         elif self.since_alarm is not None:

@@ -401,7 +401,7 @@ class FeatureDrift(ColumnDrift):
         if self.unseen is not None:
             return self.unseen.onsets
         assert isinstance(self.test, NumericDrift)
-        return self.test.shift.alarms + self.test.scale.alarms
+        return self.test.shift.onsets + self.test.scale.onsets
 
     def calibrate(self, arl0: float) -> None:
         super().calibrate(arl0)

@@ -75,7 +75,7 @@ class ScaleCusum(AlarmCount):
     def update_scores(self, z: np.ndarray) -> list[int]:
         steps = z * z - self.reference
         alarms, self.score = scan_alarms(steps, self.score, self.threshold)
-        self._note_alarms(alarms, len(steps))
+        self._note_alarms(alarms, len(steps), self._hold)
         return alarms
 
     def readings(self) -> dict[str, float | None]:

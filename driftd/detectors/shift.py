@@ -105,7 +105,7 @@ class ShiftCusum(AlarmCount):
             up0 = down0 = 0.0  # both restart after an alarm
             done = alarms[-1] + 1
         self.up, self.down = up0, down0
-        self._note_alarms(alarms, len(z))
+        self._note_alarms(alarms, len(z), self._hold)
         return alarms
 
     def readings(self) -> dict[str, float | None]:
