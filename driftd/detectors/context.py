@@ -19,6 +19,7 @@ from driftd.detectors import metrics
 from driftd.detectors.calibration import Calibration
 from driftd.detectors.readings import Readings
 from driftd.detectors.slicing import Slicer
+from driftd.detectors.summaries import ColumnSummary
 from driftd.reference import Reference
 from driftd.values import category_text
 
@@ -32,6 +33,9 @@ class ModelContext:
     ranges: dict[str, tuple[float, float]]
     reference_performance: Readings = field(default_factory=dict)
     calibration: Calibration | None = None
+    # Per feature the reference has: what the detectors keep of its column (the raw
+    # feature columns are dropped once the context is prepared).
+    summaries: dict[str, ColumnSummary] = field(default_factory=dict)
 
     @cached_property
     def slicer(self) -> Slicer:
@@ -53,7 +57,8 @@ class ModelContext:
         return spec if isinstance(spec, ReferenceSpec) else None
 
     def reference_column(self, name: str | None) -> np.ndarray | None:
-        """A reference column, or None when the reference lacks it."""
+        """A reference column (outputs, labels, scores, sensitive attributes; feature
+        columns are in ``summaries``), or None when the reference lacks it."""
         if self.reference is None or not self.reference.has(name):
             return None
         return self.reference.columns[name]  # type: ignore[index]
@@ -61,11 +66,15 @@ class ModelContext:
     @classmethod
     def prepare(cls, model_id: str, spec: ModelSpec, reference: Reference | None) -> ModelContext:
         class_names = _class_names(spec)
-        ranges = {name: _range(spec, name, reference) for name in spec.features}
-        context = cls(model_id, spec, reference, class_names, ranges)
+        summaries = {} if reference is None else {
+            name: ColumnSummary.of(reference.columns[name], feature.kind == "numeric")
+            for name, feature in spec.features.items() if reference.has(name)
+        }  # fmt: skip
+        ranges = {name: _range(spec, name, summaries.get(name)) for name in spec.features}
+        context = cls(model_id, spec, reference, class_names, ranges, summaries=summaries)
         ref = context.reference_spec
         if reference is None or ref is None:
-            return context
+            return context._released()
         labels = context.reference_column(ref.label_column)
         predictions = context.reference_column(ref.prediction_column)
         performance: Readings = {}
@@ -78,7 +87,22 @@ class ModelContext:
             if scores is not None and labels is not None:
                 positive = (labels == class_names[1]).astype(float)
                 calibration = Calibration.fit(scores, positive)
-        return cls(model_id, spec, reference, class_names, ranges, performance, calibration)
+        return cls(model_id, spec, reference, class_names, ranges, performance, calibration,
+                   summaries)._released()  # fmt: skip
+
+    def _released(self) -> ModelContext:
+        """Drop the raw feature columns, once what needs them per reference row (the
+        slicing dimensions and the rows' segment codes) is computed."""
+        if self.reference is not None:
+            self.slicer.reference_codes()  # computed now, kept by the slicer
+            kept = {*self.spec.sensitive_attributes}
+            ref = self.reference_spec
+            if ref is not None:
+                kept |= {ref.label_column, ref.prediction_column, ref.score_column or ""}
+            for name in self.spec.features:
+                if name not in kept:
+                    self.reference.columns.pop(name, None)
+        return self
 
 
 def _class_names(spec: ModelSpec) -> list[str]:
@@ -90,17 +114,17 @@ def _class_names(spec: ModelSpec) -> list[str]:
     return names
 
 
-def _range(spec: ModelSpec, name: str, reference: Reference | None) -> tuple[float, float]:
+def _range(spec: ModelSpec, name: str, summary: ColumnSummary | None) -> tuple[float, float]:
     """The configured min/max, else the reference's (numeric features), else unbounded."""
     feature = spec.features[name]
     low = feature.min if feature.min is not None else -math.inf
     high = feature.max if feature.max is not None else math.inf
-    if reference is not None and feature.kind == "numeric":
-        finite = reference.numeric(name)
-        if len(finite) and feature.min is None:
-            low = float(finite.min())
-        if len(finite) and feature.max is None:
-            high = float(finite.max())
+    if summary is not None and summary.values is not None and feature.kind == "numeric":
+        finite = summary.values.values
+        if feature.min is None:
+            low = float(finite[0])
+        if feature.max is None:
+            high = float(finite[-1])
     return low, high
 
 

@@ -63,11 +63,15 @@ def _drifted(readings: Readings, verdict: Verdict) -> float | None:
 class NumericDrift:
     """Drift of a numeric column: a ring of recent values against the sorted reference."""
 
-    def __init__(self, reference: np.ndarray, spec: DriftSpec, window: int | None = None):
-        reference = reference[np.isfinite(reference)]
-        if len(reference) == 0:
-            raise ValueError("the reference column has no finite values")
-        self._reference = stats.SortedReference(reference)
+    def __init__(self, reference: np.ndarray | stats.SortedReference, spec: DriftSpec,
+                 window: int | None = None):  # fmt: skip
+        if not isinstance(reference, stats.SortedReference):
+            reference = reference[np.isfinite(reference)]
+            if len(reference) == 0:
+                raise ValueError("the reference column has no finite values")
+            reference = stats.SortedReference(reference)
+        # Read only: shared by every monitor of the model (detectors/summaries.py).
+        self._reference = reference
         self._edges = stats.quantile_edges(self._reference.values, spec.bins)
         self._reference_counts = stats.bin_counts(self._reference.values, self._edges)
         std = float(np.std(self._reference.values))
@@ -169,8 +173,13 @@ class NumericDrift:
 class CategoricalDrift:
     """Drift of a categorical column: category codes in a ring against reference counts."""
 
-    def __init__(self, reference: np.ndarray, spec: DriftSpec, window: int | None = None):
-        categories, counts = np.unique(reference.astype(str), return_counts=True)
+    def __init__(self, reference: np.ndarray | tuple[list[str], np.ndarray], spec: DriftSpec,
+                 window: int | None = None):  # fmt: skip
+        """``reference``: the present values, or their categories and counts."""
+        if isinstance(reference, tuple):
+            categories, counts = reference
+        else:
+            categories, counts = np.unique(reference.astype(str), return_counts=True)
         if len(categories) == 0:
             raise ValueError("the reference column has no values")
         self.categories = [str(c) for c in categories]
@@ -186,7 +195,7 @@ class CategoricalDrift:
         self._values = RingBuffer(window or spec.window, np.int32)
         test = spec.categorical_test
         if test == "auto":
-            test = "chisquare" if len(reference) <= spec.auto_small_reference else "jensenshannon"
+            test = "chisquare" if n <= spec.auto_small_reference else "jensenshannon"
         self.test = test
         self._spec = spec
         self.significance = spec.significance or DEFAULT_SIGNIFICANCE
@@ -376,11 +385,14 @@ class FeatureDrift(ColumnDrift):
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
         out: list[Detector] = []
-        for name, feature in context.spec.features.items():
-            values = context.reference_column(name)
-            test = None if values is None else column_test(
-                values, feature.kind == "numeric", context.spec.drift
-            )  # fmt: skip
+        spec = context.spec.drift
+        for name in context.spec.features:
+            summary = context.summaries.get(name)
+            test: ColumnTest | None = None
+            if summary is not None and summary.values is not None:
+                test = NumericDrift(summary.values, spec)
+            elif summary is not None and summary.categories:
+                test = CategoricalDrift((summary.categories, summary.counts), spec)  # type: ignore[arg-type]
             if test is not None:
                 out.append(cls(name, test, context))
         return out

@@ -94,12 +94,11 @@ def _baselines(context: ModelContext, feature: str) -> dict[str, tuple[float, fl
     new value from the same distribution lies beyond the extremes of ``n`` is
     Beta(2, n - 1) distributed for both (exact for continuous values); for each
     configured bound, the reference's count beyond it."""
-    values = context.reference_column(feature)
-    if values is None or context.reference is None:
+    summary = context.summaries.get(feature)
+    if summary is None:
         return {"missing_rate": None, "type_error_rate": None, "out_of_range_rate": None}
-    n = len(values)
+    n, missing = summary.rows, summary.missing
     numeric = context.spec.features[feature].kind == "numeric"
-    missing = int(np.isnan(values).sum()) if numeric else int((values == "").sum())
     out: dict[str, tuple[float, float] | None] = {
         "missing_rate": observed(missing, n),
         "type_error_rate": observed(0, n),
@@ -107,8 +106,7 @@ def _baselines(context: ModelContext, feature: str) -> dict[str, tuple[float, fl
     if numeric:
         spec = context.spec.features[feature]
         low, high = context.ranges[feature]
-        finite = values[np.isfinite(values)]
-        beyond = int(((finite < low) | (finite > high)).sum())
+        beyond = summary.beyond(low, high)
         a = max(1.0, beyond + (spec.min is None) + (spec.max is None))
         out["out_of_range_rate"] = (a, max(1.0, n + 1 - a))
     return out

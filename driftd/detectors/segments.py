@@ -104,6 +104,15 @@ class _Sample(NamedTuple):
     values: np.ndarray
 
 
+def _sample(codes: np.ndarray, values: np.ndarray) -> _Sample:
+    """The reference rows with a finite measure (the slicer's codes shared, not copied,
+    when every row has one: the usual case)."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return _Sample(codes, values)
+    return _Sample(codes[finite], values[finite])
+
+
 def _grouped(codes: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
     """Count, mean and sample variance of ``values`` per code 0..size-1."""
     count = np.bincount(codes, minlength=size).astype(float)
@@ -162,8 +171,7 @@ class SegmentDetector(Detector):
             positive = context.class_names[1]
             chosen = np.array([category_text(p) == positive for p in predictions], dtype=float)
             measures["positive"] = (chosen, "positive rate")
-        return {key: (_Sample(codes[np.isfinite(v)], v[np.isfinite(v)]), label)
-                for key, (v, label) in measures.items()}  # fmt: skip
+        return {key: (_sample(codes, v), label) for key, (v, label) in measures.items()}
 
     def _loss_name(self) -> str:
         return "error rate" if self.context.classification else "mean absolute error"

@@ -82,6 +82,7 @@ class Slicer:
             for name, feature in spec.features.items()
         ]
         self.dimensions = dims[:MAX_DIMENSIONS]
+        self._reference_codes: np.ndarray | None = None
 
     def batch_codes(self, columns: dict[str, tuple[np.ndarray, Any]],
                     groups: list[dict[str, str]]) -> np.ndarray:  # fmt: skip
@@ -108,9 +109,17 @@ class Slicer:
         return reference.columns[name] if reference is not None and reference.has(name) else None
 
     def reference_codes(self) -> np.ndarray | None:
-        """(rows, dimensions) codes of the reference rows; None without a reference."""
+        """(rows, dimensions) codes of the reference rows; None without a reference.
+        Computed once (``ModelContext.prepare`` asks before it drops the raw feature
+        columns), then kept: one byte per row and dimension."""
         if self.reference is None:
             return None
+        if self._reference_codes is None:
+            self._reference_codes = self._codes_of_reference()
+        return self._reference_codes
+
+    def _codes_of_reference(self) -> np.ndarray:
+        assert self.reference is not None
         n = self.reference.n_rows
         out = np.empty((n, len(self.dimensions)), dtype=np.uint8)
         for j, dim in enumerate(self.dimensions):
