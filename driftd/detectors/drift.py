@@ -77,11 +77,14 @@ class NumericDrift:
         std = float(np.std(self._reference.values))
         self._scale = std if std > 0 else 1.0
         self._values = RingBuffer(window or spec.window)
+        # Per value in the ring, the reference values below it (-1: not finite), found
+        # once when it arrives (the shift test needs them then) and reused at each tick.
+        self._below = RingBuffer(window or spec.window, np.int32)
         # Sequential: a shift shows value by value, before the window test sees it.
         # Until calibrated (FeatureDrift.calibrate), the threshold of a budget of 1 per
         # 1M events shared by 30 tests.
         threshold = spec.shift_threshold or calibrate_shift(spec.shift_allowance, 3e7)
-        self.shift = ShiftCusum(self._reference.values, spec.shift_allowance, threshold,
+        self.shift = ShiftCusum(self._reference, spec.shift_allowance, threshold,
                                 hold=window or spec.window)  # fmt: skip
         # ...and a wider spread (CUSUM on squared normal scores), calibrated likewise.
         self.scale = ScaleCusum(calibrate_scale(3e7), hold=window or spec.window)
@@ -101,16 +104,30 @@ class NumericDrift:
         """Values in arrival order, NaN for missing or non-finite ones; returns the
         positions among the finite ones where the shift test raised an alarm."""
         self._values.extend(values)
-        finite = values[np.isfinite(values)]
+        is_finite = np.isfinite(values)
+        finite = values[is_finite]
+        below, equal = self._reference.ranks(finite)
+        self._below.extend(self._ring_ranks(is_finite, below))
         if not len(finite):
             return []
-        z = self.shift.scores(finite)
+        z = self.shift.scores_of_ranks(below, equal)
         self.scale.update_scores(z)
         return self.shift.update_scores(z)
+
+    @staticmethod
+    def _ring_ranks(is_finite: np.ndarray, below: np.ndarray) -> np.ndarray:
+        ranks = np.full(len(is_finite), -1, dtype=np.int32)
+        ranks[is_finite] = below
+        return ranks
 
     def current(self) -> np.ndarray:
         values = self._values.values()
         return np.sort(values[np.isfinite(values)])
+
+    def _current_ranks(self) -> np.ndarray:
+        """The window's finite values' ranks, sorted (aligned with ``current()``)."""
+        ranks = self._below.values()
+        return np.sort(ranks[ranks >= 0])
 
     def readings(self) -> Readings:
         current = self.current()
@@ -119,7 +136,8 @@ class NumericDrift:
         if len(current) < self._spec.min_samples:
             return out
         counts = stats.bin_counts(current, self._edges)
-        ks_statistic, ks_pvalue, wasserstein = self._reference.compare(current)
+        ranks = self._current_ranks()
+        ks_statistic, ks_pvalue, wasserstein = self._reference.compare(current, ranks)
         out.update(
             psi=stats.psi(self._reference_counts, counts),
             jensenshannon=stats.jensenshannon(self._reference_counts, counts),
@@ -164,6 +182,10 @@ class NumericDrift:
 
     def restore(self, state: dict[str, Any]) -> None:
         self._values.restore(state["values"])
+        values = self._values.values()
+        is_finite = np.isfinite(values)
+        below = self._reference.ranks(values[is_finite])[0]
+        self._below.restore(self._ring_ranks(is_finite, below))  # type: ignore[arg-type]
         if "shift" in state:  # (checkpoints before 0.6.0 have none: it starts afresh)
             self.shift.restore(state["shift"])
         if "scale" in state:  # (nor before 0.9.0)

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import special
 
 from driftd.detectors.cusum import BLOCK, AlarmCount, scan
+from driftd.detectors.stats import SortedReference
 
 
 def siegmund_run_length(allowance: float, threshold: float) -> float:
@@ -57,9 +58,11 @@ def calibrate_shift(allowance: float, arl0: float) -> float:
 
 
 class ShiftCusum(AlarmCount):
-    def __init__(self, sorted_reference: np.ndarray, allowance: float, threshold: float,
-                 hold: int):  # fmt: skip
-        self._reference = sorted_reference  # shared with the window test: not copied
+    def __init__(self, reference: np.ndarray | SortedReference, allowance: float,
+                 threshold: float, hold: int):  # fmt: skip
+        if not isinstance(reference, SortedReference):
+            reference = SortedReference(reference)
+        self._reference = reference  # the window test's, shared: not copied
         self.allowance = allowance
         self.threshold = threshold
         self._hold = hold
@@ -67,18 +70,12 @@ class ShiftCusum(AlarmCount):
         self.down = 0.0
 
     def scores(self, values: np.ndarray) -> np.ndarray:
-        """Normal scores against the reference (mid-rank, kept off 0 and 1).
+        """Normal scores against the reference (mid-rank, kept off 0 and 1)."""
+        return self.scores_of_ranks(*self._reference.ranks(values))
 
-        One binary search per value; a second only for values the reference holds
-        (to count its ties: rare for continuous columns, and no per-reference-row
-        table of tie counts kept in memory)."""
-        reference = self._reference
-        n = len(reference)
-        below = np.searchsorted(reference, values, side="left")
-        equal = np.zeros(len(values))
-        held = np.flatnonzero(reference[np.minimum(below, n - 1)] == values)
-        if len(held):
-            equal[held] = np.searchsorted(reference, values[held], side="right") - below[held]
+    def scores_of_ranks(self, below: np.ndarray, equal: np.ndarray) -> np.ndarray:
+        """The same, from each value's reference values below and equal to it."""
+        n = self._reference.n
         u = np.clip((2 * below + equal) / (2.0 * n), 0.5 / n, 1 - 0.5 / n)
         return special.ndtri(u)
 

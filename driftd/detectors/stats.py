@@ -44,11 +44,29 @@ class SortedReference:
         count ``m`` of reference values <= t and the prefix sums of the centred values."""
         return (m * t - sums[m]) / self.n
 
-    def compare(self, current: np.ndarray) -> tuple[float, float, float]:
+    def ranks(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each value, the reference values below it and those equal to it.
+
+        One binary search per value; a second only for values the reference holds (to
+        count their ties: rare for continuous columns)."""
+        n = self.n
+        below = np.searchsorted(self.values, values, side="left")
+        equal = np.zeros(len(values), dtype=below.dtype)
+        held = np.flatnonzero(self.values[np.minimum(below, n - 1)] == values)
+        if len(held):
+            equal[held] = np.searchsorted(self.values, values[held], side="right") - below[held]
+        return below, equal
+
+    def compare(self, current: np.ndarray,
+                below_sorted: np.ndarray | None = None) -> tuple[float, float, float]:  # fmt: skip
         """KS statistic, its asymptotic p-value and the Wasserstein distance between
         the reference and ``current`` (sorted, finite): equal to
         ``scipy.stats.ks_2samp(reference, current, method='asymp')`` and
-        ``scipy.stats.wasserstein_distance(reference, current)``."""
+        ``scipy.stats.wasserstein_distance(reference, current)``.
+
+        ``below_sorted``: the reference values below each of ``current`` (its ``ranks``,
+        sorted: ranks grow with the values, so sorting both lines them up), when the
+        caller kept them from the updates; else they are searched here."""
         n, w = self.n, len(current)
         last = np.empty(w, dtype=bool)  # the last of each run of equal window values
         np.not_equal(current[1:], current[:-1], out=last[:-1])
@@ -56,13 +74,15 @@ class SortedReference:
         at = np.flatnonzero(last)
         values = current[at]
         below = at + 1  # window values <= each distinct value (G = below / w)
-        left = np.searchsorted(self.values, values, side="left")
-        # Counting the reference values <= each: the same as `left` unless it is one of
-        # them (searched again only for those: rare with continuous data).
-        right = left.copy()
-        tied = np.flatnonzero(self.values[np.minimum(left, n - 1)] == values)
-        if len(tied):
-            right[tied] = np.searchsorted(self.values, values[tied], side="right")
+        if below_sorted is None:
+            left, equal = self.ranks(values)
+        else:
+            left = below_sorted[at]
+            equal = np.zeros(len(values), dtype=left.dtype)
+            held = np.flatnonzero(self.values[np.minimum(left, n - 1)] == values)
+            if len(held):
+                equal[held] = self.ranks(values[held])[1]
+        right = left + equal  # reference values <= each
         # F - G at each window value, and just before the next one (the first: just
         # before), in units of 1 / (n w): integers, so one statistic is always the same
         # float and its p-value is asked of the cache, not computed again (~0.3 ms).
