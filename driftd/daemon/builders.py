@@ -23,8 +23,7 @@ from driftd.daemon.paths import ALERT_FILE, OUTBOX_FILE, STORE_FILE, registry_di
 from driftd.daemon.web.state_view import StateView
 from driftd.retrain.announce import Announcer
 from driftd.retrain.registry import Registry
-from driftd.retrain.request_queue import RequestQueue
-from driftd.retrain.worker import alert_triggers
+from driftd.retrain.request_queue import RequestQueue, alert_triggers
 from driftd.store.redis_store import RedisStore
 
 log = logging.getLogger("driftd.announce")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
+from scipy.optimize import isotonic_regression
 
 
 class Calibration:
@@ -26,9 +26,15 @@ class Calibration:
         keep = np.isfinite(scores)
         if keep.sum() < 2 or len(np.unique(labels[keep])) < 2:
             return cls()
-        model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        model.fit(scores[keep], labels[keep])
-        return cls(model.X_thresholds_.tolist(), model.y_thresholds_.tolist())
+        # scikit-learn's IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip") and
+        # its predictions (tested equal), with scipy's pool-adjacent-violators: equal
+        # scores pooled first (their mean label, weighted by their count), then the fit,
+        # then the clip. Not sklearn itself: importing it (and pandas with it) cost every
+        # `driftd replay` ~0.9 s of start-up.
+        x, inverse, counts = np.unique(scores[keep], return_inverse=True, return_counts=True)
+        means = np.bincount(inverse, weights=labels[keep].astype(float)) / counts
+        fitted = np.clip(isotonic_regression(means, weights=counts.astype(float)).x, 0.0, 1.0)
+        return cls(x.tolist(), fitted.tolist())
 
     def __call__(self, score: float) -> float:
         """``np.interp(score, x, y)``, computed in plain Python: one score per

@@ -15,8 +15,14 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from driftd.alerts.model import Alert
+    from driftd.config import Config
 
 
 class RequestQueue:
@@ -66,3 +72,20 @@ class RequestQueue:
                 yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def alert_triggers(config: Config, queue: RequestQueue) -> Callable[[list[Alert]], None]:
+    """For the daemon: file a request when an alert named in a model's triggers fires
+    (here, not in the worker: the daemon files requests without importing the worker's
+    training stack, scikit-learn and pandas, ~0.5 s of every start)."""
+
+    def check(alerts: list[Alert]) -> None:
+        for alert in alerts:
+            spec = config.models.get(alert.model)
+            if alert.state != "firing" or spec is None or spec.retrain is None:
+                continue
+            if any(fnmatchcase(alert.rule, t) or fnmatchcase(alert.metric, t)
+                   for t in spec.retrain.triggers):  # fmt: skip
+                queue.put(alert.model, f"alert {alert.rule} on {alert.metric}")
+
+    return check

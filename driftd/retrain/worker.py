@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from fnmatch import fnmatchcase
 from typing import Any
 
 import numpy as np
@@ -180,18 +179,3 @@ def _accuracy(rows: list[dict], window: int) -> float | None:
 
     hits = [category_text(r["y"]) == category_text(r.get("p")) for r in recent]
     return float(np.mean(hits))
-
-
-def alert_triggers(config: Config, queue: RequestQueue) -> Callable[[list[Alert]], None]:
-    """For the daemon: file a request when an alert named in a model's triggers fires."""
-
-    def check(alerts: list[Alert]) -> None:
-        for alert in alerts:
-            spec = config.models.get(alert.model)
-            if alert.state != "firing" or spec is None or spec.retrain is None:
-                continue
-            if any(fnmatchcase(alert.rule, t) or fnmatchcase(alert.metric, t)
-                   for t in spec.retrain.triggers):  # fmt: skip
-                queue.put(alert.model, f"alert {alert.rule} on {alert.metric}")
-
-    return check
