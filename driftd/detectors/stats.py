@@ -17,9 +17,9 @@ PROPORTION_FLOOR = 1e-4  # PSI's usual guard against log(0) on empty bins
 
 
 class SortedReference:
-    """A reference sample sorted once, with the prefix sums of its values: a window is
-    compared with it in O(W log R) (binary searches of the window's values), not by
-    merging the two samples at every tick (O(R + W), which grows with the reference).
+    """A reference sample sorted once: a window is compared with it by binary searches of
+    the window's values and O(W) arithmetic, not by merging the two samples at every tick
+    (a sort of R + W values; only a prefix sum of the reference remains O(R), in C).
 
     Both statistics read the empirical CDFs F (reference) and G (window). G is a step
     function that is constant between consecutive distinct window values, so:
@@ -77,7 +77,7 @@ class SortedReference:
         if below_sorted is None:
             left, equal = self.ranks(values)
         else:
-            left = below_sorted[at]
+            left = below_sorted[at].astype(np.int64)  # (kept as int32: products overflow)
             equal = np.zeros(len(values), dtype=left.dtype)
             held = np.flatnonzero(self.values[np.minimum(left, n - 1)] == values)
             if len(held):

@@ -193,3 +193,19 @@ def test_the_distributions_the_dashboard_draws_equal_numpy_and_pandas():
     assert seen.labels == ["a", "b", "(unseen)"]
     assert seen.reference == pytest.approx([0.6, 0.4, 0.0], abs=TOL)
     assert seen.current == pytest.approx([1 / 6, 3 / 6, 2 / 6], abs=TOL)
+
+
+def test_ranks_kept_from_updates_give_scipy_values_past_int32_products():
+    """The tick reads each window value's reference rank kept from its update (int32):
+    with R x W past 2**31 the KS products must not overflow."""
+    rng = np.random.default_rng(7)
+    reference = rng.normal(0, 1, 300_000)
+    current = rng.normal(0.05, 1, 8000)
+    detector = NumericDrift(reference, DriftSpec(min_samples=1), window=len(current))
+    detector.update_many(current)
+    got = detector.readings()
+    expected = sps.ks_2samp(reference, current, method="asymp")
+    assert got["ks_statistic"] == pytest.approx(expected.statistic, abs=TOL)
+    assert got["ks_pvalue"] == pytest.approx(expected.pvalue, abs=TOL)
+    wasserstein = sps.wasserstein_distance(reference, current) / np.std(reference)
+    assert got["wasserstein"] == pytest.approx(wasserstein, rel=1e-9)
