@@ -49,13 +49,16 @@ class SortedReference:
 
         One binary search per value; a second only for values the reference holds (to
         count their ties: rare for continuous columns)."""
-        n = self.n
         below = np.searchsorted(self.values, values, side="left")
+        return below, self._ties(values, below)
+
+    def _ties(self, values: np.ndarray, below: np.ndarray) -> np.ndarray:
+        """The reference values equal to each value, given those below it."""
         equal = np.zeros(len(values), dtype=below.dtype)
-        held = np.flatnonzero(self.values[np.minimum(below, n - 1)] == values)
+        held = np.flatnonzero(self.values[np.minimum(below, self.n - 1)] == values)
         if len(held):
             equal[held] = np.searchsorted(self.values, values[held], side="right") - below[held]
-        return below, equal
+        return equal
 
     def compare(self, current: np.ndarray,
                 below_sorted: np.ndarray | None = None) -> tuple[float, float, float]:  # fmt: skip
@@ -78,10 +81,7 @@ class SortedReference:
             left, equal = self.ranks(values)
         else:
             left = below_sorted[at].astype(np.int64)  # (kept as int32: products overflow)
-            equal = np.zeros(len(values), dtype=left.dtype)
-            held = np.flatnonzero(self.values[np.minimum(left, n - 1)] == values)
-            if len(held):
-                equal[held] = self.ranks(values[held])[1]
+            equal = self._ties(values, left)
         right = left + equal  # reference values <= each
         # F - G at each window value, and just before the next one (the first: just
         # before), in units of 1 / (n w): integers, so one statistic is always the same
