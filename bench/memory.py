@@ -4,14 +4,20 @@
 
 The embedded pipeline (SQLite checkpoints, every default detector) consumes chunks
 of the bench workload (bench/workload.py, with 27 extra numeric features) for ten
-models in turn, each chunk with fresh event ids and later timestamps. State is
-bounded by the window sizes and ``join.max_pending``, so RSS should level off once
-the windows are full: the figure to read is RSS at the end against RSS at 1M.
+models in turn, each chunk with fresh event ids and later timestamps. A child process
+generates the events and pipes them in as JSON lines, the way `driftd replay` reads a
+file: generating 40k events in the measured process would add the generator's own
+tens of MB (and its allocator high-water mark) to what is reported as driftd's.
+State is bounded by the window sizes, ``join.max_pending`` and ``join.remember``, so
+RSS should level off once they are full: the figure to read is RSS at the end
+against RSS at 1M.
 
 Per monitored feature: (RSS - RSS after the imports, before any model) / 500, what
-each further feature costs. At the end, the size of one model's state snapshot (the
-JSON a checkpoint writes) and the time of a checkpoint of one changed model (what the
-runtime writes after a batch of one model's events) and of all ten.
+each further feature costs; the baseline is taken after a throwaway one-model build,
+so that what a build imports is not counted per feature. At the end, the size of one
+model's state snapshot (the JSON a checkpoint writes) and the time of a checkpoint of
+one changed model (what the runtime writes after a batch of one model's events) and
+of all ten.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ import argparse
 import gc
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -44,53 +53,91 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--report-every", type=int, default=1_000_000)
+    parser.add_argument("--generate", action="store_true", help="(the child) write events")
     args = parser.parse_args()
+    names = [f"m{i}" for i in range(MODELS)]
+    chunk = min(CHUNK, max(args.events // (2 * MODELS), 100))
+    if args.generate:
+        generate(names, chunk, args.events)
+        return
     work = Path(tempfile.mkdtemp(prefix="driftd-memory-"))
     reference = write_reference(work / "reference.csv", extra=27)
-    names = [f"m{i}" for i in range(MODELS)]
     path = work / "driftd.yaml"
     path.write_text("models:\n" + "".join(model_yaml(n, reference, 50) for n in names)
                     + f"runtime:\n  state_dir: {work / 'state'}\nnotifiers: []\n")  # fmt: skip
     config = load_config(path)
+    warm_up(work, reference)
     gc.collect()
-    baseline = rss_mb()  # the interpreter and the libraries, no model yet
+    baseline = rss_mb()  # the interpreter and every library a model build loads
     pipeline = build_pipeline(config, fresh=True, quiet=True)
     for name in names:
         pipeline.monitor(name)
     features = MODELS * 50
     tune_gc()  # as `driftd replay` and `driftd run` do
-    chunk = min(CHUNK, max(args.events // (2 * MODELS), 100))
     print(f"# RSS over the stream, {MODELS} models x 50 features, {args.events:,} events")
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     gc.collect()
     built = rss_mb()
-    print(f"# RSS after imports {baseline:.0f} MB; with the 10 models built {built:.0f} MB "
+    print(f"# RSS after imports (a throwaway model built and dropped) {baseline:.0f} MB; "
+          f"with the 10 models built {built:.0f} MB "
           f"({(built - baseline) * 1024 / features:.0f} KB per feature)")  # fmt: skip
     print("| events | RSS (MB) | per feature (KB) | vs first report | events/s so far |")
     print("|---:|---:|---:|---:|---:|")
-    done, next_report, first, started, round_ = 0, args.report_every, None, time.perf_counter(), 0
-    generating = 0.0
-    while done < args.events:
+    progress = {"done": 0, "next": args.report_every, "first": 0.0}
+    started = time.perf_counter()
+
+    def report(records: int) -> None:
+        progress["done"] += records
+        if progress["done"] < progress["next"]:
+            return
+        progress["next"] += args.report_every
+        gc.collect()
+        rss, done = rss_mb(), progress["done"]
+        progress["first"] = progress["first"] or rss
+        rate = done / (time.perf_counter() - started)
+        per_feature = (rss - baseline) * 1024 / features
+        print(f"| {done:,} | {rss:.0f} | {per_feature:.0f} | {rss / progress['first']:.2f}x "
+              f"| {rate:,.0f} |", flush=True)  # fmt: skip
+
+    command = [sys.executable, "-m", "bench.memory", "--generate", "--events", str(args.events)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE) as child:
+        assert child.stdout is not None
+        run_messages(pipeline, piped(child.stdout), on_batch=report)
+    if child.returncode:
+        raise SystemExit(f"the event generator failed ({child.returncode})")
+    checkpoints(pipeline, names)
+
+
+def warm_up(work: Path, reference: Path) -> None:
+    """Build and drop a one-model pipeline, so that what a build imports (pyarrow's CSV
+    reader, pandas, scipy.stats...) is in the baseline, not counted per feature."""
+    path = work / "warm-up.yaml"
+    path.write_text("models:\n" + model_yaml("warm-up", reference, 23)
+                    + f"runtime:\n  state_dir: {work / 'warm-up'}\nnotifiers: []\n")  # fmt: skip
+    pipeline = build_pipeline(load_config(path), fresh=True, quiet=True)
+    pipeline.monitor("warm-up")
+    pipeline.store.close()
+
+
+def generate(names: list[str], chunk: int, total: int) -> None:
+    """The child: chunks of each model's events in turn, as JSON lines on stdout."""
+    out, done, round_ = sys.stdout.buffer, 0, 0
+    while done < total:
         for name in names:
-            t = time.perf_counter()
             block = events(chunk, model=name, seed=round_, id_prefix=f"r{round_}-",
                            start=1.7e9 + round_ * chunk * 0.05, extra=27)  # fmt: skip
-            generating += time.perf_counter() - t
-            run_messages(pipeline, [(m, name, None) for m in block])
+            block = block[: total - done]
+            out.write(b"\n".join(block) + b"\n")
             done += len(block)
-            if done >= next_report:
-                gc.collect()
-                rss = rss_mb()
-                first = first or rss
-                rate = done / (time.perf_counter() - started - generating)
-                per_feature = (rss - baseline) * 1024 / features
-                print(f"| {done:,} | {rss:.0f} | {per_feature:.0f} | {rss / first:.2f}x "
-                      f"| {rate:,.0f} |", flush=True)  # fmt: skip
-                next_report += args.report_every
-            if done >= args.events:
+            if done >= total:
                 break
         round_ += 1
-    checkpoints(pipeline, names)
+    out.flush()
+
+
+def piped(stream) -> Iterator[tuple[bytes, str, None]]:
+    for line in stream:
+        yield line.rstrip(b"\n"), "generator", None
 
 
 def checkpoints(pipeline, names: list[str]) -> None:

@@ -9,19 +9,22 @@ remembered for one TTL so duplicates are recognised rather than double counted.
 
 Memory is bounded by ``max_pending`` per side: past it the oldest entry is
 expired early (and counted as such); and by ``remember`` for the joined ids (the
-oldest are forgotten first: a duplicate older than that many joins is not seen).
+oldest are forgotten first: a duplicate older than that many joins is not seen),
+kept as 64-bit digests in arrays (:mod:`.remembered`, ~28 bytes an id).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 from driftd.detectors import readings as names
 from driftd.detectors.records import WaitingPrediction, waiting_from_state
+from driftd.detectors.remembered import RememberedIds, digest
 
-SNAPSHOT_FORMAT = 2  # 2: waiting predictions as records (0.8); none: plain lists
+# 3: joined ids as digests (issue 17); 2: waiting predictions as records (0.8); none: lists
+SNAPSHOT_FORMAT = 3
 
 
 class LabelJoin:
@@ -34,15 +37,11 @@ class LabelJoin:
         self.remember = remember
         # event_id -> (event_time, record or label), in arrival order, oldest first.
         # Entries leave from the front, and a plain dict's first entry is found by
-        # skipping every slot deleted before it (until the next resize): each label past
-        # `remember` joins scanned up to ~100k slots (72% of `driftd replay`'s time on
-        # label events at 1M events). So the waiting sides are OrderedDicts (small: what
-        # waits), and the joined ids (up to `remember`) a dict with their order in a
-        # deque (8 bytes an id; an OrderedDict would add ~50).
+        # skipping every slot deleted before it (until the next resize), so the waiting
+        # sides are OrderedDicts (small: what waits).
         self.predictions: OrderedDict[str, tuple[float, WaitingPrediction]] = OrderedDict()
         self.labels: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self.joined: dict[str, float] = {}  # event_id -> event time of the join
-        self._joined_order: deque[str] = deque()
+        self.joined = RememberedIds(remember)  # digests of joined ids, with the join time
         self.counts = {"matched": 0, "expired": 0, "orphans": 0, "duplicates": 0}
 
     def add_prediction(
@@ -64,23 +63,17 @@ class LabelJoin:
         value: Any,
     ) -> Any | None:
         """One side arrives: match the other side's waiting entry, or wait for it."""
-        if event_id in own or event_id in self.joined:
+        key = digest(event_id)
+        if event_id in own or key in self.joined:
             self.counts["duplicates"] += 1
             raise KeyError(event_id)
         waiting = other.pop(event_id, None)
         if waiting is not None:
-            self._mark_joined(event_id, event_time)
+            self.counts["matched"] += 1
+            self.joined.add(key, event_time)
             return waiting[1]
         own[event_id] = (event_time, value)
         return None
-
-    def _mark_joined(self, event_id: str, event_time: float) -> None:
-        self.counts["matched"] += 1
-        joined = self.joined
-        joined[event_id] = event_time
-        self._joined_order.append(event_id)
-        if len(joined) > self.remember:
-            del joined[self._joined_order.popleft()]
 
     @staticmethod
     def _pop_old(
@@ -102,9 +95,7 @@ class LabelJoin:
         cutoff = now - self.ttl
         expired = [p for _, _, p in self._pop_old(self.predictions, cutoff, self.max_pending)]
         orphans = list(self._pop_old(self.labels, cutoff, self.max_pending))
-        joined, order = self.joined, self._joined_order
-        while order and joined[order[0]] < cutoff:
-            del joined[order.popleft()]
+        self.joined.forget_before(cutoff)
         self.counts["expired"] += len(expired)
         self.counts["orphans"] += len(orphans)
         return expired, orphans
@@ -121,9 +112,7 @@ class LabelJoin:
             "format": SNAPSHOT_FORMAT,
             "predictions": [[k, t, p] for k, (t, p) in self.predictions.items()],
             "labels": [[k, t, v] for k, (t, v) in self.labels.items()],
-            # Two flat lists: the remembered ids can be a million (one TTL of traffic).
-            "joined_ids": list(self.joined),
-            "joined_times": list(self.joined.values()),
+            "joined": self.joined.snapshot(),  # digests and times, base64 arrays
             "counts": dict(self.counts),
         }
 
@@ -133,10 +122,15 @@ class LabelJoin:
             (k, (t, waiting_from_state(p, legacy))) for k, t, p in state["predictions"]
         )
         self.labels = OrderedDict((k, (t, v)) for k, t, v in state["labels"])
-        if "joined_ids" in state:
-            pairs = zip(state["joined_ids"], state["joined_times"], strict=True)
+        if isinstance(state.get("joined"), dict):
+            self.joined = RememberedIds.restored(self.remember, state["joined"])
+        elif "joined_ids" in state:  # 0.6 - 0.8: the ids themselves
+            self.joined = RememberedIds.of_ids(
+                self.remember, state["joined_ids"], state["joined_times"]
+            )
         else:  # checkpoints written before 0.6.0
-            pairs = ((k, t) for k, t in state["joined"])
-        self.joined = dict(pairs)
-        self._joined_order = deque(self.joined)
+            pairs = state["joined"]
+            self.joined = RememberedIds.of_ids(
+                self.remember, [k for k, _ in pairs], [t for _, t in pairs]
+            )
         self.counts = dict(state["counts"])

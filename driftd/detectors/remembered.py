@@ -1,0 +1,139 @@
+"""Recently joined event ids, as 64-bit hashes in numpy arrays, oldest forgotten first.
+
+The join remembers up to ``join.remember`` joined ids (100k by default) so that a
+duplicate prediction or label is recognised rather than counted twice. Kept as Python
+strings in a dict, those ids were ~120 bytes each (the string, its time as a float
+object, the dict slot, the order deque): 12 MB per model at the default, and two
+million long-lived small objects for ten models, which pin the allocator's arenas
+between the stream's short-lived ones (RSS grew ~3x what tracemalloc saw).
+
+Here an id is its 64-bit BLAKE2b digest, stable across processes so a checkpoint
+can store digests instead of ids. The newest ids sit in a small dict; every
+``block`` insertions they are appended to arrays in arrival order (digest, time)
+and a sorted index of the digests is rebuilt. An id is remembered while its arrival
+sequence number is at or past ``front``; forgetting (by count or by the TTL) only
+moves ``front``, so lookups stay exact without rebuilding the index. ~28 bytes an
+id; two distinct ids collide with probability ~n / 2**64 per lookup (5e-15 at 100k).
+"""
+
+from __future__ import annotations
+
+import base64
+from hashlib import blake2b
+from typing import Any
+
+import numpy as np
+
+_EMPTY_U64 = np.zeros(0, dtype=np.uint64)
+_EMPTY_F64 = np.zeros(0, dtype=np.float64)
+
+
+def digest(event_id: str) -> int:
+    """The id's stable 64-bit digest (Python's own hash is salted per process)."""
+    return int.from_bytes(blake2b(event_id.encode(), digest_size=8).digest(), "little")
+
+
+class RememberedIds:
+    """A bounded FIFO set of event-id digests with their join times."""
+
+    def __init__(self, limit: int, block: int | None = None):
+        self.limit = limit
+        # Rebuilding the index sorts every remembered digest (~7 ms at 100k): once per
+        # `block` insertions, < 1 us an insertion at the default.
+        self.block = block or max(1024, limit // 8)
+        self.front = 0  # sequence number of the oldest remembered id
+        self._next = 0  # sequence number of the next insertion
+        self._recent: dict[int, int] = {}  # digest -> sequence number, for lookups
+        self._recent_hashes: list[int] = []  # the newest ids, in arrival order
+        self._recent_times: list[float] = []
+        self._base = 0  # sequence number of _hashes[0]
+        self._hashes = _EMPTY_U64  # arrival order
+        self._times = _EMPTY_F64
+        self._sorted = _EMPTY_U64  # the digests of _hashes, sorted
+        self._positions = np.zeros(0, dtype=np.int32)  # their indexes in _hashes
+
+    def __len__(self) -> int:
+        return self._next - self.front
+
+    def __contains__(self, key: int) -> bool:
+        seq = self._recent.get(key)
+        if seq is not None:
+            return seq >= self.front
+        index = self._sorted
+        at = int(index.searchsorted(np.uint64(key), side="right")) - 1
+        # The last equal digest is the newest (the index is a stable sort).
+        if at < 0 or int(index[at]) != key:
+            return False
+        return self._base + int(self._positions[at]) >= self.front
+
+    def add(self, key: int, time: float) -> None:
+        """Remember a digest (not already remembered); the oldest beyond the limit go."""
+        self._recent[key] = self._next
+        self._recent_hashes.append(key)
+        self._recent_times.append(time)
+        self._next += 1
+        self.front = max(self.front, self._next - self.limit)
+        if len(self._recent_hashes) >= self.block:
+            self._compact()
+
+    def forget_before(self, cutoff: float) -> None:
+        """Forget from the oldest while their time is before cutoff (arrival order)."""
+        older = self._times[self.front - self._base :]  # empty once front is in recent
+        live = np.flatnonzero(older >= cutoff)
+        if live.size:
+            self.front += int(live[0])
+            return
+        recent_start = self._next - len(self._recent_times)
+        self.front = max(self.front, recent_start)
+        for time in self._recent_times[self.front - recent_start :]:
+            if time >= cutoff:
+                return
+            self.front += 1
+
+    def live(self) -> tuple[np.ndarray, np.ndarray]:
+        """The remembered (digests, times), oldest first."""
+        cut = self.front - self._base
+        recent = np.array(self._recent_hashes, dtype=np.uint64)
+        hashes = np.concatenate([self._hashes, recent])[cut:]
+        times = np.concatenate([self._times, np.array(self._recent_times, dtype=np.float64)])
+        return hashes, times[cut:]
+
+    def _compact(self) -> None:
+        """Move the recent ids into the arrays, drop the forgotten ones, reindex."""
+        self._hashes, self._times = self.live()
+        self._base = self.front
+        self._recent, self._recent_hashes, self._recent_times = {}, [], []
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._positions = np.argsort(self._hashes, kind="stable").astype(np.int32)
+        self._sorted = self._hashes[self._positions]
+
+    def snapshot(self) -> dict[str, Any]:
+        hashes, times = self.live()
+        return {
+            "digests": base64.b64encode(hashes.astype("<u8").tobytes()).decode(),
+            "times": base64.b64encode(times.astype("<f8").tobytes()).decode(),
+        }
+
+    @classmethod
+    def restored(cls, limit: int, state: dict[str, Any]) -> RememberedIds:
+        ids = cls(limit)
+        hashes = np.frombuffer(base64.b64decode(state["digests"]), dtype="<u8")
+        times = np.frombuffer(base64.b64decode(state["times"]), dtype="<f8")
+        ids._load(hashes.astype(np.uint64), times.astype(np.float64))
+        return ids
+
+    @classmethod
+    def of_ids(cls, limit: int, ids: list[str], times: list[float]) -> RememberedIds:
+        """From a checkpoint written before digests (0.8 and earlier: the ids)."""
+        out = cls(limit)
+        hashes = np.fromiter((digest(i) for i in ids), dtype=np.uint64, count=len(ids))
+        out._load(hashes, np.asarray(times, dtype=np.float64))
+        return out
+
+    def _load(self, hashes: np.ndarray, times: np.ndarray) -> None:
+        keep = min(len(hashes), self.limit)
+        self._hashes, self._times = hashes[len(hashes) - keep :], times[len(times) - keep :]
+        self._base, self.front, self._next = 0, 0, keep
+        self._reindex()

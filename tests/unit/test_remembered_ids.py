@@ -1,0 +1,81 @@
+"""RememberedIds (the join's joined ids as digests) against the plain dict + deque it
+replaced: the same membership after any sequence of joins, forgets and restarts."""
+
+from collections import deque
+from hashlib import blake2b
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from driftd.detectors.join import LabelJoin
+from driftd.detectors.remembered import RememberedIds, digest
+
+
+class PlainIds:
+    """The previous implementation: ids in a dict, their order in a deque."""
+
+    def __init__(self, limit: int):
+        self.limit, self.times, self.order = limit, {}, deque()
+
+    def add(self, key: int, time: float) -> None:
+        self.times[key] = time
+        self.order.append(key)
+        if len(self.times) > self.limit:
+            del self.times[self.order.popleft()]
+
+    def forget_before(self, cutoff: float) -> None:
+        while self.order and self.times[self.order[0]] < cutoff:
+            del self.times[self.order.popleft()]
+
+
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.integers(0, 40), st.floats(0, 100)),
+        st.tuples(st.just("forget"), st.integers(0, 40), st.floats(0, 100)),
+        st.tuples(st.just("restart"), st.integers(0, 0), st.floats(0, 0)),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(steps, st.integers(1, 12), st.integers(1, 8))
+def test_membership_equals_the_dict_and_deque(ops, limit, block):
+    ids, plain = RememberedIds(limit, block=block), PlainIds(limit)
+    for op, key, time in ops:
+        if op == "add":
+            if key in plain.times:  # the join never adds a remembered id again
+                assert key in ids
+                continue
+            ids.add(key, time)
+            plain.add(key, time)
+        elif op == "forget":
+            ids.forget_before(time)
+            plain.forget_before(time)
+        else:
+            ids = RememberedIds.restored(limit, ids.snapshot())
+        assert len(ids) == len(plain.times)
+        assert [k for k in range(41) if k in ids] == sorted(plain.times)
+        live, times = ids.live()
+        assert list(live) == list(plain.order)
+        assert list(times) == [plain.times[k] for k in plain.order]
+
+
+def test_digests_are_stable_across_processes_and_64_bits():
+    expected = int.from_bytes(blake2b(b"pred-000001", digest_size=8).digest(), "little")
+    assert digest("pred-000001") == expected
+    keys = np.array([digest(f"e{i}") for i in range(100_000)], dtype=np.uint64)
+    assert len(np.unique(keys)) == len(keys)
+
+
+def test_join_restores_checkpoints_written_with_ids():
+    join = LabelJoin(ttl=100, max_pending=1000)
+    join.add_prediction("a", 1.0, "pa")
+    join.add_label("a", 2.0, 1)
+    state = join.snapshot()
+    for legacy_ids in ({"joined_ids": ["a"], "joined_times": [2.0]}, {"joined": [["a", 2.0]]}):
+        old = {k: v for k, v in state.items() if k != "joined"} | legacy_ids | {"format": 2}
+        again = LabelJoin(ttl=100, max_pending=1000)
+        again.restore(old)
+        assert again.snapshot() == state
