@@ -16,6 +16,7 @@ from driftd.config import Config
 from driftd.consumers.deadletters import DeadLetterFile
 from driftd.consumers.local import Message, MessageSource
 from driftd.consumers.source import Source
+from driftd.daemon.blas import one_blas_thread
 from driftd.daemon.builders import log_receivers, retrain_listeners
 from driftd.daemon.driver import CheckpointPolicy, Driver
 from driftd.daemon.partitions import PartitionSet, PartitionWorker
@@ -43,6 +44,7 @@ def build_pipeline(config: Config, fresh: bool = False, quiet: bool = False) -> 
             config.alerting, SqliteOutbox(directory / OUTBOX_FILE), directory, store.history
         )
         alerting.start()
+    one_blas_thread()  # before the catalog calibrates the sequential tests
     pipeline = Pipeline(
         config,
         store,

@@ -25,6 +25,7 @@ from driftd.consumers.kafka.probe import BrokerProbe
 from driftd.consumers.router import Router
 from driftd.consumers.routing import partition_for, repartition_topics
 from driftd.consumers.source import Producer, Source, TopicPartition
+from driftd.daemon.blas import one_blas_thread
 from driftd.daemon.builders import (
     REDIS_RETRYABLE,
     announcer,
@@ -90,6 +91,7 @@ def service_partitions(
     Redis (fencing earlier owners), its checkpoint restored, dead letters to the
     dead-letter topic. Reading producers' own partitioning (no repartition), a pipeline
     refuses events of models that hash elsewhere."""
+    one_blas_thread()  # before the catalog calibrates the sequential tests
     catalog = ModelCatalog(config)
     namespace = f"{config.redis.namespace}:{config.kafka.group_id}"
     routed = config.kafka.repartition
