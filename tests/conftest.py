@@ -81,6 +81,14 @@ def redis_service():
     service.close()
 
 
+@pytest.fixture(scope="session")
+def promtool():
+    """Prometheus' promtool (built once from its Go module; tests/services/promtool.py)."""
+    from services.promtool import promtool
+
+    return promtool()
+
+
 @pytest.fixture
 def redis_client(redis_service):
     import redis

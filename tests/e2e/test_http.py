@@ -95,6 +95,16 @@ def test_prometheus_scrape_parses(server):
     assert last == history[0]["seconds"]
 
 
+def test_prometheus_exposition_passes_promtool_lint(server, promtool):
+    """Prometheus' own parser and linter (`promtool check metrics`): names, units,
+    counter suffixes, help texts. It prints each problem and exits non-zero."""
+    _, text = call(server, "/metrics")
+    assert "driftd_reading{" in text and "driftd_events_total{" in text
+    done = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                          text=True)  # fmt: skip
+    assert (done.returncode, done.stdout + done.stderr) == (0, "")
+
+
 def test_prometheus_families_keep_one_unit_and_counters_end_in_total(server):
     from driftd.detectors.readings import unit_of
 

@@ -36,7 +36,7 @@ class _Everything:
         pass
 
 
-def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
+def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons, promtool):
     setup = make_setup()
     stream = make_stream(55_000, seed=1, malformed_fraction=0.01)
     assert len(stream.messages) >= 100_000
@@ -53,6 +53,10 @@ def test_sdk_stream_to_final_metrics_with_dead_letters(make_setup, daemons):
                                "not_paused_by_dead_letters": True}  # fmt: skip
     scrape = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
     families = {f.name: f for f in text_string_to_metric_families(scrape)}
+    # The service's own families (consumer, router, delivery) pass Prometheus' linter too.
+    linted = subprocess.run([promtool, "check", "metrics"], input=scrape, capture_output=True,
+                            text=True)  # fmt: skip
+    assert (linted.returncode, linted.stdout + linted.stderr) == (0, ""), scrape[:2000]
     # Caught up: every owned partition reports lag, and it is 0: the router's on both
     # event topics, the monitors' on both repartition topics.
     lag = {(s.labels["topic"], s.labels["partition"]): s.value
