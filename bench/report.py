@@ -64,10 +64,12 @@ SECTIONS = [
             "least 0.5x the default engine."),
     Section("memory", "Memory over a long stream", "bench.memory",
             ["--events", "10000000"], ["--events", "20000", "--report-every", "10000"],
-            "10 models x 50 features through the embedded pipeline. State is bounded by the "
-            "windows and `join.max_pending`: RSS should level off, not grow with the stream. "
-            "Per feature: RSS over the process's RSS after its imports (no model yet), / 500. "
-            "Goal (issue 17): <= 100 KB per monitored feature, flat from 1M to 10M events."),
+            "10 models x 50 features through the embedded pipeline, the events piped in by a "
+            "generator child process. State is bounded by the windows, `join.max_pending` and "
+            "`join.remember`: RSS should level off, not grow with the stream. Per feature: RSS "
+            "over the process's RSS after its imports (taken after a throwaway one-model "
+            "build, so what a build imports is not counted per feature), / 500. Goal (issue "
+            "17): <= 100 KB per monitored feature, flat from 1M to 10M events."),
     Section("peers", "The same work as the peers", "bench.peers", [], ["--smoke"],
             "Drift statistics for a 50k x 23 reference against a 50k current window, by "
             "driftd's detectors, Evidently's DataDriftPreset and NannyML's univariate drift "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +33,7 @@ class Prediction(msgspec.Struct, kw_only=True, tag="prediction", tag_field="type
     timestamp: float | str
     prediction: Scalar
     features: dict[str, Any] = {}
-    model_version: str | int | None = None
+    model_version: str | int | float | None = None  # an integral float is an int (3.0)
     score: float | dict[str, float] | None = None
     attributes: dict[str, Any] = {}
     latency_ms: float | None = None
@@ -103,6 +104,15 @@ MAX_ATTRIBUTE_CHARS = 256
 _MIN_EPOCH = 0.0
 _MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
 MAX_FUTURE_SECONDS = 366 * 86400.0
+# RFC 3339 date-time, a space allowed for the T, seconds and offset optional (without an
+# offset: UTC). The event JSON Schema (driftd/schemas/event-v1.schema.json) has the same
+# pattern (a test holds them equal); Python's fromisoformat alone also takes ISO 8601
+# forms producers in other languages cannot parse (week dates, basic format).
+TIMESTAMP_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
+)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 
 
 def parse_timestamp(value: float | str) -> float:
@@ -115,7 +125,9 @@ def parse_timestamp(value: float | str) -> float:
     """
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value)
+            if not _TIMESTAMP.match(value):
+                raise ValueError
+            parsed = datetime.fromisoformat(value.replace(",", ".").upper())
         except ValueError:
             raise ValueError(f"timestamp {value[:64]!r} is not RFC 3339") from None
         if parsed.tzinfo is None:
@@ -162,6 +174,11 @@ class EventDecoder:
             event.timestamp = parse_timestamp(event.timestamp)
         except ValueError as exc:
             return DeadLetter.of(raw, REASON_TIMESTAMP, str(exc), source, offset)
+        if isinstance(event, Prediction) and isinstance(event.model_version, float):
+            if not event.model_version.is_integer():
+                detail = f"model_version {event.model_version!r} is not a string or an integer"
+                return DeadLetter.of(raw, REASON_SCHEMA, detail, source, offset)
+            event.model_version = int(event.model_version)
         if self._known_models is not None and event.model_id not in self._known_models:
             detail = f"model_id {event.model_id[:128]!r} is not in the config"
             return DeadLetter.of(raw, REASON_UNKNOWN_MODEL, detail, source, offset)
