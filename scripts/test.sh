@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: makes a virtualenv, installs driftd with
-# its test dependencies, installs Debian's redis-server and chromium if they are
+# its test dependencies, installs Debian's redis-server, kcat and chromium if they are
 # missing, lints, and runs every test. Tests that need Kafka or Redis start them through tests/services
 # (Kafka's jars come from Maven Central into ~/.cache/driftd on first use), unless
 # KAFKA_BOOTSTRAP / REDIS_URL point at running ones or a Docker engine answers.
@@ -25,6 +25,13 @@ if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
   # Debian starts a system instance on 6379; the tests use their own on free ports.
   $SUDO systemctl stop redis-server >/dev/null 2>&1 || $SUDO service redis-server stop >/dev/null 2>&1 || true
+fi
+if ! command -v kcat >/dev/null 2>&1; then
+  echo "installing kcat (Debian package) for the shell producer example" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq kcat >/dev/null
 fi
 if ! command -v chromium >/dev/null 2>&1; then
   echo "installing chromium (Debian package) for the browser tests" >&2
