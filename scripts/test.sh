@@ -8,13 +8,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 
-# Prometheus' promtool (the exposition linter and rule tests) is built from its Go module
-# on first use; start that now, in the background: the tests that need it wait for it.
-if [ -z "${PROMTOOL:-}" ] && command -v go >/dev/null 2>&1; then
+# Prometheus' promtool (the exposition linter, rule tests) and Alertmanager are built
+# from their Go modules on first use (tests/services/gotools.py); start that now, in the
+# background: the tests that need them wait for it.
+if [ -z "${PROMTOOL:-}${ALERTMANAGER:-}" ] && command -v go >/dev/null 2>&1; then
   mkdir -p "${HOME}/.cache/driftd"
-  setsid "$PYTHON" tests/services/promtool.py > "${HOME}/.cache/driftd/promtool-build.log" 2>&1 < /dev/null &
-  PROMTOOL_BUILD=$!
-  trap 'kill -- "-$PROMTOOL_BUILD" 2>/dev/null || true' EXIT  # the build and its go children
+  setsid "$PYTHON" tests/services/gotools.py > "${HOME}/.cache/driftd/gotools-build.log" 2>&1 < /dev/null &
+  GO_TOOLS_BUILD=$!
+  trap 'kill -- "-$GO_TOOLS_BUILD" 2>/dev/null || true' EXIT  # the builds and their go children
 fi
 
 if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then

@@ -84,7 +84,7 @@ def redis_service():
 @pytest.fixture(scope="session")
 def promtool():
     """Prometheus' promtool (built once from its Go module; tests/services/promtool.py)."""
-    from services.promtool import promtool
+    from services.gotools import promtool
 
     return promtool()
 

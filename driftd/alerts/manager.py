@@ -9,6 +9,8 @@ unless configured otherwise) and, on ``tick()``, flushes the groups that are due
   if something changed for that receiver: new firing alerts, or (``send_resolved``)
   alerts that were announced firing and are now resolved; an unchanged firing group
   is repeated every ``repeat_interval``;
+- a receiver that must hear of firing alerts again and again (an Alertmanager, which
+  resolves what is not re-sent) repeats them every ``resend_interval`` instead;
 - an alert that resolves counts as still firing until it has stayed resolved for
   ``cooldown``; a re-fire within it continues the same episode. A metric flapping
   around its threshold therefore gives one firing and one resolved notice.
@@ -157,7 +159,8 @@ class AlertManager:
         resolved = [t for t in audible if not t.firing(now, cooldown)]
         queued = 0
         for receiver in route.receivers:
-            alerts = self.dedup.exec(route, receiver, group.key, firing, resolved, now)
+            alerts = self.dedup.exec(route, receiver, group.key, firing, resolved, now,
+                                     self._resend_interval(receiver))  # fmt: skip
             if alerts is not None:
                 self.outbox.add(self._notification(group, receiver, alerts, now))
                 self.dedup.sent(receiver, group.key, alerts, now)
@@ -170,8 +173,15 @@ class AlertManager:
         if not group.members:
             del self.groups[group.key]
         else:
-            group.next_flush = now + float(route.group_interval)
+            resends = [self._resend_interval(r) for r in route.receivers]
+            group.next_flush = now + min([float(route.group_interval)]
+                                         + [r for r in resends if r is not None])  # fmt: skip
         return queued
+
+    def _resend_interval(self, receiver: str) -> float | None:
+        """How often this receiver must be told of firing alerts again, if it must."""
+        every = getattr(self.spec.receivers.get(receiver), "resend_interval", None)
+        return None if every is None else float(every)
 
     def _notification(
         self, group: Group, receiver: str, alerts: list[Alert], now: float

@@ -52,6 +52,18 @@ class WebhookReceiver(_Spec, tag="webhook", tag_field="type"):
     timeout: float = 10.0
 
 
+class AlertmanagerReceiver(_Spec, tag="alertmanager", tag_field="type"):
+    """Hand alerts to a Prometheus Alertmanager (its v2 API), which routes them on."""
+
+    url: str  # the Alertmanager, e.g. http://alertmanager:9093 (not a secret)
+    # Firing alerts are sent again this often, each with endsAt = now + 4 x this
+    # (Prometheus' convention): if driftd stops, Alertmanager resolves them itself.
+    resend_interval: Duration = "1m"
+    # For an Alertmanager behind an authenticating proxy: a bearer token's env var.
+    token_env: str | None = None
+    timeout: float = 10.0
+
+
 class ConsoleReceiver(_Spec, tag="console", tag_field="type"):
     pass
 
@@ -60,7 +72,14 @@ class JsonlReceiver(_Spec, tag="jsonl", tag_field="type"):
     path: str | None = None
 
 
-ReceiverSpec = SlackReceiver | EmailReceiver | WebhookReceiver | ConsoleReceiver | JsonlReceiver
+ReceiverSpec = (
+    SlackReceiver
+    | EmailReceiver
+    | WebhookReceiver
+    | AlertmanagerReceiver
+    | ConsoleReceiver
+    | JsonlReceiver
+)
 
 
 class RouteSpec(_Spec):
@@ -129,6 +148,14 @@ def check_alerting(spec: AlertingSpec) -> None:
                 raise ConfigError(f"{at}.channel", "required with token_env")
         if isinstance(receiver, EmailReceiver) and not receiver.to:
             raise ConfigError(f"{at}.to", "at least one address is required")
+        if isinstance(receiver, AlertmanagerReceiver):
+            if not receiver.url.startswith(("http://", "https://")):
+                raise ConfigError(f"{at}.url", f"{receiver.url!r} is not an http(s) URL")
+            receiver.resend_interval = parse_duration(
+                receiver.resend_interval, f"{at}.resend_interval"
+            )
+            if receiver.resend_interval <= 0:
+                raise ConfigError(f"{at}.resend_interval", "must be positive")
     names = set()
     for i, route in enumerate(spec.routes):
         at = f"alerting.routes[{i}]"

@@ -1,5 +1,5 @@
 """Receivers: how one notification reaches one destination (Slack, email, a webhook,
-the console, a JSONL file).
+an Alertmanager, the console, a JSONL file).
 
 One interface for every destination: ``send(notification)`` returns when the
 receiver has accepted the notification and raises :class:`DeliveryError` otherwise,
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import email.utils
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,3 +73,19 @@ def http_outcome(status: int, headers: Mapping[str, str] | None, what: str) -> N
     if status >= 500 or status == 408:
         raise DeliveryError(f"{what}: HTTP {status}", True, retry_after_seconds(headers))
     raise DeliveryError(f"{what}: HTTP {status} (not retried)", False)
+
+
+def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout: float,
+              what: str) -> None:  # fmt: skip
+    """POST a JSON body; an HTTP answer maps as :func:`http_outcome`, a network error is
+    a retryable DeliveryError naming ``what``."""
+    headers = {"Content-Type": "application/json", "User-Agent": "driftd", **headers}
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            http_outcome(response.status, dict(response.headers), what)
+    except urllib.error.HTTPError as exc:
+        http_outcome(exc.code, dict(exc.headers or {}), what)
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise DeliveryError(f"{what}: {reason}", True) from None

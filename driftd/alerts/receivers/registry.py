@@ -14,6 +14,7 @@ import importlib
 from driftd.alerts.receivers import Receiver, ReceiverContext
 from driftd.config.alerting import (
     AlertingSpec,
+    AlertmanagerReceiver,
     ConsoleReceiver,
     EmailReceiver,
     JsonlReceiver,
@@ -26,6 +27,7 @@ MODULES: dict[type, str] = {
     SlackReceiver: "driftd.alerts.receivers.slack",
     EmailReceiver: "driftd.alerts.receivers.mail",
     WebhookReceiver: "driftd.alerts.receivers.webhook",
+    AlertmanagerReceiver: "driftd.alerts.receivers.alertmanager",
     ConsoleReceiver: "driftd.alerts.receivers.console",
     JsonlReceiver: "driftd.alerts.receivers.jsonl",
 }

@@ -11,13 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-import urllib.error
-import urllib.request
 
 import msgspec
 
 from driftd.alerts.model import Notification
-from driftd.alerts.receivers import DeliveryError, ReceiverContext, http_outcome
+from driftd.alerts.receivers import ReceiverContext, post_json
 from driftd.config.alerting import WebhookReceiver
 from driftd.credentials import resolve_secret
 
@@ -60,23 +58,10 @@ class Webhook:
     def send(self, notification: Notification) -> None:
         body = payload(notification)
         timestamp = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "driftd",
-            "Idempotency-Key": notification.id,
-            "X-Driftd-Timestamp": timestamp,
-        }
+        headers = {"Idempotency-Key": notification.id, "X-Driftd-Timestamp": timestamp}
         if self._secret:
             headers["X-Driftd-Signature"] = signature(self._secret, timestamp, body)
-        request = urllib.request.Request(self._url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as response:
-                http_outcome(response.status, dict(response.headers), f"webhook {self.name}")
-        except urllib.error.HTTPError as exc:
-            http_outcome(exc.code, dict(exc.headers or {}), f"webhook {self.name}")
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DeliveryError(f"webhook {self.name}: {reason}", True) from None
+        post_json(self._url, body, headers, self._timeout, f"webhook {self.name}")
 
 
 def build(name: str, spec: WebhookReceiver, context: ReceiverContext) -> Webhook:

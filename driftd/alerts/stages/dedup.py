@@ -31,8 +31,10 @@ class DedupStage:
         firing: list[Tracked],
         resolved: list[Tracked],
         now: float,
+        repeat_interval: float | None = None,
     ) -> list[Alert] | None:
-        """The alerts to tell ``receiver`` now (their states as announced), or None."""
+        """The alerts to tell ``receiver`` now (their states as announced), or None.
+        ``repeat_interval`` overrides the route's (an Alertmanager receiver's resend)."""
         log_key = f"{receiver}|{group_key}"
         entry = self.outbox.record_get(NFLOG, log_key) or {"firing": [], "sent_at": 0.0}
         told_firing = set(entry["firing"])
@@ -48,7 +50,8 @@ class DedupStage:
         levels = entry.get("levels", {})
         escalated = any(t.alert.escalation > levels.get(t.alert.key, 0) for t in firing)
         changed = bool(firing_keys - told_firing) or escalated
-        repeat = bool(firing_keys) and now - entry["sent_at"] >= float(route.repeat_interval)
+        every = float(route.repeat_interval if repeat_interval is None else repeat_interval)
+        repeat = bool(firing_keys) and now - entry["sent_at"] >= every
         if not (changed or repeat or newly_resolved):
             return None
         # Within the cooldown a resolved alert still counts (and shows) as firing.
