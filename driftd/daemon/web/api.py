@@ -39,6 +39,8 @@ class Actions:
 
     def promote(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
         version = body["version"]
+        if isinstance(version, float) and version.is_integer():
+            version = int(version)  # 2.0 is the integer JSON Schema (and the OpenAPI) allow
         # Strictly an integer: int(True) is 1 and int(1e400) raises OverflowError (a 500).
         if type(version) is not int or version < 1:
             raise ValueError(f"version must be a positive integer, got {version!r}")

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hmac
 import json
 import logging
@@ -41,6 +42,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -199,6 +201,8 @@ class StatusServer:
                 checks.update(self.ready())
             return (200 if all(checks.values()) else 503), {"ready": all(checks.values()),
                                                             "checks": checks}  # fmt: skip
+        if parts == ["api", "openapi.json"]:
+            return 200, openapi()
         if parts == ["api", "models"]:
             return 200, view.models()
         if parts == ["api", "alerts"]:
@@ -310,6 +314,13 @@ class StatusServer:
                 self._send(status, payload)
 
         return Handler
+
+
+@functools.cache
+def openapi() -> dict[str, Any]:
+    """The API's OpenAPI document (web/openapi.json, checked against this server by
+    schemathesis in the tests)."""
+    return json.loads((Path(__file__).parent / "openapi.json").read_text())
 
 
 def _content_length(header: str | None) -> int | None:
