@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import msgspec
 
@@ -135,7 +136,8 @@ def generate(names: list[str], chunk: int, total: int) -> None:
     out.flush()
 
 
-def piped(stream) -> Iterator[tuple[bytes, str, None]]:
+def piped(stream: IO[bytes]) -> Iterator[tuple[bytes, str, None]]:
+    """The child's lines as messages, read as they come (the pipe holds ~64 KB)."""
     for line in stream:
         yield line.rstrip(b"\n"), "generator", None
 

@@ -125,7 +125,7 @@ def parse_timestamp(value: float | str) -> float:
     """
     if isinstance(value, str):
         try:
-            if not _TIMESTAMP.match(value):
+            if not _TIMESTAMP.fullmatch(value):  # not .match: "$" passes a final newline
                 raise ValueError
             parsed = datetime.fromisoformat(value.replace(",", ".").upper())
         except ValueError:

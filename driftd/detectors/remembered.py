@@ -79,6 +79,8 @@ class RememberedIds:
     def forget_before(self, cutoff: float) -> None:
         """Forget from the oldest while their time is before cutoff (arrival order)."""
         older = self._times[self.front - self._base :]  # empty once front is in recent
+        if older.size and older[0] >= cutoff:
+            return  # the usual case (the TTL is days): nothing to forget, no scan
         live = np.flatnonzero(older >= cutoff)
         if live.size:
             self.front += int(live[0])
