@@ -61,6 +61,12 @@ class Dispatcher:
         if self.alerting is not None and self.alerting.manager.hand_over(models):
             self.alerting.worker.wake()
 
+    def resume(self, alerts: list[Alert]) -> None:
+        """Alerts firing since before a restart, back to the alert manager only (they are
+        not transitions: the logs and listeners heard of them when they fired)."""
+        if self.alerting is not None and alerts:
+            self.alerting.manager.receive(alerts)
+
     def dispatch(
         self, alerts: list[Alert], readings: dict[str, dict[str, float | None]] | None = None
     ) -> None:

@@ -107,6 +107,10 @@ class RuleEngine:
         # Readings keep the same names tick after tick: which rule watches which
         # metric is worked out once per model and set of names, not per tick.
         self._plans: dict[str, tuple[tuple[str, ...], list[tuple[Rule, list[str]]]]] = {}
+        # Firing when a checkpoint was restored: the alert manager (a new process) knows
+        # nothing of them, and the receivers that must hear of firing alerts again (an
+        # Alertmanager, a repeat_interval) would stop hearing; see resumed().
+        self._resume: set[str] = set()
 
     def _plan(self, model: str, names: tuple[str, ...]) -> list[tuple[Rule, list[str]]]:
         cached = self._plans.get(model)
@@ -209,6 +213,26 @@ class RuleEngine:
             fired_value=track.fired if track.level else None,
         )
 
+    def resumed(self, model: str, readings: dict[str, float | None], now: float) -> list[Alert]:
+        """The model's alerts that were firing at the restore and still are (after this
+        tick's ``evaluate``), once each: handed back to the alert manager, not notified
+        as news (its notification log knows they were told)."""
+        if not self._resume:
+            return []
+        out = []
+        for rule, metrics in self._plan(model, tuple(readings)):
+            for metric in metrics:
+                key = dedup_key(rule.model, rule.name, metric)
+                value = readings.get(metric)
+                if key not in self._resume or value is None:
+                    continue
+                self._resume.discard(key)
+                track = self._tracks.get(key)
+                if track is not None and track.state == "firing":
+                    out.append(self._alert(rule, metric, float(value), key, "firing", track,
+                                           now))  # fmt: skip
+        return out
+
     def firing(self) -> list[str]:
         return [key for key, track in self._tracks.items() if track.state == "firing"]
 
@@ -226,3 +250,4 @@ class RuleEngine:
             key: _Track(*track) if len(track) == 5 else _Track(track[0], track[1], nan, nan)
             for key, track in state.items()
         }
+        self._resume = {key for key, track in self._tracks.items() if track.state == "firing"}

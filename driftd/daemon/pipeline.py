@@ -226,6 +226,10 @@ class Pipeline:
             if alert.state == "firing":  # a new episode or a step worse: say why
                 alert.evidence = monitor.evidence(alert.metric, readings)
         self.dispatcher.dispatch(alerts, {model_id: readings})
+        resumed = self.engine.resumed(model_id, readings, now)  # firing since before a restart
+        for alert in resumed:
+            alert.window = monitor.window_of(alert.metric)
+        self.dispatcher.resume(resumed)
         return alerts
 
     def _forget(self, model_id: str) -> None:

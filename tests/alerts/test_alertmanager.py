@@ -86,6 +86,25 @@ def test_firing_alerts_arrive_labelled_and_are_resent_while_firing(tmp_path, ale
     assert _seconds(held["endsAt"]) == pytest.approx(first_ends + RESEND + 0.1, abs=0.01)
 
 
+def test_a_restart_keeps_resending_what_was_firing(tmp_path, alertmanager):
+    """A new process (the same outbox, its notification log) is handed the alerts still
+    firing (RuleEngine.resumed): no new notice, and the re-sends go on, so Alertmanager
+    does not resolve an alert that still fires."""
+    clock = SimClock(time.time())
+    alerting = _stack(tmp_path, alertmanager.url, clock)
+    alerting.manager.receive([make_alert()])
+    assert _send_due(alerting) == 1
+    (held,) = alertmanager.alerts()
+    first_ends = _seconds(held["endsAt"])
+    restarted = _stack(tmp_path, alertmanager.url, clock)  # same state directory
+    restarted.manager.receive([make_alert()])  # what Dispatcher.resume hands over
+    assert _send_due(restarted) == 0  # already told: not news
+    clock.now += RESEND
+    assert _send_due(restarted) == 1
+    (held,) = alertmanager.alerts()
+    assert _seconds(held["endsAt"]) == pytest.approx(first_ends + RESEND, abs=0.01)
+
+
 def test_a_resolved_alert_ends_at_its_resolve_time(tmp_path, alertmanager, webhook):
     # driftd's clock two resend intervals behind Alertmanager's: the resolve time (one
     # interval after firing) is then already past for Alertmanager, as it is live, where

@@ -217,3 +217,24 @@ def test_a_bound_that_tightens_does_not_escalate_a_real_fall_does():
     assert seen[0] == (50, 0)  # fired at once
     escalations = [n for n, level in seen if level]
     assert escalations and all(n > 2000 for n in escalations), seen
+
+
+def test_alerts_firing_at_a_restore_are_handed_back_once_and_only_while_firing():
+    """After a restart the alert manager is new: the engine hands it the alerts that were
+    firing and still are (so repeats and Alertmanager re-sends go on), without a new
+    transition for the logs."""
+    engine = RuleEngine([_rule(), _rule(name="acc2")])
+    assert [a.state for a in engine.evaluate("m", {"accuracy": 0.7}, 0.0)] == ["firing"] * 2
+    again = RuleEngine([_rule(), _rule(name="acc2")])
+    again.restore(engine.snapshot())
+    assert again.resumed("m", {}, 1.0) == []  # no reading of the metric yet: keep waiting
+    assert again.evaluate("m", {"accuracy": 0.71}, 2.0) == []  # still firing: no transition
+    (resumed, other) = again.resumed("m", {"accuracy": 0.71}, 2.0)
+    assert (resumed.state, resumed.key, resumed.value, resumed.fired_value) == (
+        "firing", _key(), 0.71, None)  # fmt: skip
+    assert resumed.first_event_time == 0.0 and other.rule == "acc2"
+    assert again.resumed("m", {"accuracy": 0.71}, 3.0) == []  # once
+    third = RuleEngine([_rule()])
+    third.restore(engine.snapshot())
+    assert [a.state for a in third.evaluate("m", {"accuracy": 0.95}, 2.0)] == ["resolved"]
+    assert third.resumed("m", {"accuracy": 0.95}, 2.0) == []  # resolved: nothing to resume

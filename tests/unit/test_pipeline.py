@@ -9,7 +9,7 @@ import numpy as np
 from driftd.config import load_config
 from driftd.consumers.deadletters import read_dead_letters
 from driftd.daemon.embedded import build_pipeline, run_messages
-from driftd.daemon.paths import DEAD_LETTER_FILE, state_dir
+from driftd.daemon.paths import ALERT_FILE, DEAD_LETTER_FILE, state_dir
 
 
 def _events(n: int, seed: int = 0, start: float = 1.8e9):
@@ -378,3 +378,36 @@ def test_the_history_api_returns_each_point_once(binary_config_file):
     points = build_view(config, False).history("m1", "accuracy", 1000)
     times = [t for t, _ in points]
     assert len(points) > 3 and times == sorted(set(times)), times[-5:]
+
+
+def test_a_restart_hands_alerts_still_firing_to_the_alert_manager(binary_config_file):
+    """The alert manager of a new process learns of the alerts that fired before the
+    restart and still fire (so repeats and Alertmanager re-sends go on), and the alert
+    log does not record them a second time."""
+    text = binary_config_file.read_text().replace(
+        "    drift: {window: 300, min_samples: 100}\n",
+        "    drift: {window: 300, min_samples: 100}\n"
+        "    rules: [{metric: events.predictions, op: '>', threshold: 5}]\n",
+    ) + "notifiers: [jsonl]\nalerting:\n  receivers: {log: {type: console}}\n" \
+        "  routes: [{name: all, receivers: [log]}]\n"  # fmt: skip
+    binary_config_file.write_text(text)
+    config = load_config(binary_config_file)
+    first = build_pipeline(config, fresh=True, quiet=True)
+    first.process(_events(60, seed=7))
+    first.evaluate_pending()
+    first.checkpoint()
+    fired = {key for key, t in first.dispatcher.alerting.manager.tracked.items()
+             if t.alert.metric == "events.predictions"}  # fmt: skip
+    assert len(fired) == 1
+    first.dispatcher.alerting.stop(0)
+    first.store.close()
+    log = state_dir(config) / ALERT_FILE
+    logged = log.read_text().count('"events.predictions"')
+    second = build_pipeline(config, quiet=True)
+    assert second.dispatcher.alerting.manager.tracked == {}
+    second.process(_events(60, seed=8, start=1.8e9 + 5000))
+    second.evaluate_pending()
+    tracked = second.dispatcher.alerting.manager.tracked
+    assert fired <= set(tracked) and tracked[next(iter(fired))].alert.state == "firing"
+    assert log.read_text().count('"events.predictions"') == logged  # not a new transition
+    second.dispatcher.alerting.stop(0)
