@@ -18,29 +18,21 @@ if [ -z "${PROMTOOL:-}${ALERTMANAGER:-}" ] && command -v go >/dev/null 2>&1; the
   trap 'kill -- "-$GO_TOOLS_BUILD" 2>/dev/null || true' EXIT  # the builds and their go children
 fi
 
-if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
-  echo "installing redis-server (Debian package) for the Redis tests" >&2
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+# apt_install PACKAGE WHY: install one Debian package, saying why.
+apt_install() {
+  echo "installing $1 (Debian package) $2" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null
+}
+if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+  apt_install redis-server "for the Redis tests"
   # Debian starts a system instance on 6379; the tests use their own on free ports.
   $SUDO systemctl stop redis-server >/dev/null 2>&1 || $SUDO service redis-server stop >/dev/null 2>&1 || true
 fi
-if ! command -v kcat >/dev/null 2>&1; then
-  echo "installing kcat (Debian package) for the shell producer example" >&2
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq kcat >/dev/null
-fi
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing chromium (Debian package) for the browser tests" >&2
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
+command -v kcat >/dev/null 2>&1 || apt_install kcat "for the shell producer example"
+command -v chromium >/dev/null 2>&1 || apt_install chromium "for the browser tests"
 if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
   command -v java >/dev/null && command -v mvn >/dev/null || {
     echo "the Kafka tests need java (17+) and mvn to fetch Apache Kafka's jars" >&2
