@@ -70,6 +70,12 @@ SECTIONS = [
             "over the process's RSS after its imports (taken after a throwaway one-model "
             "build, so what a build imports is not counted per feature), / 500. Goal (issue "
             "17): <= 100 KB per monitored feature, flat from 1M to 10M events."),
+    Section("sdk", "What an app installs to publish events", "bench.sdk_footprint", [],
+            ["--smoke"],
+            "The SDK an app installs, in a fresh virtualenv: the size it adds to "
+            "site-packages with its dependencies, and the time to import it (median of 7 "
+            "fresh interpreters, an empty interpreter's start subtracted). Goals (issue 18): "
+            "under 10 MB and 100 ms."),
     Section("peers", "The same work as the peers", "bench.peers", [], ["--smoke"],
             "Drift statistics for a 50k x 23 reference against a 50k current window, by "
             "driftd's detectors, Evidently's DataDriftPreset and NannyML's univariate drift "
