@@ -13,7 +13,9 @@ from alerts.conftest import SimClock, make_alert
 from services.alertmanager import LocalAlertmanager
 from testdata import wait_until
 
+from driftd.alerts.model import Notification
 from driftd.alerts.outbox import SqliteOutbox
+from driftd.alerts.receivers.alertmanager import postable
 from driftd.alerts.wiring import Alerting
 from driftd.config.alerting import AlertingSpec, AlertmanagerReceiver, RouteSpec, check_alerting
 from driftd.config.loading import load_config_data
@@ -61,7 +63,7 @@ def _notified(webhook, status: str) -> list[dict]:
 
 def test_firing_alerts_arrive_labelled_and_are_resent_while_firing(tmp_path, alertmanager,
                                                                    webhook):  # fmt: skip
-    clock = SimClock(time.time())
+    clock = SimClock(time.time() + 60)  # ahead of the wall: endsAt counts from it (sent_at)
     alerting = _stack(tmp_path, alertmanager.url, clock)
     alerting.manager.receive([make_alert()])
     assert _send_due(alerting) == 1
@@ -90,7 +92,7 @@ def test_a_restart_keeps_resending_what_was_firing(tmp_path, alertmanager):
     """A new process (the same outbox, its notification log) is handed the alerts still
     firing (RuleEngine.resumed): no new notice, and the re-sends go on, so Alertmanager
     does not resolve an alert that still fires."""
-    clock = SimClock(time.time())
+    clock = SimClock(time.time() + 60)  # ahead of the wall: endsAt counts from it (sent_at)
     alerting = _stack(tmp_path, alertmanager.url, clock)
     alerting.manager.receive([make_alert()])
     assert _send_due(alerting) == 1
@@ -135,3 +137,17 @@ def test_a_bad_receiver_config_names_the_key(tmp_path, receiver, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_config_data({"models": {"m": model}, "alerting": {"receivers": {"am": receiver}}},
                          tmp_path)  # fmt: skip
+
+
+def test_a_notice_delivered_late_still_ends_after_its_send():
+    """Retried through an Alertmanager outage, a firing notice queued 10 minutes ago must
+    not arrive already ended (Alertmanager would resolve an alert still firing)."""
+    queued = time.time() - 600
+    notice = Notification(id="n", receiver="am", route="all", group_key="g",
+                          group_labels={}, status="firing",
+                          alerts=[make_alert(), make_alert(state="resolved", metric="f1")],
+                          created_at=queued)  # fmt: skip
+    sent = time.time()
+    firing, resolved = (postable(a, notice, RESEND, sent) for a in notice.alerts)
+    assert _seconds(firing["endsAt"]) == pytest.approx(sent + 4 * RESEND, abs=0.01)
+    assert _seconds(resolved["endsAt"]) == pytest.approx(queued, abs=0.01)  # when it resolved

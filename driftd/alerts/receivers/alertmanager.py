@@ -10,7 +10,7 @@ one Alertmanager alert, as Prometheus sends them (``POST /api/v2/alerts``):
 - annotations: ``summary``, ``description``, ``value``, ``threshold``, ``window``;
 - ``startsAt``: when it started breaching (event time; never after the send);
   ``generatorURL``: the model's dashboard page at that time;
-- ``endsAt``: while firing, now + 4 x ``resend_interval``, and the alert is sent again
+- ``endsAt``: while firing, the send + 4 x ``resend_interval``, and the alert is sent again
   every ``resend_interval`` (the alert manager's pacing does that), so that if driftd
   stops, Alertmanager resolves the alerts itself; once resolved, the resolve time.
 
@@ -20,6 +20,7 @@ network error is retried, a 400 (Alertmanager refusing the alerts) is not.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import msgspec
@@ -41,10 +42,15 @@ def rfc3339(seconds: float) -> str:
     )
 
 
-def postable(alert: Alert, notification: Notification, resend_interval: float) -> dict:
-    """One alert in the v2 API's ``postableAlert`` shape."""
+def postable(alert: Alert, notification: Notification, resend_interval: float,
+             sent_at: float) -> dict:  # fmt: skip
+    """One alert in the v2 API's ``postableAlert`` shape. A firing alert ends 4 resend
+    intervals after it is *sent* (``sent_at``), not after the notification was queued:
+    a notice retried through a long Alertmanager outage would otherwise arrive already
+    ended, and Alertmanager would resolve an alert that still fires. A resolved one
+    ends when it resolved."""
     now = notification.created_at
-    ends = now + ENDS_AFTER_RESENDS * resend_interval if alert.state == "firing" else now
+    ends = sent_at + ENDS_AFTER_RESENDS * resend_interval if alert.state == "firing" else now
     labels = {"alertname": alert.rule, "model": alert.model, "metric": alert.metric,
               "severity": alert.severity, "source": "driftd"}  # fmt: skip
     return {
@@ -72,9 +78,11 @@ class Alertmanager:
         self._timeout = timeout
 
     def send(self, notification: Notification) -> None:
+        sent_at = max(notification.created_at, time.time())  # created_at: a test's clock
         body = msgspec.json.encode(
-            [postable(a, notification, self._resend_interval) for a in notification.alerts]
-        )
+            [postable(a, notification, self._resend_interval, sent_at)
+             for a in notification.alerts]
+        )  # fmt: skip
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         post_json(self._url, body, headers, self._timeout, f"alertmanager {self.name}")
 
