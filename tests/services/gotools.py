@@ -18,6 +18,7 @@ lock, then uses the binary. ``PROMTOOL`` / ``ALERTMANAGER`` may name installed o
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -79,8 +80,7 @@ def _build_promtool(target: Path, log: Path, env: dict[str, str]) -> None:
 
 def _build_alertmanager(target: Path, log: Path, env: dict[str, str]) -> None:
     module = f"github.com/prometheus/alertmanager@{ALERTMANAGER_VERSION}"
-    source = Path(_go(["mod", "download", "-json", module], log, env).split('"Dir": "')[1]
-                  .split('"')[0])  # fmt: skip
+    source = Path(json.loads(_go(["mod", "download", "-json", module], log, env))["Dir"])
     with tempfile.TemporaryDirectory(prefix="alertmanager-") as scratch:
         tree = Path(scratch) / "src"
         shutil.copytree(source, tree)

@@ -62,7 +62,7 @@ def test_membership_equals_the_dict_and_deque(ops, limit, block):
         assert list(times) == [plain.times[k] for k in plain.order]
 
 
-def test_digests_are_stable_across_processes_and_64_bits():
+def test_digests_are_blake2b_64_bits_not_the_salted_hash_and_distinct():
     expected = int.from_bytes(blake2b(b"pred-000001", digest_size=8).digest(), "little")
     assert digest("pred-000001") == expected
     keys = np.array([digest(f"e{i}") for i in range(100_000)], dtype=np.uint64)
