@@ -72,7 +72,7 @@ def service_config(
 def publish_backlog(config: Config, messages: list[tuple[str, str, bytes]]) -> None:
     """The stream's raw messages, keyed by model as the SDK keys them, onto the config's
     event topics; returns once Kafka acknowledged them all."""
-    from driftd.sdk import Publisher
+    from driftd_sdk import Publisher
 
     topics = config.kafka.topics
     publisher = Publisher.kafka(config.kafka.bootstrap_servers, "confluent", topics,

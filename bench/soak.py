@@ -25,10 +25,11 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+from driftd_sdk import Publisher
+
 from bench.services import ROOT, kafka_and_redis, service_config
 from bench.workload import events, model_yaml, write_reference
 from driftd.daemon.service import ensure_topics
-from driftd.sdk import Publisher
 
 
 def _rss_mb(pid: int) -> float:

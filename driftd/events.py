@@ -2,7 +2,8 @@
 
 Production apps send two kinds of JSON objects: a ``prediction`` when the model
 answers and, possibly days later, a ``label`` with the ground truth for the same
-``event_id``. They are decoded straight into msgspec Structs, which validates and
+``event_id``. Their Structs are the SDK's (driftd_sdk.events: apps and the daemon share
+one definition); they are decoded straight into them by msgspec, which validates and
 converts in one pass (about 5x faster than ``json.loads`` plus hand checks).
 
 Decoding never raises: an input that is not a valid event comes back as a
@@ -18,38 +19,11 @@ import math
 import re
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
+from driftd_sdk.events import Event, Label, Prediction, Scalar, encode
 
-Scalar = bool | int | float | str
-
-
-class Prediction(msgspec.Struct, kw_only=True, tag="prediction", tag_field="type"):
-    """A model's answer, published by the app when it serves a request."""
-
-    event_id: str
-    model_id: str
-    timestamp: float | str
-    prediction: Scalar
-    features: dict[str, Any] = {}
-    model_version: str | int | float | None = None  # an integral float is an int (3.0)
-    score: float | dict[str, float] | None = None
-    attributes: dict[str, Any] = {}
-    latency_ms: float | None = None
-
-
-class Label(msgspec.Struct, kw_only=True, tag="label", tag_field="type"):
-    """The ground truth for an earlier (or, out of order, a later) prediction."""
-
-    event_id: str
-    model_id: str
-    timestamp: float | str
-    label: Scalar
-
-
-Event = Prediction | Label
-
+__all__ = ["DeadLetter", "Event", "EventDecoder", "Label", "Prediction", "Scalar", "encode"]
 
 class DeadLetter(msgspec.Struct, kw_only=True):
     """An input that could not be processed, kept with why and where it came from."""
@@ -105,9 +79,9 @@ _MIN_EPOCH = 0.0
 _MAX_EPOCH = 253402300799.0  # 9999-12-31T23:59:59Z
 MAX_FUTURE_SECONDS = 366 * 86400.0
 # RFC 3339 date-time, a space allowed for the T, seconds and offset optional (without an
-# offset: UTC). The event JSON Schema (driftd/schemas/event-v1.schema.json) has the same
-# pattern (a test holds them equal); Python's fromisoformat alone also takes ISO 8601
-# forms producers in other languages cannot parse (week dates, basic format).
+# offset: UTC). The event JSON Schema (the SDK's schemas/event-v1.schema.json) has the
+# same pattern (a test holds them equal); Python's fromisoformat alone also takes ISO
+# 8601 forms producers in other languages cannot parse (week dates, basic format).
 TIMESTAMP_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
@@ -208,11 +182,3 @@ class EventDecoder:
             return msgspec.convert(data, Event)
         except msgspec.ValidationError as exc:
             return DeadLetter.of(raw, REASON_SCHEMA, str(exc), source, offset)
-
-
-_encoder = msgspec.json.Encoder()
-
-
-def encode(event: Event | DeadLetter) -> bytes:
-    """Serialise an event (or dead letter) as one JSON object."""
-    return _encoder.encode(event)

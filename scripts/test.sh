@@ -44,8 +44,8 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
-.venv/bin/ruff check driftd tests bench
+.venv/bin/python -m pip install --quiet -e sdk/python -e '.[test]'  # the SDK is the daemon's dependency
+.venv/bin/ruff check driftd sdk tests bench
 # The layers and the absence of import cycles (pyproject.toml [tool.importlinter]).
 .venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

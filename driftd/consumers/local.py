@@ -1,7 +1,7 @@
 """Local sources: the embedded runtime's stand-ins for Kafka, behind the same interface.
 
 :class:`LocalBroker` is an in-process broker for one process: apps (the demo's, or
-tests) publish to its topics through ``driftd.sdk.Publisher.embedded(broker)``, and
+tests) publish to its topics through ``driftd_sdk.Publisher.embedded(broker)``, and
 a :class:`LocalSource` consumes what was published, in publish order across topics
 (the order an app produced in, which is what a single-partition replay should see).
 :class:`MessageSource` consumes any iterable of messages and :func:`jsonl_messages`

@@ -22,6 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+# The producer and reader are the SDK's: one implementation for apps and the daemon.
+from driftd_sdk.kafka import BufferFull, Producer, Reader
+
+__all__ = ["Admin", "BufferFull", "Producer", "Reader", "Record", "Source", "TopicPartition"]
+
 TopicPartition = tuple[str, int]
 
 
@@ -40,10 +45,6 @@ class Record:
     def source(self) -> str:
         """What a dead letter made of this record says it came from."""
         return self.origin if self.origin is not None else f"{self.topic}:{self.partition}"
-
-
-class BufferFull(RuntimeError):
-    """The producer's local queue is full; the caller decides whether to wait or drop."""
 
 
 class RebalanceListener(Protocol):
@@ -79,35 +80,6 @@ class Source(Protocol):
 
     def finished(self) -> bool:
         """True when a finite source has nothing left (files read to the end); Kafka: never."""
-
-    def close(self) -> None: ...
-
-
-class Reader(Protocol):
-    """One topic read from its end, outside any consumer group (nothing is stored on the
-    broker): how apps follow the models topic."""
-
-    def poll(self, max_records: int, timeout: float) -> list[Record]: ...
-
-    def close(self) -> None: ...
-
-
-class Producer(Protocol):
-    failures: int
-
-    def produce(
-        self,
-        topic: str,
-        value: bytes,
-        key: bytes | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-        partition: int | None = None,
-    ) -> None:
-        """Queue one message (to ``partition``, or the key's murmur2 partition); raises
-        BufferFull when the local queue is full."""
-
-    def flush(self, timeout: float) -> int:
-        """Wait for queued messages; returns how many are still undelivered."""
 
     def close(self) -> None: ...
 

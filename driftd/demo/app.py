@@ -27,13 +27,13 @@ from typing import Any
 import msgspec
 import numpy as np
 import yaml
+from driftd_sdk import Publisher
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from driftd.consumers.local import LocalBroker
 from driftd.events import format_timestamp
-from driftd.sdk import Publisher
 
 MODEL_ID = "credit-risk"
 START = 1793491200.0  # 2026-11-01T00:00:00Z

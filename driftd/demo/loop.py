@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from driftd_sdk import ModelClient, Publisher
 
 from driftd.config import Config
 from driftd.consumers.local import LocalBroker, LocalSource
@@ -35,7 +36,6 @@ from driftd.retrain.registry import Registry
 from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.tune import build_estimator
 from driftd.retrain.worker import RetrainWorker
-from driftd.sdk import ModelClient, Publisher
 
 
 def _frame(people: Any) -> pd.DataFrame:

@@ -5,7 +5,7 @@ rollback by hand from the CLI or the HTTP API, an automatic rollback) goes throu
 :func:`switch_champion` or the worker and is announced the same way: one line in the
 registry's audit log (``<registry>/<model>/events.jsonl``) and, when driftd runs as
 a service, one message on the Kafka models topic, which
-``driftd.sdk.ModelClient.listen_kafka`` follows to hot-swap.
+``driftd_sdk.ModelClient.listen_kafka`` follows to hot-swap.
 
 The Kafka side comes in as ``publish(key, value)`` from the composition root, so
 retraining never imports the consumers layer.

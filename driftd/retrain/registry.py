@@ -13,15 +13,15 @@ directory and renamed into place whole, and aliases.json is replaced whole, so a
 process that dies midway leaves either the old state or the new one; the
 champion alias always names one complete, valid version.
 
-Loading checks the artifact's sha256 against the one recorded at registration,
-then asks skops which types the file would create and refuses any that are not
-trusted (skops' defaults plus ``retrain.trusted_types``). A pickle, or a skops
-file naming an unknown callable, is refused before anything is constructed.
+Loading (driftd_sdk.registry, shared with apps) checks the artifact's sha256 against
+the one recorded at registration, then asks skops which types the file would create
+and refuses any that are not trusted (skops' defaults plus ``retrain.trusted_types``).
+A pickle, or a skops file naming an unknown callable, is refused before anything is
+constructed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -30,26 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from driftd_sdk.registry import ArtifactRefused, FileRegistryReader, sha256_file
+
+__all__ = ["ALIASES", "ArtifactRefused", "Registry", "sha256_file"]
+
 ALIASES = ("champion", "challenger", "previous")
-# Types skops asks about for ordinary scikit-learn models: data types and compiled tree
-# structures, no callables. Anything else must be named in retrain.trusted_types.
-DEFAULT_TRUSTED = (
-    "numpy.dtype",
-    "sklearn.tree._tree.Tree",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-)
-
-
-class ArtifactRefused(RuntimeError):
-    """The artifact failed its hash check or would load untrusted types."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -62,29 +47,10 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-class Registry:
-    def __init__(self, root: str | Path, trusted_types: list[str] | None = None):
-        self.root = Path(root)
-        self.trusted_types = [*DEFAULT_TRUSTED, *(trusted_types or [])]
-
-    def _model_dir(self, model: str) -> Path:
-        return self.root / model
-
-    def _version_dir(self, model: str, version: int) -> Path:
-        return self._model_dir(model) / "versions" / str(version)
+class Registry(FileRegistryReader):
+    """The registry directory, read (the SDK's reader, shared with apps) and written."""
 
     # -- versions ---------------------------------------------------------------------
-
-    def versions(self, model: str) -> list[int]:
-        directory = self._model_dir(model) / "versions"
-        if not directory.exists():
-            return []
-        # ASCII digits only: "²".isdigit() is true and int("²") raises.
-        return sorted(int(p.name) for p in directory.iterdir()
-                      if p.name.isascii() and p.name.isdigit())  # fmt: skip
-
-    def meta(self, model: str, version: int) -> dict[str, Any]:
-        return json.loads((self._version_dir(model, version) / "meta.json").read_text())
 
     def register(self, model: str, estimator: Any, meta: dict[str, Any]) -> int:
         """Store a new version (complete or not at all); returns its number."""
@@ -114,41 +80,7 @@ class Registry:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
 
-    def load(self, model: str, version: int) -> Any:
-        """The estimator of a version, after its hash and type checks."""
-        import skops.io as sio
-
-        directory = self._version_dir(model, version)
-        artifact = directory / "model.skops"
-        expected = self.meta(model, version)["sha256"]
-        actual = sha256_file(artifact)
-        if actual != expected:
-            raise ArtifactRefused(
-                f"{model} v{version}: artifact sha256 {actual[:12]}... does not match the "
-                f"registered {expected[:12]}...: refusing to load a modified file"
-            )
-        try:
-            untrusted = sio.get_untrusted_types(file=artifact)
-        except Exception as exc:  # not a skops file (e.g. a pickle): never unpickle it
-            raise ArtifactRefused(f"{model} v{version}: not a skops artifact ({exc})") from None
-        unknown = [t for t in untrusted if t not in self.trusted_types]
-        if unknown:
-            raise ArtifactRefused(
-                f"{model} v{version}: would load untrusted types {unknown}; add them to "
-                "retrain.trusted_types if you trust them"
-            )
-        return sio.load(artifact, trusted=untrusted)
-
     # -- aliases ----------------------------------------------------------------------
-
-    def aliases(self, model: str) -> dict[str, int]:
-        path = self._model_dir(model) / "aliases.json"
-        if not path.exists():
-            return {}
-        return {k: int(v) for k, v in json.loads(path.read_text()).items() if v is not None}
-
-    def champion(self, model: str) -> int | None:
-        return self.aliases(model).get("champion")
 
     def set_aliases(self, model: str, **changes: int | None) -> dict[str, int]:
         aliases: dict[str, int | None] = dict(self.aliases(model))

@@ -11,7 +11,7 @@ APScheduler 3.x drives three kinds of jobs:
 
 Each outcome is an alert (info when promoted, warning when rejected, critical when it
 failed or rolled back) through the same dispatcher as the daemon's, with the report's
-path; and a "model promoted" event for the apps (driftd.sdk.ModelClient).
+path; and a "model promoted" event for the apps (driftd_sdk.ModelClient).
 """
 
 from __future__ import annotations

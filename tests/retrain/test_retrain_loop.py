@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 import pytest
+from driftd_sdk import ModelClient
 from retrain.helpers import config_text, draw, store_rows, write_reference
 from sklearn.linear_model import LogisticRegression
 from testdata import wait_until
@@ -23,7 +24,6 @@ from driftd.retrain.registry import Registry
 from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.run import STAGES
 from driftd.retrain.worker import RetrainWorker
-from driftd.sdk import ModelClient
 from driftd.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.slow

@@ -125,8 +125,9 @@ def publish(
     """Publish the stream as apps do: valid events through the SDK's publish_* calls,
     malformed bytes through a plain producer (a broken app that bypasses the SDK).
     With ``chunk``, pause between chunks (a live app)."""
+    from driftd_sdk import Publisher
+
     from driftd.consumers.kafka.clients import open_producer
-    from driftd.sdk import Publisher
 
     config = setup.config
     publisher = Publisher.kafka(

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
+from driftd_sdk import ModelClient
 from sklearn.linear_model import LogisticRegression
 from testdata import wait_until
 
@@ -21,7 +22,6 @@ from driftd.daemon.service import ensure_topics
 from driftd.daemon.web.api import Actions
 from driftd.daemon.web.server import StatusServer
 from driftd.retrain.registry import Registry
-from driftd.sdk import ModelClient
 
 pytestmark = pytest.mark.kafka
 TOKEN = "model-client-token-123"

@@ -12,16 +12,16 @@ import time
 import uuid
 from pathlib import Path
 
+import driftd_sdk
 import pytest
 
-import driftd
 from driftd.config.services import KafkaSpec, TopicsSpec
 from driftd.consumers.kafka.clients import open_admin, open_consumer
 from driftd.events import DeadLetter, EventDecoder
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "producers"
-SCHEMA = Path(driftd.__file__).parent / "schemas" / "event-v1.schema.json"
+SCHEMA = driftd_sdk.SCHEMA_FILE
 
 
 class _FromStart:

@@ -1,4 +1,5 @@
-"""The SDK over a real broker: keyed by model, flushed at interpreter exit."""
+"""The SDK over a real broker, installed as an app installs it: keyed by model, flushed
+at interpreter exit, with nothing of the daemon in its virtualenv."""
 
 from __future__ import annotations
 
@@ -7,13 +8,32 @@ import sys
 import textwrap
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from driftd.config.services import KafkaSpec, TopicsSpec
 from driftd.consumers.kafka.clients import open_admin, open_consumer
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+SDK = Path(__file__).resolve().parents[2] / "sdk" / "python"
+
+
+@pytest.fixture(scope="module")
+def sdk_python(tmp_path_factory) -> str:
+    """A fresh virtualenv with ``pip install sdk/python[confluent]`` and nothing else."""
+    venv = tmp_path_factory.mktemp("sdk-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    f"{SDK}[confluent]"], check=True, timeout=600)  # fmt: skip
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], check=True,
+                            capture_output=True, text=True).stdout  # fmt: skip
+    names = {line.split("==")[0].lower() for line in listed.splitlines()}
+    assert names - {"pip", "setuptools"} == {"driftd-sdk", "msgspec", "kafka-python",
+                                             "confluent-kafka"}, names  # fmt: skip
+    return python
 
 
 class _FromStart:
@@ -25,18 +45,19 @@ class _FromStart:
 
 
 @pytest.mark.parametrize("client", ["kafka-python", "confluent"])
-def test_an_app_that_exits_without_closing_still_delivers_everything(kafka_service, client):
+def test_an_app_that_exits_without_closing_still_delivers_everything(
+    kafka_service, client, sdk_python
+):
     suffix = uuid.uuid4().hex[:8]
     topics = TopicsSpec(predictions=f"p-{suffix}", labels=f"l-{suffix}")
     spec = KafkaSpec(bootstrap_servers=kafka_service.address, group_id=f"sdk-{suffix}")
     open_admin(spec).create_topics({topics.predictions: 3, topics.labels: 3}, 1)
     app = textwrap.dedent(
         f"""
-        from driftd.config.services import TopicsSpec
-        from driftd.sdk import Publisher
+        from driftd_sdk import Publisher, Topics
         publisher = Publisher.kafka({kafka_service.address!r}, {client!r},
-                                    TopicsSpec(predictions={topics.predictions!r},
-                                               labels={topics.labels!r}))
+                                    Topics(predictions={topics.predictions!r},
+                                           labels={topics.labels!r}))
         for i in range(500):
             model = "m%d" % (i % 5)
             event_id = publisher.publish_prediction(model, {{"x": i}}, 1, score=0.7)
@@ -44,7 +65,7 @@ def test_an_app_that_exits_without_closing_still_delivers_everything(kafka_servi
         # no close(): the atexit hook must flush
         """
     )
-    subprocess.run([sys.executable, "-c", app], check=True, timeout=120)
+    subprocess.run([sdk_python, "-c", app], check=True, timeout=120)
     consumer = open_consumer(spec)
     consumer.subscribe([topics.predictions, topics.labels], _FromStart())
     records = []

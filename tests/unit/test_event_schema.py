@@ -14,16 +14,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import driftd_sdk
 import pytest
 from dateutil.parser import isoparse
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-import driftd
 from driftd.events import MAX_ATTRIBUTE_CHARS, TIMESTAMP_PATTERN, DeadLetter, EventDecoder
 
-SCHEMA_FILE = Path(driftd.__file__).parent / "schemas" / "event-v1.schema.json"
+SCHEMA_FILE = driftd_sdk.SCHEMA_FILE
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 VALIDATOR = Draft202012Validator(SCHEMA)
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
+from driftd_sdk import Publisher
 from services.local import free_port
 
 from driftd.consumers.local import LocalBroker
 from driftd.events import EventDecoder, Label, Prediction
-from driftd.sdk import Publisher
 
 
 def test_embedded_publisher_speaks_the_event_schema():
@@ -64,3 +66,18 @@ def test_an_unreachable_broker_costs_events_not_latency():
     assert time.perf_counter() - t0 < 8.0
     # Every event is accounted for: none sent, all dropped (queued, in flight or refused).
     assert publisher.stats.sent == 0 and publisher.stats.dropped == 2000
+
+
+def test_the_sdk_imports_nothing_of_the_daemon_nor_its_heavy_libraries():
+    """What an app pays at import: the SDK alone, msgspec and the standard library. A
+    top-level import of driftd, numpy or a Kafka client in driftd_sdk fails this."""
+    probe = (
+        "import sys, driftd_sdk\n"
+        "from driftd_sdk import ModelClient, Publisher\n"
+        "heavy = {'driftd', 'numpy', 'scipy', 'sklearn', 'skops', 'pandas', 'kafka',\n"
+        "         'confluent_kafka', 'mlflow'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True, timeout=60).stdout  # fmt: skip
+    assert out.strip() == "[]"
