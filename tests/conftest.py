@@ -89,6 +89,16 @@ def promtool():
     return promtool()
 
 
+@pytest.fixture(scope="session")
+def mlflow_service(tmp_path_factory):
+    """A real ``mlflow server`` (SQLite, local artifacts; tests/services/mlflow.py)."""
+    from services.mlflow import LocalMlflow
+
+    service = LocalMlflow(tmp_path_factory.mktemp("mlflow"))
+    yield service
+    service.close()
+
+
 @pytest.fixture
 def redis_client(redis_service):
     import redis

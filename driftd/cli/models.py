@@ -20,23 +20,23 @@ from rich.table import Table
 
 from driftd.cli.progress import run_stages
 from driftd.config import Config, ConfigError, load_config
-from driftd.daemon.builders import announcer, log_receivers, redis_store
+from driftd.daemon.builders import announcer, log_receivers, model_registry, redis_store
 from driftd.daemon.paths import STORE_FILE, registry_dir, state_dir
 from driftd.retrain.announce import switch_champion
-from driftd.retrain.registry import Registry
+from driftd.retrain.registry import ModelRegistry
 from driftd.store import Store
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 
 
-def _registry(config: Config, model: str | None = None) -> Registry:
+def _registry(config: Config, model: str | None = None) -> ModelRegistry:
     trusted: list[str] = []
     if model is not None:
         if model not in config.models:
             raise ConfigError("", f"model {model!r} is not in the config")
         spec = config.models[model].retrain
         trusted = spec.trusted_types if spec else []
-    return Registry(registry_dir(config), trusted)
+    return model_registry(config, trusted)
 
 
 def _store(config: Config, service: bool) -> Store:
@@ -52,8 +52,8 @@ def build_worker(config: Config, service: bool):
     from driftd.retrain.request_queue import RequestQueue
     from driftd.retrain.worker import RetrainWorker
 
-    registry = Registry(
-        registry_dir(config),
+    registry = model_registry(
+        config,
         sorted({t for s in config.models.values() if s.retrain for t in s.retrain.trusted_types}),
     )
     return RetrainWorker(

@@ -20,7 +20,15 @@ from driftd.config.models import FeatureSpec, ModelSpec, ReferenceSpec
 from driftd.config.problems import ConfigErrors, problems
 from driftd.config.retraining import check_retrain
 from driftd.config.runtime import NotifierSpec, RuntimeSpec
-from driftd.config.services import HttpSpec, KafkaSpec, RedisSpec, check_http, check_services
+from driftd.config.services import (
+    HttpSpec,
+    KafkaSpec,
+    RedisSpec,
+    RegistrySpec,
+    check_http,
+    check_registry,
+    check_services,
+)
 from driftd.durations import parse_duration
 from driftd.errors import ConfigError
 
@@ -36,6 +44,7 @@ class Config(_Spec):
     redis: RedisSpec = msgspec.field(default_factory=RedisSpec)
     alerting: AlertingSpec = msgspec.field(default_factory=AlertingSpec)
     http: HttpSpec = msgspec.field(default_factory=HttpSpec)
+    registry: RegistrySpec = msgspec.field(default_factory=RegistrySpec)
     notifiers: list[NotifierSpec | Literal["console", "jsonl"]] = msgspec.field(
         default_factory=lambda: ["console", "jsonl"]
     )
@@ -172,6 +181,7 @@ def _normalise(config: Config) -> Config:
     )
     check_services(config.kafka, config.redis)
     check_http(config.http)
+    check_registry(config.registry)
     if config.http.public_url:  # where people reach the dashboard: every alert links there
         config.alerting.dashboard_url = config.http.public_url
     check_alerting(config.alerting)

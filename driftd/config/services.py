@@ -1,4 +1,4 @@
-"""Config for the services driftd talks to in production: Kafka and Redis.
+"""Config for the services driftd talks to in production: Kafka, Redis, a model registry.
 
 Secrets never sit in the config file: a setting ending in ``_env`` names the
 environment variable that holds one (:func:`driftd.credentials.resolve_secret`).
@@ -105,6 +105,33 @@ def check_http(http: HttpSpec) -> None:
     if http.public_url is not None and not http.public_url.startswith(("http://", "https://")):
         raise ConfigError("http.public_url", f"must start with http:// or https://, got "
                                              f"{http.public_url[:80]!r}")  # fmt: skip
+
+
+class RegistrySpec(_Spec):
+    """Where model versions live: driftd's own directory (``runtime.registry_dir``, the
+    default) or MLflow's model registry. MLflow's credentials come from MLflow's own
+    environment variables (MLFLOW_TRACKING_TOKEN, MLFLOW_TRACKING_USERNAME/PASSWORD)."""
+
+    kind: Literal["files", "mlflow"] = "files"
+    tracking_uri: str | None = None  # mlflow: e.g. http://mlflow:5000
+    registry_uri: str | None = None  # mlflow: when the registry is not the tracking server
+    name_prefix: str = ""  # mlflow: the registered model is this + the model id
+    experiment_prefix: str = "driftd/"  # mlflow: a model's runs go to this + the model id
+
+
+def check_registry(registry: RegistrySpec) -> None:
+    mlflow_only = ("tracking_uri", "registry_uri")
+    if registry.kind == "mlflow" and not registry.tracking_uri:
+        raise ConfigError("registry.tracking_uri", "required when registry.kind is mlflow")
+    for key in mlflow_only:
+        uri = getattr(registry, key)
+        if uri and registry.kind != "mlflow":
+            raise ConfigError(f"registry.{key}", "only used with registry.kind: mlflow")
+        if uri and urlsplit(uri).password:
+            raise ConfigError(
+                f"registry.{key}",
+                "contains a password; set MLFLOW_TRACKING_USERNAME/PASSWORD instead",
+            )
 
 
 def check_services(kafka: KafkaSpec, redis: RedisSpec) -> None:

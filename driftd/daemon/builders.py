@@ -22,7 +22,7 @@ from driftd.config.alerting import ConsoleReceiver, JsonlReceiver
 from driftd.daemon.paths import ALERT_FILE, OUTBOX_FILE, STORE_FILE, registry_dir, state_dir
 from driftd.daemon.web.state_view import StateView
 from driftd.retrain.announce import Announcer
-from driftd.retrain.registry import Registry
+from driftd.retrain.registry import ModelRegistry, Registry
 from driftd.retrain.request_queue import RequestQueue, alert_triggers
 from driftd.store.redis_store import RedisStore
 
@@ -117,4 +117,18 @@ def build_view(config: Config, use_redis: bool) -> StateView:
         store = SqliteStore(directory / STORE_FILE)
         outbox = SqliteOutbox(directory / OUTBOX_FILE)
     return StateView(config, store, directory / ALERT_FILE, outbox,
-                     Registry(registry_dir(config)))  # fmt: skip
+                     model_registry(config))  # fmt: skip
+
+
+def model_registry(config: Config, trusted_types: list[str] | None = None) -> ModelRegistry:
+    """The registry of ``registry.kind``: driftd's directory or MLflow's model registry
+    (whose run ledger, requests and announcements still live in the directory)."""
+    if config.registry.kind == "mlflow":
+        from driftd.retrain.mlflow_registry import MlflowRegistry
+
+        spec = config.registry
+        assert spec.tracking_uri is not None  # checked when the config was loaded
+        return MlflowRegistry(spec.tracking_uri, registry_dir(config), trusted_types,
+                              spec.registry_uri, spec.name_prefix,
+                              spec.experiment_prefix)  # fmt: skip
+    return Registry(registry_dir(config), trusted_types)

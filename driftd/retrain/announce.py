@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from driftd.retrain.registry import Registry
+from driftd.retrain.registry import ModelRegistry
 
 Publish = Callable[[bytes, bytes], None]  # key, value (onto the models topic)
 Announce = Callable[[dict[str, Any]], None]
@@ -41,7 +41,7 @@ class Announcer:
 
 
 def promotion_event(
-    registry: Registry, model: str, version: int, previous: int | None, reason: str,
+    registry: ModelRegistry, model: str, version: int, previous: int | None, reason: str,
     **extra: Any,
 ) -> dict[str, Any]:  # fmt: skip
     return {
@@ -52,7 +52,7 @@ def promotion_event(
 
 
 def switch_champion(
-    registry: Registry,
+    registry: ModelRegistry,
     model: str,
     action: Literal["promote", "rollback"],
     announce: Announce,

@@ -27,12 +27,14 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from driftd_sdk.registry import ArtifactRefused, FileRegistryReader, sha256_file
+from driftd_sdk.registry import ArtifactRefused, FileRegistryReader, ModelSource, sha256_file
 
-__all__ = ["ALIASES", "ArtifactRefused", "Registry", "sha256_file"]
+__all__ = ["ALIASES", "AliasMoves", "ArtifactRefused", "ModelRegistry", "Registry", "RunLedger",
+           "sha256_file"]
 
 ALIASES = ("champion", "challenger", "previous")
 
@@ -47,10 +49,110 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-class Registry(FileRegistryReader):
-    """The registry directory, read (the SDK's reader, shared with apps) and written."""
+class ModelRegistry(ModelSource, Protocol):
+    """What the worker, the CLI and the API need of a registry; two backends: the
+    directory below (:class:`Registry`, the default) and MLflow's model registry
+    (:class:`~driftd.retrain.mlflow_registry.MlflowRegistry`)."""
 
-    # -- versions ---------------------------------------------------------------------
+    root: Path  # local: the run ledger, reports, requests and announcements
+
+    def versions(self, model: str) -> list[int]: ...
+
+    def meta(self, model: str, version: int) -> dict[str, Any]: ...
+
+    def register(self, model: str, estimator: Any, meta: dict[str, Any]) -> int: ...
+
+    def aliases(self, model: str) -> dict[str, int]: ...
+
+    def set_aliases(self, model: str, **changes: int | None) -> dict[str, int]: ...
+
+    def promote(self, model: str, version: int) -> dict[str, int]: ...
+
+    def rollback(self, model: str) -> dict[str, int]: ...
+
+    def record_run(self, model: str, summary: dict[str, Any]) -> None: ...
+
+    def runs(self, model: str) -> list[dict[str, Any]]: ...
+
+    def run_dir(self, model: str, run_id: str) -> Path: ...
+
+    def attach_report(self, model: str, version: int, directory: Path) -> None: ...
+
+
+class AliasMoves:
+    """Promotion and rollback as alias changes, the same on every backend. The aliases
+    are handed to ``set_aliases`` in a safe order for backends that apply them one by
+    one (MLflow): ``previous`` before ``champion``, so a crash in between leaves the
+    champion where it was. Mixed into a class that reads and writes aliases
+    (``aliases``, ``champion``, ``set_aliases``)."""
+
+    aliases: Callable[[str], dict[str, int]]
+    champion: Callable[[str], int | None]
+    set_aliases: Callable[..., dict[str, int]]
+
+    def promote(self, model: str, version: int) -> dict[str, int]:
+        """Make ``version`` the champion (one atomic write in the directory backend); the
+        old one becomes previous."""
+        current = self.champion(model)
+        changes: dict[str, int | None] = {}
+        if current is not None and current != version:
+            changes["previous"] = current
+        changes["champion"] = version
+        if self.aliases(model).get("challenger") == version:
+            changes["challenger"] = None
+        return self.set_aliases(model, **changes)
+
+    def rollback(self, model: str) -> dict[str, int]:
+        previous = self.aliases(model).get("previous")
+        if previous is None:
+            raise ValueError(f"{model} has no previous champion to roll back to")
+        return self.set_aliases(model, champion=previous, previous=self.champion(model))
+
+
+class RunLedger:
+    """The worker's run ledger and reports, in a local directory (``root``)."""
+
+    root: Path
+
+    def record_run(self, model: str, summary: dict[str, Any]) -> None:
+        """Append one run's outcome to the model's ledger (what /metrics counts).
+
+        One short line per run, appended with O_APPEND: concurrent workers on the same
+        directory cannot interleave within a line, and a crash loses at most that line.
+        """
+        path = self.root / model / "runs.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = (json.dumps(summary, sort_keys=True, default=str) + "\n").encode()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def runs(self, model: str) -> list[dict[str, Any]]:
+        """Every recorded run, oldest first (a torn last line is skipped)."""
+        path = self.root / model / "runs.jsonl"
+        if not path.exists():
+            return []
+        out = []
+        for line in path.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+        return out
+
+    def run_dir(self, model: str, run_id: str) -> Path:
+        path = self.root / model / "runs" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def attach_report(self, model: str, version: int, directory: Path) -> None:
+        """Keep a run's report with the version it made (here: it stays in ``runs/``)."""
+
+
+class Registry(FileRegistryReader, AliasMoves, RunLedger):
+    """The registry directory, read (the SDK's reader, shared with apps) and written."""
 
     def register(self, model: str, estimator: Any, meta: dict[str, Any]) -> int:
         """Store a new version (complete or not at all); returns its number."""
@@ -80,8 +182,6 @@ class Registry(FileRegistryReader):
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
 
-    # -- aliases ----------------------------------------------------------------------
-
     def set_aliases(self, model: str, **changes: int | None) -> dict[str, int]:
         aliases: dict[str, int | None] = dict(self.aliases(model))
         for name, version in changes.items():
@@ -93,54 +193,3 @@ class Registry(FileRegistryReader):
         clean = {k: v for k, v in aliases.items() if v is not None}
         _write_json_atomic(self._model_dir(model) / "aliases.json", clean)
         return clean
-
-    def promote(self, model: str, version: int) -> dict[str, int]:
-        """Make ``version`` the champion in one atomic write; the old one becomes previous."""
-        current = self.champion(model)
-        changes: dict[str, int | None] = {"champion": version}
-        if current is not None and current != version:
-            changes["previous"] = current
-        if self.aliases(model).get("challenger") == version:
-            changes["challenger"] = None
-        return self.set_aliases(model, **changes)
-
-    def rollback(self, model: str) -> dict[str, int]:
-        previous = self.aliases(model).get("previous")
-        if previous is None:
-            raise ValueError(f"{model} has no previous champion to roll back to")
-        return self.set_aliases(model, champion=previous, previous=self.champion(model))
-
-    # -- runs -------------------------------------------------------------------------
-
-    def record_run(self, model: str, summary: dict[str, Any]) -> None:
-        """Append one run's outcome to the model's ledger (what /metrics counts).
-
-        One short line per run, appended with O_APPEND: concurrent workers on the same
-        directory cannot interleave within a line, and a crash loses at most that line.
-        """
-        path = self._model_dir(model) / "runs.jsonl"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        line = (json.dumps(summary, sort_keys=True, default=str) + "\n").encode()
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
-
-    def runs(self, model: str) -> list[dict[str, Any]]:
-        """Every recorded run, oldest first (a torn last line is skipped)."""
-        path = self._model_dir(model) / "runs.jsonl"
-        if not path.exists():
-            return []
-        out = []
-        for line in path.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-        return out
-
-    def run_dir(self, model: str, run_id: str) -> Path:
-        path = self._model_dir(model) / "runs" / run_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path

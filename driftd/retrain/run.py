@@ -1,7 +1,8 @@
 """One retraining run, in order: data, search, gates, register, promote (or not), report.
 
-The champion is only touched by the last step (``Registry.promote``, one atomic
-file replace), after the challenger is registered whole. A failure anywhere before
+The champion is only touched by the last step (``promote``: one atomic file replace
+in the directory registry, alias moves in a safe order in MLflow's), after the
+challenger is registered whole. A failure anywhere before
 leaves it as it was; the run is then reported as failed, with the error.
 """
 
@@ -27,7 +28,7 @@ from driftd.reference import load_reference
 from driftd.retrain.dataset import Frame, assemble
 from driftd.retrain.gates import judge
 from driftd.retrain.online import RiverModel
-from driftd.retrain.registry import Registry
+from driftd.retrain.registry import ModelRegistry
 from driftd.retrain.report import write_report
 from driftd.retrain.tune import tune
 from driftd.store import Store
@@ -91,7 +92,7 @@ def retrain(
     config: Config,
     model_id: str,
     store: Store,
-    registry: Registry,
+    registry: ModelRegistry,
     reasons: list[dict] | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
@@ -144,6 +145,7 @@ def retrain(
         meta = {
             "run_id": run_id, "params": search["best_params"], "search": search["method"],
             "metrics": {"holdout": verdict["challenger"]["holdout"]},
+            "holdout_metric": verdict["metric"],
             "gates": {k: v["passed"] for k, v in verdict["verdicts"].items()},
             "data_window": data.window, "seed": seed, "environment": report["environment"],
             "estimator": retrain_spec.estimator,
@@ -174,6 +176,8 @@ def retrain(
             "champion_before": result.champion_before, "champion_after": result.champion_after,
         })  # fmt: skip
         result.report_path = write_report(registry.run_dir(model_id, run_id), report)
+        if result.version is not None:  # MLflow: the report goes with the version's run
+            registry.attach_report(model_id, result.version, result.report_path.parent)
     except Exception:
         log.exception("could not record or write the report of run %s", run_id)
     step("done")

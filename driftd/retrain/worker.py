@@ -27,7 +27,7 @@ from driftd.alerts.dispatch import Dispatcher
 from driftd.alerts.model import Alert, dedup_key
 from driftd.config import Config
 from driftd.retrain.announce import Announce, promotion_event
-from driftd.retrain.registry import Registry
+from driftd.retrain.registry import ModelRegistry
 from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.run import Progress, RunResult, retrain
 from driftd.store import Store
@@ -43,7 +43,7 @@ class RetrainWorker:
         self,
         config: Config,
         store: Store,
-        registry: Registry,
+        registry: ModelRegistry,
         queue: RequestQueue,
         dispatcher: Dispatcher,
         announce: Announce | None = None,

@@ -18,7 +18,7 @@ from driftd.alerts.outbox import Outbox
 from driftd.alerts.silences import silences
 from driftd.alerts.standing import standing
 from driftd.config import Config
-from driftd.retrain.registry import Registry
+from driftd.retrain.registry import ModelRegistry
 from driftd.store import Store
 
 
@@ -29,7 +29,7 @@ class StateView:
         store: Store,
         alert_log: Path,
         outbox: Outbox | None,
-        registry: Registry,
+        registry: ModelRegistry,
     ):
         self.config = config
         self.store = store
