@@ -18,6 +18,7 @@ def test_defaults_make_a_working_local_setup():
     assert config.kafka.topics.predictions == "driftd.predictions"
     assert config.redis.url == "redis://127.0.0.1:6379/0"
     assert config.runtime.checkpoint_interval == 1.0
+    assert config.registry.kind == "files"
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,11 @@ def test_defaults_make_a_working_local_setup():
         ({"kafka": {"options": {"sasl.password": "hunter2"}}}, "kafka.options.sasl.password"),
         ({"runtime": {"max_dead_letter_ratio": 0}}, "runtime.max_dead_letter_ratio"),
         ({"runtime": {"checkpoint_interval": "soon"}}, "runtime.checkpoint_interval"),
+        ({"registry": {"kind": "mlflow"}}, "registry.tracking_uri"),
+        ({"registry": {"kind": "s3"}}, "registry.kind"),
+        ({"registry": {"tracking_uri": "http://mlflow:5000"}}, "registry.tracking_uri"),
+        ({"registry": {"kind": "mlflow", "tracking_uri": "http://u:pw@mlflow:5000"}},
+         "registry.tracking_uri"),
     ],
 )
 def test_bad_service_settings_name_the_key(section, problem_key):
