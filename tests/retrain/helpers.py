@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from driftd.store.sqlite import SqliteStore
+
+
+def driftd(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the ``driftd`` command line as a user does, in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "driftd.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, check=False)  # fmt: skip
 
 
 def draw(n: int, shifted: bool, seed: int) -> pd.DataFrame:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -22,7 +20,7 @@ import pytest
 from driftd_sdk import ModelClient
 from driftd_sdk.mlflow_registry import MlflowRegistryReader
 from driftd_sdk.registry import ArtifactRefused
-from retrain.helpers import config_text, draw, store_rows, write_reference
+from retrain.helpers import config_text, draw, driftd, store_rows, write_reference
 from sklearn.linear_model import LogisticRegression
 
 from driftd.config import load_config
@@ -100,10 +98,8 @@ def test_the_worker_registers_in_mlflow_and_apps_follow_its_champion_alias(
     store = SqliteStore(tmp_path / "state" / STORE_FILE)
     store_rows(store, draw(4000, shifted=True, seed=6), version="1")
     store.close()
-    run = subprocess.run(
-        [sys.executable, "-m", "driftd.cli", "retrain", "credit", "--config", str(path),
-         "--now", "--reason", "test"], capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    run = driftd("retrain", "credit", "--config", str(path), "--now", "--reason", "test",
+                 timeout=600)
     assert run.returncode == 0, run.stderr
     assert "credit: promoted (version 2)" in run.stdout, run.stdout
     assert "could not record" not in run.stderr, run.stderr
@@ -143,10 +139,7 @@ def test_the_worker_registers_in_mlflow_and_apps_follow_its_champion_alias(
     assert (app.predict(X) == registry.load("credit", 2).predict(X)).all()
 
     # Rolled back from the command line: the alias moves back, MLflow shows it.
-    run = subprocess.run(
-        [sys.executable, "-m", "driftd.cli", "models", "rollback", "credit", "--config",
-         str(path)], capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    run = driftd("models", "rollback", "credit", "--config", str(path))
     assert run.returncode == 0, run.stderr
     assert mlflow.get_registered_model(name).aliases == {"champion": "1", "previous": "2"}
     app.refresh()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import msgspec
 import numpy as np
 import pytest
 from driftd_sdk import ModelClient
-from retrain.helpers import config_text, draw, store_rows, write_reference
+from retrain.helpers import config_text, draw, driftd, store_rows, write_reference
 from sklearn.linear_model import LogisticRegression
 from testdata import wait_until
 
@@ -192,22 +190,13 @@ def test_cli_retrain_now_and_models_list(tmp_path):
     champion = pre_shift_champion(registry)
     store_rows(store, draw(3000, shifted=True, seed=8), version=str(champion))
     store.close()
-    run = subprocess.run(
-        [sys.executable, "-m", "driftd.cli", "retrain", "credit", "--config", str(path),
-         "--now", "--reason", "test"], capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    run = driftd("retrain", "credit", "--config", str(path), "--now", "--reason", "test")
     assert run.returncode == 0, run.stderr
     assert "credit: promoted (version 2)" in run.stdout
     assert "retrain credit: done" in run.stderr  # the progress bar's last state
-    listed = subprocess.run(
-        [sys.executable, "-m", "driftd.cli", "models", "list", "credit", "--config", str(path)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    listed = driftd("models", "list", "credit", "--config", str(path), timeout=60)
     assert "champion" in listed.stdout and "previous" in listed.stdout
-    back = subprocess.run(
-        [sys.executable, "-m", "driftd.cli", "models", "rollback", "credit", "--config",
-         str(path)], capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    back = driftd("models", "rollback", "credit", "--config", str(path), timeout=60)
     assert back.returncode == 0 and "champion 2 -> 1" in back.stdout
     assert registry.champion("credit") == 1
     events = (registry_dir(config) / "credit" / "events.jsonl").read_text().splitlines()

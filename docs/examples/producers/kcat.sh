@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Publish driftd events from the shell with kcat (Debian/Ubuntu: apt install kcat).
-# Each line of events.jsonl is one event (driftd/schemas/event-v1.schema.json); the
+# Each line of events.jsonl is one event (sdk/python/driftd_sdk/schemas/event-v1.schema.json); the
 # message key is its model_id, so a model's events stay in order on one partition.
 #   BROKERS=127.0.0.1:9092 bash kcat.sh events.jsonl
 set -euo pipefail

@@ -19,17 +19,29 @@ schema, whose JSON Schema is :func:`event_schema` for producers in other languag
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driftd_sdk.events import Event, Label, Prediction, Scalar, encode
-from driftd_sdk.model_client import ModelClient
 from driftd_sdk.publisher import Publisher, PublisherStats, Topics, Transport
+
+if TYPE_CHECKING:
+    from driftd_sdk.model_client import ModelClient
 
 __version__ = "0.9.0"
 
-SCHEMA_FILE = Path(str(resources.files("driftd_sdk") / "schemas" / "event-v1.schema.json"))
+# A file beside this module (the wheel installs it unzipped); not importlib.resources,
+# whose import (tempfile, zipfile, ...) would double what an app pays to import the SDK.
+SCHEMA_FILE = Path(__file__).parent / "schemas" / "event-v1.schema.json"
+
+
+def __getattr__(name: str) -> Any:
+    """``ModelClient`` on first use: apps that only publish never import it."""
+    if name == "ModelClient":
+        from driftd_sdk.model_client import ModelClient
+
+        return ModelClient
+    raise AttributeError(f"module 'driftd_sdk' has no attribute {name!r}")
 
 
 def event_schema() -> dict[str, Any]:

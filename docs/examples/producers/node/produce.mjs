@@ -1,5 +1,5 @@
 // Publish driftd events from Node.js: validate each against driftd's event JSON Schema
-// (shipped in the driftd package: driftd/schemas/event-v1.schema.json), then send it
+// (shipped in the SDK: sdk/python/driftd_sdk/schemas/event-v1.schema.json), then send it
 // with kafkajs, keyed by model_id (a model's events stay in order on one partition).
 //
 //   npm install
