@@ -38,6 +38,10 @@ TARGETS = [
 ]
 GOAL_MB, GOAL_MS = 10, 100
 RUNS = 7
+# The virtualenvs see only what was installed into them (a PYTHONPATH pointing at a
+# checkout would let the daemon's sources and metadata in).
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+CLEAN_ENV["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
 
 
 def import_ms(python: str, module: str) -> float:
@@ -45,7 +49,7 @@ def import_ms(python: str, module: str) -> float:
 
     def run(code: str) -> float:
         started = time.perf_counter()
-        subprocess.run([python, "-c", code], check=True)
+        subprocess.run([python, "-c", code], check=True, env=CLEAN_ENV)
         return time.perf_counter() - started
 
     empty = statistics.median(run("pass") for _ in range(RUNS))
@@ -66,13 +70,13 @@ def installed(target: list[str], work: Path) -> tuple[float, float, int]:
     empty = site_packages_mb(venv)
     before = _distributions(python)
     subprocess.run([python, "-m", "pip", "install", "--quiet", *target], check=True,
-                   env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})  # fmt: skip
+                   env=CLEAN_ENV)  # fmt: skip
     return site_packages_mb(venv) - empty, empty, len(_distributions(python) - before)
 
 
 def _distributions(python: str) -> set[str]:
     listed = subprocess.run([python, "-m", "pip", "list", "--format=freeze"], check=True,
-                            capture_output=True, text=True).stdout  # fmt: skip
+                            capture_output=True, text=True, env=CLEAN_ENV).stdout  # fmt: skip
     return {line.split("==")[0].lower() for line in listed.splitlines() if "==" in line}
 
 

@@ -21,7 +21,7 @@ from driftd.events import DeadLetter, EventDecoder
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples" / "producers"
-SCHEMA = driftd_sdk.SCHEMA_FILE
+SCHEMA = Path(driftd_sdk.SCHEMA_FILE)
 
 
 class _FromStart:

@@ -33,6 +33,10 @@ def sdk_python(tmp_path_factory) -> str:
     names = {line.split("==")[0].lower() for line in listed.splitlines()}
     assert names - {"pip", "setuptools"} == {"driftd-sdk", "msgspec", "kafka-python",
                                              "confluent-kafka"}, names  # fmt: skip
+    # The wheel carries the event JSON Schema.
+    probe = "import driftd_sdk; print(driftd_sdk.event_schema()['$schema'])"
+    shown = subprocess.run([python, "-c", probe], check=True, capture_output=True, text=True)
+    assert "2020-12" in shown.stdout
     return python
 
 

@@ -23,7 +23,7 @@ from jsonschema import Draft202012Validator
 
 from driftd.events import MAX_ATTRIBUTE_CHARS, TIMESTAMP_PATTERN, DeadLetter, EventDecoder
 
-SCHEMA_FILE = driftd_sdk.SCHEMA_FILE
+SCHEMA_FILE = Path(driftd_sdk.SCHEMA_FILE)
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 VALIDATOR = Draft202012Validator(SCHEMA)
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -18,8 +18,7 @@ schema, whose JSON Schema is :func:`event_schema` for producers in other languag
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any
 
 from driftd_sdk.events import Event, Label, Prediction, Scalar, encode
@@ -30,9 +29,10 @@ if TYPE_CHECKING:
 
 __version__ = "0.9.0"
 
-# A file beside this module (the wheel installs it unzipped); not importlib.resources,
-# whose import (tempfile, zipfile, ...) would double what an app pays to import the SDK.
-SCHEMA_FILE = Path(__file__).parent / "schemas" / "event-v1.schema.json"
+# A file beside this module (the wheel installs it unzipped). A str, not a Path: every
+# import here is paid by every app at start-up (importlib.resources alone would double
+# the SDK's import time, pathlib and json add a fifth).
+SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "schemas", "event-v1.schema.json")
 
 
 def __getattr__(name: str) -> Any:
@@ -46,7 +46,10 @@ def __getattr__(name: str) -> Any:
 
 def event_schema() -> dict[str, Any]:
     """The event schema v1 as a JSON Schema (draft 2020-12) document."""
-    return json.loads(SCHEMA_FILE.read_text())
+    import json
+
+    with open(SCHEMA_FILE, encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 __all__ = [
