@@ -96,7 +96,10 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     spec = config.models.get(args.model)
-    if spec is None or spec.retrain is None:
+    if spec is None:
+        known = ", ".join(sorted(config.models))
+        raise ConfigError("models", f"model {args.model!r} is not in the config (it has {known})")
+    if spec.retrain is None:
         raise ConfigError(f"models.{args.model}.retrain", "no retrain section for this model")
     RequestQueue(registry_dir(config)).put(args.model, f"asked by hand: {args.reason}")
     out.print(f"retraining of {args.model} requested")

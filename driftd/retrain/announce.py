@@ -64,6 +64,10 @@ def switch_champion(
     if action == "promote":
         if version is None:
             raise ValueError("promote needs a version")
+        versions = registry.versions(model)
+        if version not in versions:
+            have = ", ".join(map(str, versions)) or "none yet"
+            raise ValueError(f"{model} has no version {version} (versions: {have})")
         registry.load(model, version)  # refuse a version that would not load
         champion = registry.promote(model, version)["champion"]
     else:

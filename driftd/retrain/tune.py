@@ -81,6 +81,19 @@ def build_estimator(spec: ModelSpec, retrain: RetrainSpec) -> Any:
     return Pipeline(steps)
 
 
+def seeded(estimator: Any, seed: int) -> Any:
+    """The estimator with every ``random_state`` left unset (None) set to ``seed``, nested
+    steps included, so a run is reproducible from its recorded seed: an unseeded
+    HistGradientBoosting draws its early-stopping split anew each fit (holdout accuracy
+    0.8960, 0.8967, 0.9019 on one dataset), and a retrain on unchanged data could
+    "improve" by noise. A ``random_state`` set in ``params`` is kept."""
+    if not hasattr(estimator, "get_params"):
+        return estimator
+    unset = {name: seed for name, value in estimator.get_params(deep=True).items()
+             if name.split("__")[-1] == "random_state" and value is None}  # fmt: skip
+    return estimator.set_params(**unset) if unset else estimator
+
+
 def distributions(retrain: RetrainSpec) -> dict[str, Any]:
     prefix = f"{STEP}__" if retrain.preprocess else ""
     out: dict[str, Any] = {}
@@ -114,7 +127,7 @@ def tune(
     ``on_candidate(done, total)`` follows the budgeted search candidate by candidate
     (halving runs inside scikit-learn and reports only when it is over).
     """
-    base = build_estimator(spec, retrain)
+    base = seeded(build_estimator(spec, retrain), seed)
     space = distributions(retrain)
     scoring = SCORING[retrain.gates.metric]
     folds = TimeSeriesSplit(n_splits=retrain.search.splits)

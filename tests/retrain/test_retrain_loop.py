@@ -220,3 +220,30 @@ def test_rollback_when_the_new_champion_does_worse_live(tmp_path):
     assert registry.aliases("credit") == {"champion": first, "previous": second}
     assert events[-1]["reason"] == "rollback"
     assert alerts(tmp_path)[-1]["rule"] == "retrain-rollback"
+
+
+# An estimator whose fit depends on its random_state: early stopping draws a validation
+# split. Unseeded, two fits on the same rows differ, and a retrain could "improve" by noise.
+NOISY = {
+    "estimator": "sklearn.ensemble.HistGradientBoostingClassifier",
+    "params": "{max_iter: 60, early_stopping: true, validation_fraction: 0.2}",
+    "search": "{method: random, candidates: 2, space: {learning_rate: {low: 0.05, high: 0.3}}}",
+}
+
+
+def test_a_run_is_reproducible_from_its_seed_and_unchanged_data_never_promotes(tmp_path):
+    _, _, store, registry, worker, _ = make(tmp_path, **NOISY)
+    store_rows(store, draw(3000, shifted=True, seed=21), version="1")
+    worker.queue.put("credit", "first")
+    (first,) = worker.run_pending()
+    assert first.status == "promoted"  # the first version
+    worker.queue.put("credit", "again, with nothing new")
+    (second,) = worker.run_pending()
+    better = second.report["gates"]["verdicts"]["better"]
+    assert second.status == "rejected" and not better["passed"], better
+    assert better["interval"]["low"] == better["interval"]["high"] == 0.0  # the same model
+    X = draw(500, shifted=True, seed=22)[FEATURES]
+    one, two = registry.load("credit", first.version), registry.load("credit", second.version)
+    assert (one.predict_proba(X) == two.predict_proba(X)).all()
+    assert registry.meta("credit", second.version)["seed"] == 0
+    assert two.get_params()["model__random_state"] == 0

@@ -22,6 +22,20 @@ def test_a_failing_command_says_one_line_and_exits_1(tmp_path, binary_config_fil
     assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") <= 2, done.stderr
 
 
+@pytest.mark.parametrize(("command", "says"), [
+    (["models", "promote", "m1", "3"], "m1 has no version 3 (versions: none yet)"),
+    (["models", "rollback", "m1"], "m1 has no previous champion to roll back to"),
+    (["retrain", "nosuch"], "model 'nosuch' is not in the config"),
+    (["retrain", "m1"], "models.m1.retrain: no retrain section"),
+])  # fmt: skip
+def test_each_refusal_says_what_is_wrong_in_one_line(binary_config_file, capsys, command, says):
+    from driftd.cli.main import main
+
+    code = main([*command, "--config", str(binary_config_file)])
+    err = capsys.readouterr().err.strip()
+    assert code in (1, 2) and says in err and "\n" not in err and "Traceback" not in err, err
+
+
 def test_version_folders_are_ascii_digits_only(tmp_path):
     registry = Registry(tmp_path)
     for name in ("1", "²", "٣", "02x"):
