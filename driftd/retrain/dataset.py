@@ -8,7 +8,12 @@ Sampling policy (recorded with every run):
 - training set: the reference rows (unless ``data.use_reference: false``) followed by
   the older live rows, in time order, so time-ordered validation folds
   never use the future to predict the past;
-- the reference rows also form the "reference slice" gate.
+- the reference gate's slice: the reference rows whose content hash falls in one fifth
+  (:data:`REFERENCE_HOLDOUT`) are never trained on, by any run, so the gate scores the
+  challenger and a champion trained by driftd on rows neither saw. Which rows is a
+  function of the row alone: every run holds out the same ones;
+- holdout rows that repeat a training row exactly (features and label) are removed and
+  counted: a model that memorised them would look better than it is.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ import pandas as pd
 from driftd.config import ModelSpec
 from driftd.reference import Reference
 from driftd.values import category_text
+
+# Recorded in each version's meta: a champion whose meta says the same held these rows out.
+REFERENCE_HOLDOUT = "row-hash-mod-5"
+_REFERENCE_GATE_SHARE = 5  # one row in five
 
 
 @dataclass
@@ -111,6 +120,12 @@ def concat(first: Frame, second: Frame) -> Frame:
     )
 
 
+def row_hashes(frame: Frame) -> np.ndarray:
+    """A 64-bit hash per row of its features and label (equal rows, equal hashes)."""
+    labelled = frame.X.assign(__label__=pd.Series(frame.y, dtype=object).astype(str))
+    return pd.util.hash_pandas_object(labelled, index=False).to_numpy()
+
+
 def take(frame: Frame, index: slice | np.ndarray) -> Frame:
     return Frame(
         X=frame.X.iloc[index].reset_index(drop=True),
@@ -136,18 +151,31 @@ def assemble(
     holdout = take(live, slice(cut, None))
     older = take(live, slice(0, cut))
     ref = reference_frame(spec, reference)
+    ref_gate = None
+    if ref is not None:
+        in_gate = row_hashes(ref) % _REFERENCE_GATE_SHARE == 0
+        ref_gate = take(ref, np.flatnonzero(in_gate))
+        ref = take(ref, np.flatnonzero(~in_gate))
     train = concat(ref, older) if ref is not None and data.use_reference else older
+    repeated = np.isin(row_hashes(holdout), row_hashes(train))
+    holdout = take(holdout, np.flatnonzero(~repeated))
+    if len(holdout) < 10:
+        raise ValueError(f"only {len(holdout)} holdout rows are not repeats of training rows "
+                         f"({int(repeated.sum())} were); need at least 10")  # fmt: skip
     window = {
         "live_rows": len(rows),
         "train_rows": len(train),
         "holdout_rows": len(holdout),
+        "holdout_repeats_removed": int(repeated.sum()),
         "reference_rows": 0 if ref is None else len(ref),
+        "reference_gate_rows": 0 if ref_gate is None else len(ref_gate),
         "live_from": rows[0]["t"],
         "live_to": rows[-1]["t"],
         "holdout_from": rows[cut]["t"],
         "train_to": rows[cut - 1]["t"] if cut > 0 else None,
         "policy": f"newest {data.max_rows} joined events within {float(data.max_age):g}s; "
-        f"newest {data.holdout:.0%} held out; reference rows "
-        f"{'included' if data.use_reference else 'excluded'}",
+        f"newest {data.holdout:.0%} held out, less exact repeats of training rows; "
+        f"reference rows {'included' if data.use_reference else 'excluded'}, one in "
+        f"{_REFERENCE_GATE_SHARE} ({REFERENCE_HOLDOUT}) held out for the reference gate",
     }
-    return TrainingData(train=train, holdout=holdout, reference=ref, window=window)
+    return TrainingData(train=train, holdout=holdout, reference=ref_gate, window=window)

@@ -25,7 +25,7 @@ import numpy as np
 from driftd import __version__
 from driftd.config import Config
 from driftd.reference import load_reference
-from driftd.retrain.dataset import Frame, assemble
+from driftd.retrain.dataset import REFERENCE_HOLDOUT, Frame, assemble
 from driftd.retrain.gates import judge
 from driftd.retrain.online import RiverModel
 from driftd.retrain.registry import ModelRegistry
@@ -122,13 +122,12 @@ def retrain(
         rows = store.labeled_rows(model_id, retrain_spec.data.max_rows)
         data = assemble(spec, load_reference(model_id, spec), rows)
         report["data"] = data.window
-        champion = None
+        champion, champion_meta = None, {}
         if result.champion_before is not None:
             champion = registry.load(model_id, result.champion_before)
+            champion_meta = registry.meta(model_id, result.champion_before)
         if isinstance(champion, RiverModel):  # online: continue from the champion
-            challenger, search = continue_online(
-                champion, data.train, registry.meta(model_id, result.champion_before)
-            )
+            challenger, search = continue_online(champion, data.train, champion_meta)
         else:
             step("search", f"{len(data.train)} rows")
             challenger, search = tune(
@@ -138,8 +137,9 @@ def retrain(
         report["search"] = search
         step("gates")
         positive = spec.positive_class if spec.task == "binary" else None
+        held_out = champion_meta.get("reference_holdout") == REFERENCE_HOLDOUT
         verdict = judge(retrain_spec.gates, spec.task, positive, data.holdout, data.reference,
-                        challenger, champion, seed)  # fmt: skip
+                        challenger, champion, seed, held_out)  # fmt: skip
         report["gates"] = verdict
         report["holdout"] = {"fairness_groups": list(data.holdout.groups.columns)}
         meta = {
@@ -148,7 +148,7 @@ def retrain(
             "holdout_metric": verdict["metric"],
             "gates": {k: v["passed"] for k, v in verdict["verdicts"].items()},
             "data_window": data.window, "seed": seed, "environment": report["environment"],
-            "estimator": retrain_spec.estimator,
+            "estimator": retrain_spec.estimator, "reference_holdout": REFERENCE_HOLDOUT,
         }  # fmt: skip
         step("register")
         result.version = registry.register(model_id, challenger, meta)
