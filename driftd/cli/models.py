@@ -163,3 +163,25 @@ def cmd_models_promote(args: argparse.Namespace) -> int:
 
 def cmd_models_rollback(args: argparse.Namespace) -> int:
     return _switch(args, "rollback")
+
+
+def cmd_models_register(args: argparse.Namespace) -> int:
+    from driftd.retrain.onboard import register_existing
+
+    config = load_config(args.config)
+    registry = _registry(config, args.model)
+    spec = config.models[args.model]
+    trusted = spec.retrain.trusted_types if spec.retrain else []
+    version, meta = register_existing(registry, args.model, spec, args.artifact, trusted,
+                                      config.registry)  # fmt: skip
+    scored = meta.get("metrics", {}).get("reference")
+    quality = ""
+    if scored is not None:
+        quality = f"; {meta['reference_metric']} {scored:.4f} on the reference"
+    out.print(f"{args.model}: registered version {version} "
+              f"(sha256 {meta['sha256'][:12]}){quality}")  # fmt: skip
+    if args.promote or registry.champion(args.model) is None:
+        before, champion = switch_champion(registry, args.model, "promote",
+                                           announcer(config, args.service), version)  # fmt: skip
+        out.print(f"{args.model}: champion {before} -> {champion}")
+    return 0

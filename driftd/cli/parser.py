@@ -189,15 +189,23 @@ def _models(sub: argparse._SubParsersAction) -> None:
     for name, text in (("list", "versions and aliases"),
                        ("show", "one version's metadata (default: the champion)"),
                        ("promote", "make a version the champion"),
-                       ("rollback", "back to the previous champion")):  # fmt: skip
-        example = f"driftd models {name} churn" + (" 3" if name == "promote" else "")
+                       ("rollback", "back to the previous champion"),
+                       ("register", "make a model already in production a version "
+                                    "(the champion if there is none)")):  # fmt: skip
+        argument = {"promote": " 3", "register": " churn.skops"}.get(name, "")
+        example = f"driftd models {name} churn{argument}"
         command = _command(models_sub, name, f"models:cmd_models_{name}", text, example)
         command.add_argument("model", help="the model id")
         config_option(command)
         if name in ("show", "promote"):
             command.add_argument("version", type=int, nargs="?" if name == "show" else None,
                                  help="a version number")  # fmt: skip
-        if name in ("promote", "rollback"):
+        if name == "register":
+            command.add_argument("artifact", help="a skops file, or an MLflow artifact URI "
+                                 "(models:/NAME/VERSION/model.skops) with registry.kind mlflow")
+            command.add_argument("--promote", action="store_true",
+                                 help="make it the champion even if there is one")
+        if name in ("promote", "rollback", "register"):
             service_option(command)
 
 

@@ -179,3 +179,42 @@ def test_an_artifact_changed_in_mlflow_or_not_registered_by_driftd_is_refused(
                                           run_id=run.info.run_id)  # fmt: skip
     with pytest.raises(ArtifactRefused, match="not registered by driftd"):
         registry.load("m", int(outside.version))
+
+
+def test_a_model_already_in_mlflow_becomes_the_champion_by_its_uri(tmp_path, mlflow_service):
+    """`driftd models register MODEL models:/...`: onboarding from MLflow; a pickle logged
+    there (MLflow's sklearn flavour) is refused, never opened."""
+    import skops.io as sio
+    from mlflow import MlflowClient
+
+    prefix = f"on{uuid.uuid4().hex[:6]}-"
+    reference = write_reference(tmp_path / "reference.csv")
+    path = tmp_path / "driftd.yaml"
+    path.write_text(config_text(reference, tmp_path / "state") + f"registry: {{kind: mlflow, "
+                    f"tracking_uri: '{mlflow_service.url}', name_prefix: {prefix}}}\n")  # fmt: skip
+    spec = load_config(path).models["credit"]
+    before = draw(2000, shifted=False, seed=3)
+    production = build_estimator(spec, spec.retrain).fit(before[FEATURES], before["label"])
+
+    mlflow = MlflowClient(tracking_uri=mlflow_service.url)
+    outside = f"prod{uuid.uuid4().hex[:6]}"  # the team's own registered model
+    mlflow.create_registered_model(outside)
+    run = mlflow.create_run(mlflow.create_experiment(f"team-{outside}"))
+    for kind, blob in (("skops", sio.dumps(production)), ("pkl", pickle.dumps(production))):
+        local = tmp_path / kind / f"model.{kind}"
+        local.parent.mkdir()
+        local.write_bytes(blob)
+        mlflow.log_artifact(run.info.run_id, str(local), artifact_path=kind)
+    mlflow.create_model_version(outside, f"{run.info.artifact_uri}/skops", run_id=run.info.run_id)
+
+    refused = driftd("models", "register", "credit", f"runs:/{run.info.run_id}/pkl",
+                     "--config", str(path))  # fmt: skip
+    assert refused.returncode == 1 and "holds 0 skops files" in refused.stderr, refused.stderr
+    done = driftd("models", "register", "credit", f"models:/{outside}/1", "--config", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "registered version 1" in done.stdout and "champion None -> 1" in done.stdout
+    assert mlflow.get_registered_model(f"{prefix}credit").aliases == {"champion": "1"}
+    registry = model_registry(load_config(path))
+    X = draw(300, shifted=True, seed=4)[FEATURES]
+    assert (registry.load("credit", 1).predict(X) == production.predict(X)).all()
+    assert registry.meta("credit", 1)["source"] == f"models:/{outside}/1"
