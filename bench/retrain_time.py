@@ -1,11 +1,15 @@
-"""Retraining time: 50k joined rows, a 20-candidate search, gates, registry, report.
+"""Retraining time and the quality each search reaches in the same time.
 
     .venv/bin/python -m bench.retrain_time --rows 50000 --candidates 20
 
 One full run of the worker (driftd.retrain.run.retrain) on a concept-shifted stream
-stored in the embedded store, for two estimators and both search methods. Baseline
-in the same process: a single fit of the same pipeline with default parameters on
-the same training rows (what the search multiplies).
+stored in the embedded store, for two estimators and the three search methods. Halving
+runs first with ``--candidates``; its search time is then the time budget of the random
+and the Optuna (TPE, pruned) searches, which may try as many candidates as fit in it:
+equal time, compared by the quality reached (best cross-validated score, and the
+promoted model's accuracy on the holdout). Baseline in the same process: a single fit
+of the same pipeline with default parameters on the same training rows (what the
+search multiplies).
 """
 
 from __future__ import annotations
@@ -39,17 +43,40 @@ ESTIMATORS = {
 }  # fmt: skip
 
 
-def config(work: Path, estimator: str, params: str, space: str, method: str, n: int) -> Path:
+def config(work: Path, estimator: str, params: str, space: str, method: str, n: int,
+           budget: float) -> Path:  # fmt: skip
     path = work / "driftd.yaml"
+    search = f"{{method: {method}, candidates: {n}, time_budget: {budget:.1f}, space: {space}}}"
     path.write_text(
         config_text(
             write_reference(work / "reference.csv"), work / "state", estimator=estimator,
-            params=params, search=f"{{method: {method}, candidates: {n}, space: {space}}}",
+            params=params, search=search,
             data="{use_reference: false, max_rows: 60000}",
             gates="{reference_tolerance: null}",
         )
     )  # fmt: skip
     return path
+
+
+def run_once(rows, estimator: str, params: str, space: str, method: str,
+             candidates: int, budget: float) -> dict:  # fmt: skip
+    """One worker run; its times, the candidates tried and the quality reached."""
+    work = Path(tempfile.mkdtemp(prefix="driftd-retrain-bench-"))
+    cfg = load_config(config(work, estimator, params, space, method, candidates, budget))
+    (work / "state").mkdir()
+    store = SqliteStore(work / "state" / "driftd.sqlite")
+    store_rows(store, rows, version="1")
+    result = retrain(cfg, "credit", store, Registry(registry_dir(cfg)), [])
+    search = result.report.get("search", {})
+    tried = search.get("candidates", [])
+    scores = [c["score"] for c in tried if not c.get("pruned") and c["score"] == c["score"]]
+    return {
+        "seconds": result.seconds, "search": search.get("seconds", float("nan")),
+        "tried": len(tried), "pruned": sum(1 for c in tried if c.get("pruned")),
+        "cv": max(scores) if scores else float("nan"),
+        "holdout": result.report.get("gates", {}).get("challenger", {}).get("holdout"),
+        "status": result.status,
+    }  # fmt: skip
 
 
 def main() -> None:
@@ -58,29 +85,30 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=20)
     args = parser.parse_args()
     rows = draw(args.rows, shifted=True, seed=1)
-    print(f"# retraining time, {args.rows} joined rows, {args.candidates} candidates, "
-          f"3 time-ordered folds")  # fmt: skip
+    print(f"# retraining, {args.rows} joined rows, 3 time-ordered folds; halving with "
+          f"{args.candidates} candidates, random and optuna within its search time")
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print("| estimator | search | one default fit (s) | full run (s) | search (s) "
-          "| run / one fit | outcome |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---:|---|")
+    print("| estimator | search | one default fit (s) | search (s) | candidates (pruned) "
+          "| best CV accuracy | holdout accuracy | full run (s) | run / one fit | outcome |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, (estimator, params, space) in ESTIMATORS.items():
-        for method in ("halving", "random"):
-            work = Path(tempfile.mkdtemp(prefix="driftd-retrain-bench-"))
-            path = config(work, estimator, params, space, method, args.candidates)
-            cfg = load_config(path)
-            (work / "state").mkdir()
-            store = SqliteStore(work / "state" / "driftd.sqlite")
-            store_rows(store, rows, version="1")
-            spec = cfg.models["credit"]
-            train = rows.iloc[: int(len(rows) * 0.8)]
-            started = time.perf_counter()
-            build_estimator(spec, spec.retrain).fit(train[["x1", "x2", "color"]], train["label"])
-            one_fit = time.perf_counter() - started
-            result = retrain(cfg, "credit", store, Registry(registry_dir(cfg)), [])
-            search = result.report.get("search", {}).get("seconds", float("nan"))
-            print(f"| {name} | {method} | {one_fit:.2f} | {result.seconds:.1f} | {search:.1f} "
-                  f"| {result.seconds / one_fit:.0f}x | {result.status} |", flush=True)  # fmt: skip
+        spec = load_config(config(Path(tempfile.mkdtemp()), estimator, params, space, "random",
+                                  1, 60)).models["credit"]  # fmt: skip
+        train = rows.iloc[: int(len(rows) * 0.8)]
+        started = time.perf_counter()
+        build_estimator(spec, spec.retrain).fit(train[["x1", "x2", "color"]], train["label"])
+        one_fit = time.perf_counter() - started
+        budget = 0.0
+        for method in ("halving", "random", "optuna"):
+            n = args.candidates if method == "halving" else 10 * args.candidates
+            got = run_once(rows, estimator, params, space, method, n,
+                           max(budget, 1.0) if method != "halving" else 3600.0)  # fmt: skip
+            if method == "halving":
+                budget = got["search"]
+            print(f"| {name} | {method} | {one_fit:.2f} | {got['search']:.1f} "
+                  f"| {got['tried']} ({got['pruned']}) | {got['cv']:.4f} "
+                  f"| {got['holdout']:.4f} | {got['seconds']:.1f} "
+                  f"| {got['seconds'] / one_fit:.0f}x | {got['status']} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

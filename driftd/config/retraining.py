@@ -7,7 +7,7 @@ models:
       estimator: sklearn.ensemble.HistGradientBoostingClassifier
       params: {max_iter: 200}
       search:
-        method: halving            # halving | random
+        method: halving            # halving | random | optuna
         candidates: 20
         space:
           learning_rate: {low: 0.01, high: 0.3, log: true}
@@ -38,7 +38,7 @@ class Range(_Spec):
 
 
 class SearchSpec(_Spec):
-    method: str = "halving"  # halving | random
+    method: str = "halving"  # halving | random | optuna (TPE with pruning; pip install optuna)
     candidates: int = 20
     space: dict[str, list[Any] | Range] = {}
     time_budget: Duration = "10m"
@@ -93,8 +93,14 @@ GATE_METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "mae", "r2")
 def check_retrain(spec: RetrainSpec, at: str, task: str) -> None:
     if "." not in spec.estimator and ":" not in spec.estimator:
         raise ConfigError(f"{at}.estimator", "an import path such as sklearn.linear_model.Ridge")
-    if spec.search.method not in ("halving", "random"):
-        raise ConfigError(f"{at}.search.method", "halving or random")
+    if spec.search.method not in ("halving", "random", "optuna"):
+        raise ConfigError(f"{at}.search.method", "halving, random or optuna")
+    if spec.search.method == "optuna":
+        import importlib.util
+
+        if importlib.util.find_spec("optuna") is None:
+            raise ConfigError(f"{at}.search.method", "optuna is not installed: pip install "
+                              "'driftd[optuna]'")  # fmt: skip
     if spec.search.candidates < 1:
         raise ConfigError(f"{at}.search.candidates", "must be at least 1")
     if spec.search.splits < 2:

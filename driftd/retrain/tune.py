@@ -151,6 +151,12 @@ def tune(
             candidates.append({"params": params, "score": float(results["mean_test_score"][i]),
                                "rows": int(results["n_resources"][i])})  # fmt: skip
         best_params = search.best_params_
+    elif retrain.search.method == "optuna":
+        from driftd.retrain.bayes import optuna_search
+
+        prefix = f"{STEP}__" if retrain.preprocess else ""
+        best_params, candidates = optuna_search(base, retrain, prefix, train, folds, scoring,
+                                                seed, on_candidate)  # fmt: skip
     else:
         for params in ParameterSampler(space, retrain.search.candidates, random_state=seed):
             if time.perf_counter() - started > budget:
