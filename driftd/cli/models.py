@@ -20,8 +20,14 @@ from rich.table import Table
 
 from driftd.cli.progress import run_stages
 from driftd.config import Config, ConfigError, load_config
-from driftd.daemon.builders import announcer, log_receivers, model_registry, redis_store
-from driftd.daemon.paths import STORE_FILE, registry_dir, state_dir
+from driftd.daemon.builders import (
+    announcer,
+    log_receivers,
+    model_registry,
+    redis_store,
+    request_queue,
+)
+from driftd.daemon.paths import STORE_FILE, state_dir
 from driftd.retrain.announce import switch_champion
 from driftd.retrain.registry import ModelRegistry
 from driftd.store import Store
@@ -49,7 +55,6 @@ def _store(config: Config, service: bool) -> Store:
 
 def build_worker(config: Config, service: bool):
     from driftd.alerts.dispatch import Dispatcher
-    from driftd.retrain.request_queue import RequestQueue
     from driftd.retrain.worker import RetrainWorker
 
     registry = model_registry(
@@ -60,7 +65,7 @@ def build_worker(config: Config, service: bool):
         config,
         _store(config, service),
         registry,
-        RequestQueue(registry_dir(config)),
+        request_queue(config, service),
         Dispatcher(log_receivers(config, quiet=False)),
         announcer(config, service),
     )
@@ -92,8 +97,6 @@ def cmd_retrain_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
-    from driftd.retrain.request_queue import RequestQueue
-
     config = load_config(args.config)
     spec = config.models.get(args.model)
     if spec is None:
@@ -101,7 +104,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         raise ConfigError("models", f"model {args.model!r} is not in the config (it has {known})")
     if spec.retrain is None:
         raise ConfigError(f"models.{args.model}.retrain", "no retrain section for this model")
-    RequestQueue(registry_dir(config)).put(args.model, f"asked by hand: {args.reason}")
+    request_queue(config, args.service).put(args.model, f"asked by hand: {args.reason}")
     out.print(f"retraining of {args.model} requested")
     if not args.now:
         return 0

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from driftd.cli.progress import err
 from driftd.config import Config, load_config
-from driftd.daemon.builders import announcer, build_view
+from driftd.daemon.builders import announcer, build_view, request_queue
 from driftd.daemon.paths import state_dir
 from driftd.daemon.web.api import Actions
 from driftd.daemon.web.metrics import committed_lag_metrics
@@ -36,7 +36,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         config.http.port if args.port is None else args.port,
         config.http.token_env,
         extra_metrics=committed_lag_metrics(lambda: consumer_lag(config)) if args.service else None,
-        actions=Actions(view, announcer(config, service=args.service)),
+        actions=Actions(view, announcer(config, service=args.service),
+                        request_queue(config, args.service)),
         allowed_hosts=config.http.allowed_hosts,
     ).start()
     err.print(f"driftd serving on http://{server.httpd.server_address[0]}:{server.port}/"

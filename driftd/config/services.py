@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from driftd.credentials import resolve_secret
+from driftd.durations import Duration, parse_duration
 from driftd.errors import ConfigError
 
 
@@ -68,6 +69,9 @@ class RedisSpec(_Spec):
     namespace: str = "driftd"
     # Readings kept per model for history and the dashboard.
     history: int = 10000
+    # A retraining worker's lease on a model (renewed every third of it while it runs);
+    # a worker silent for longer loses the model to another (docs/retraining.md).
+    retrain_lease: Duration = "30s"
 
     def connection_url(self) -> str:
         if self.url_env:
@@ -135,6 +139,9 @@ def check_registry(registry: RegistrySpec) -> None:
 
 
 def check_services(kafka: KafkaSpec, redis: RedisSpec) -> None:
+    redis.retrain_lease = parse_duration(redis.retrain_lease, "redis.retrain_lease")
+    if redis.retrain_lease < 1:
+        raise ConfigError("redis.retrain_lease", "must be at least 1 second")
     if kafka.partitions < 1:
         raise ConfigError("kafka.partitions", f"must be at least 1, got {kafka.partitions}")
     if kafka.replication_factor < 1:

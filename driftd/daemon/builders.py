@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -24,6 +25,9 @@ from driftd.daemon.web.state_view import StateView
 from driftd.retrain.announce import Announcer
 from driftd.retrain.registry import ModelRegistry, Registry
 from driftd.retrain.request_queue import RequestQueue, alert_triggers
+
+if TYPE_CHECKING:
+    from driftd.retrain.redis_queue import RedisRequestQueue
 from driftd.store.redis_store import RedisStore
 
 log = logging.getLogger("driftd.announce")
@@ -49,11 +53,22 @@ def log_receivers(config: Config, quiet: bool) -> list[Receiver]:
     return out
 
 
-def retrain_listeners(config: Config) -> list[Listener]:
+def retrain_listeners(config: Config, service: bool = False) -> list[Listener]:
     """File a retraining request when an alert named in a model's triggers fires."""
     if not any(spec.retrain is not None for spec in config.models.values()):
         return []
-    return [alert_triggers(config, RequestQueue(registry_dir(config)))]
+    return [alert_triggers(config, request_queue(config, service))]
+
+
+def request_queue(config: Config, service: bool) -> RequestQueue | RedisRequestQueue:
+    """Retraining requests and per-model leases: in Redis for the service (workers on
+    many hosts, leases with fencing tokens), else files in the registry directory."""
+    if service:
+        from driftd.retrain.redis_queue import RedisRequestQueue
+
+        return RedisRequestQueue(redis_client(config), config.redis.namespace,
+                                 float(config.redis.retrain_lease))  # fmt: skip
+    return RequestQueue(registry_dir(config))
 
 
 def redis_client(config: Config) -> redis.Redis:

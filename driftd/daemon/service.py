@@ -34,6 +34,7 @@ from driftd.daemon.builders import (
     log_receivers,
     redis_client,
     redis_store,
+    request_queue,
     retrain_listeners,
 )
 from driftd.daemon.catalog import ModelCatalog
@@ -60,7 +61,7 @@ def build_dispatcher(config: Config, client: redis.Redis, quiet: bool) -> Dispat
         history = redis_store(config, client).history
         alerting = Alerting(config.alerting, outbox, state_dir(config), history)
         alerting.start()
-    return Dispatcher(log_receivers(config, quiet), alerting, retrain_listeners(config))
+    return Dispatcher(log_receivers(config, quiet), alerting, retrain_listeners(config, True))
 
 
 def routes(config: Config) -> dict[str, str]:
@@ -213,7 +214,8 @@ def start_http(
     try:
         server = StatusServer(view, config.http.host, config.http.port, config.http.token_env,
                               ready, consumer_metrics(runtime, probe.reachable, router),
-                              Actions(view, announcer(config, service=True)),
+                              Actions(view, announcer(config, service=True),
+                                      request_queue(config, True)),
                               config.http.allowed_hosts, runtime.owned_models)  # fmt: skip
     except OSError as exc:
         raise ConfigError("http.port", f"cannot listen on {config.http.host}:"

@@ -24,15 +24,19 @@ announcements stay in the local registry directory (``root``), as with the defau
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from driftd_sdk.mlflow_registry import ARTIFACT, META, SHA256_TAG, MlflowRegistryReader
 
-from driftd.retrain.registry import ALIASES, AliasMoves, RunLedger, sha256_file
+from driftd.retrain.registry import ALIASES, AliasMoves, FencedOut, RunLedger, sha256_file
+
+FENCE_TAG = "driftd.fence"
 
 
 def _exists(exc: Exception) -> bool:
@@ -126,6 +130,33 @@ class MlflowRegistry(MlflowRegistryReader, AliasMoves, RunLedger):
             elif alias in current:
                 self.client.delete_registered_model_alias(name, alias)
         return self.aliases(model)
+
+    # -- fencing: the token as a tag of the registered model. MLflow has no
+    # compare-and-set, so between the read and the write of the tag there is a window
+    # the directory registry (an flock) does not have: docs/retraining.md says so.
+
+    def _seen(self, model: str) -> int:
+        try:
+            tags = self.client.get_registered_model(self.registered_name(model)).tags
+        except Exception as exc:
+            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return 0
+            raise
+        return int(tags.get(FENCE_TAG, 0))
+
+    def claim(self, model: str, token: int) -> None:
+        seen = self._seen(model)
+        if token < seen:
+            raise FencedOut(f"{model}: lease token {token} is older than {seen}")
+        self.client.set_registered_model_tag(self._registered_model(model), FENCE_TAG,
+                                             str(token))  # fmt: skip
+
+    @contextlib.contextmanager
+    def fenced(self, model: str, token: int | None) -> Iterator[None]:
+        if token is not None and token < self._seen(model):
+            raise FencedOut(f"{model}: lease token {token} is older than {self._seen(model)}: "
+                            "another worker took the model over")  # fmt: skip
+        yield
 
     def attach_report(self, model: str, version: int, directory: Path) -> None:
         """Log the run's report (report.json, report.html) to the version's MLflow run."""

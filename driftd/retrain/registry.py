@@ -22,21 +22,28 @@ constructed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 from driftd_sdk.registry import ArtifactRefused, FileRegistryReader, ModelSource, sha256_file
 
-__all__ = ["ALIASES", "AliasMoves", "ArtifactRefused", "ModelRegistry", "Registry", "RunLedger",
-           "sha256_file"]
+__all__ = ["ALIASES", "AliasMoves", "ArtifactRefused", "FencedOut", "ModelRegistry", "Registry",
+           "RunLedger", "sha256_file"]
 
 ALIASES = ("champion", "challenger", "previous")
+
+
+class FencedOut(RuntimeError):
+    """A worker's lease token is older than one the registry has seen: another worker
+    took the model over (this one was paused or cut off past its lease)."""
 
 
 def _write_json_atomic(path: Path, data: Any) -> None:
@@ -77,6 +84,10 @@ class ModelRegistry(ModelSource, Protocol):
     def run_dir(self, model: str, run_id: str) -> Path: ...
 
     def attach_report(self, model: str, version: int, directory: Path) -> None: ...
+
+    def claim(self, model: str, token: int) -> None: ...
+
+    def fenced(self, model: str, token: int | None) -> contextlib.AbstractContextManager: ...
 
 
 class AliasMoves:
@@ -153,6 +164,44 @@ class RunLedger:
 
 class Registry(FileRegistryReader, AliasMoves, RunLedger):
     """The registry directory, read (the SDK's reader, shared with apps) and written."""
+
+    # -- fencing (workers on many hosts, redis_queue.py) ------------------------------
+
+    @contextlib.contextmanager
+    def _fence_file(self, model: str) -> Iterator[Path]:
+        path = self._model_dir(model) / "fence.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with (path.parent / ".fence.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield path
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _check(path: Path, model: str, token: int) -> int:
+        seen = json.loads(path.read_text())["token"] if path.exists() else 0
+        if token < seen:
+            raise FencedOut(f"{model}: lease token {token} is older than {seen}: another "
+                            "worker took the model over; this one may not change it")  # fmt: skip
+        return seen
+
+    def claim(self, model: str, token: int) -> None:
+        """Record a new lease's token; refuse one older than the newest seen."""
+        with self._fence_file(model) as path:
+            if self._check(path, model, token) < token:
+                _write_json_atomic(path, {"token": token, "at": time.time()})
+
+    @contextlib.contextmanager
+    def fenced(self, model: str, token: int | None) -> Iterator[None]:
+        """Alias changes inside happen only if ``token`` is still the newest (held
+        throughout: a newer claim waits until they are written). None: no lease to check."""
+        if token is None:
+            yield
+            return
+        with self._fence_file(model) as path:
+            self._check(path, model, token)
+            yield
 
     def register(self, model: str, estimator: Any, meta: dict[str, Any]) -> int:
         """Store a new version (complete or not at all); returns its number."""

@@ -16,6 +16,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from driftd.alerts.model import Alert
     from driftd.config import Config
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A held model lock. ``token``: its fencing token (Redis leases; None for an flock,
+    which cannot lapse while its process lives)."""
+
+    token: int | None = None
 
 
 class RequestQueue:
@@ -46,6 +55,9 @@ class RequestQueue:
         directory = self.root / "requests"
         return sorted(p.stem for p in directory.glob("*.json")) if directory.exists() else []
 
+    def ack(self, model: str) -> None:
+        """The run is over (the file was removed by :meth:`take`)."""
+
     def take(self, model: str) -> list[dict]:
         """Remove and return the model's coalesced request (empty if none)."""
         path = self._path(model)
@@ -57,8 +69,8 @@ class RequestQueue:
         return reasons
 
     @contextlib.contextmanager
-    def lock(self, model: str, wait: bool = False, name: str = "run") -> Iterator[bool]:
-        """Yields True when this process holds the model's lock, False if another does."""
+    def lock(self, model: str, wait: bool = False, name: str = "run") -> Iterator[Lease | None]:
+        """Yields a Lease while this process holds the model's lock, None if another does."""
         path = self.root / "locks" / f"{model}.{name}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a") as handle:
@@ -66,10 +78,10 @@ class RequestQueue:
             try:
                 fcntl.flock(handle, flags)
             except BlockingIOError:
-                yield False
+                yield None
                 return
             try:
-                yield True
+                yield Lease()
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 

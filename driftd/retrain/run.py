@@ -96,8 +96,11 @@ def retrain(
     reasons: list[dict] | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
+    token: int | None = None,
 ) -> RunResult:
-    """One run; ``progress(stage, done, total)`` is told each stage as it starts."""
+    """One run; ``progress(stage, done, total)`` is told each stage as it starts;
+    ``token``: the worker's lease, claimed in the registry first and required for the
+    alias change at the end (redis_queue.py)."""
     spec = config.models[model_id]
 
     def step(stage: str, detail: str = "") -> None:
@@ -118,6 +121,8 @@ def retrain(
         "champion_before": result.champion_before,
     }  # fmt: skip
     try:
+        if token is not None:
+            registry.claim(model_id, token)
         step("rows")
         rows = store.labeled_rows(model_id, retrain_spec.data.max_rows)
         data = assemble(spec, load_reference(model_id, spec), rows)
@@ -152,12 +157,13 @@ def retrain(
         }  # fmt: skip
         step("register")
         result.version = registry.register(model_id, challenger, meta)
-        if verdict["passed"]:
-            registry.promote(model_id, result.version)
-            result.status = "promoted"
-        else:
-            registry.set_aliases(model_id, challenger=result.version)
-            result.status = "rejected"
+        with registry.fenced(model_id, token):  # a newer lease holder: no alias moves
+            if verdict["passed"]:
+                registry.promote(model_id, result.version)
+                result.status = "promoted"
+            else:
+                registry.set_aliases(model_id, challenger=result.version)
+                result.status = "rejected"
         result.champion_after = registry.champion(model_id)
     except Exception as exc:
         result.status = "failed"

@@ -69,17 +69,23 @@ class RetrainWorker:
                 log.warning("retraining request for %r, which has no retrain config", model)
                 self.queue.take(model)
                 continue
-            with self.queue.lock(model) as held:
-                if not held:  # another worker is on it; the request waits
+            with self.queue.lock(model) as lease:
+                if lease is None:  # another worker is on it; the request waits
                     continue
                 reasons = self.queue.take(model)
                 if reasons:
-                    results.append(self.run(model, reasons, progress and progress(model)))
+                    results.append(self.run(model, reasons, progress and progress(model),
+                                            lease.token))  # fmt: skip
+                self.queue.ack(model)  # not reached if this process dies: the next runs it
         return results
 
-    def run(self, model: str, reasons: list[dict], progress: Progress | None = None) -> RunResult:
+    def run(self, model: str, reasons: list[dict], progress: Progress | None = None,
+            token: int | None = None) -> RunResult:  # fmt: skip
+        """One run; ``token``: the lease's fencing token (the registry refuses it once a
+        newer lease exists)."""
         log.info("retraining %s (%s)", model, "; ".join(r["reason"] for r in reasons))
-        result = retrain(self.config, model, self.store, self.registry, reasons, progress=progress)
+        result = retrain(self.config, model, self.store, self.registry, reasons,
+                         progress=progress, token=token)  # fmt: skip
         self.results = [*self.results[-99:], result]
         self._tell(result)
         return result

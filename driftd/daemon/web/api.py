@@ -22,10 +22,13 @@ from driftd.retrain.request_queue import RequestQueue
 class Actions:
     """What the authorised POSTs do: the same operations as the CLI."""
 
-    def __init__(self, view: StateView, announce: Announce | None = None):
-        """``announce``: default, the registry's audit log only (no Kafka to tell)."""
+    def __init__(self, view: StateView, announce: Announce | None = None,
+                 requests: Any = None):  # fmt: skip
+        """``announce``: default, the registry's audit log only (no Kafka to tell);
+        ``requests``: the retraining request queue (default: the registry directory's)."""
         self.view = view
         self.announce = announce or Announcer(view.registry.root)
+        self.requests = requests or RequestQueue(view.registry.root)
 
     def silence(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.view.outbox is None:
@@ -55,5 +58,5 @@ class Actions:
     def retrain(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
         if self.view.config.models[model].retrain is None:
             raise ValueError(f"{model} has no retrain section")
-        RequestQueue(self.view.registry.root).put(model, f"API: {body.get('reason', '')}")
+        self.requests.put(model, f"API: {body.get('reason', '')}")
         return {"model": model, "requested": True}
