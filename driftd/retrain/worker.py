@@ -68,6 +68,7 @@ class RetrainWorker:
             if model not in self.models():
                 log.warning("retraining request for %r, which has no retrain config", model)
                 self.queue.take(model)
+                self.queue.ack(model)
                 continue
             with self.queue.lock(model) as lease:
                 if lease is None:  # another worker is on it; the request waits
