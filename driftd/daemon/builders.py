@@ -67,7 +67,8 @@ def request_queue(config: Config, service: bool) -> RequestQueue | RedisRequestQ
         from driftd.retrain.redis_queue import RedisRequestQueue
 
         return RedisRequestQueue(redis_client(config), config.redis.namespace,
-                                 float(config.redis.retrain_lease))  # fmt: skip
+                                 float(config.redis.retrain_lease),
+                                 RequestQueue(registry_dir(config)))  # fmt: skip
     return RequestQueue(registry_dir(config))
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from driftd.retrain.registry import ModelRegistry
+from driftd.retrain.registry import ModelRegistry, UnknownVersion
 
 Publish = Callable[[bytes, bytes], None]  # key, value (onto the models topic)
 Announce = Callable[[dict[str, Any]], None]
@@ -67,7 +67,7 @@ def switch_champion(
         versions = registry.versions(model)
         if version not in versions:
             have = ", ".join(map(str, versions)) or "none yet"
-            raise ValueError(f"{model} has no version {version} (versions: {have})")
+            raise UnknownVersion(f"{model} has no version {version} (versions: {have})")
         registry.load(model, version)  # refuse a version that would not load
         champion = registry.promote(model, version)["champion"]
     else:

@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from driftd.retrain.request_queue import Lease
+from driftd.retrain.request_queue import Lease, RequestQueue
 
 log = logging.getLogger("driftd.retrain")
 
@@ -39,8 +39,12 @@ _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del
 
 
 class RedisRequestQueue:
-    def __init__(self, client: Any, namespace: str = "driftd", lease_seconds: float = 30.0):
+    def __init__(self, client: Any, namespace: str = "driftd", lease_seconds: float = 30.0,
+                 inbox: RequestQueue | None = None):  # fmt: skip
+        """``inbox``: a directory queue whose requests (``driftd retrain`` without
+        ``--service``, an older driftd) are moved in here, so none is stranded."""
         self.client = client
+        self.inbox = inbox
         self.prefix = f"{namespace}:retrain"
         self.lease_ms = int(lease_seconds * 1000)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -48,8 +52,8 @@ class RedisRequestQueue:
     def _key(self, kind: str, model: str = "") -> str:
         return f"{self.prefix}:{kind}:{model}" if model else f"{self.prefix}:{kind}"
 
-    def put(self, model: str, reason: str) -> None:
-        entry = json.dumps({"reason": reason, "at": time.time()})
+    def put(self, model: str, reason: str, at: float | None = None) -> None:
+        entry = json.dumps({"reason": reason, "at": time.time() if at is None else at})
         with self.client.pipeline(transaction=True) as pipe:
             pipe.rpush(self._key("requests", model), entry)
             pipe.ltrim(self._key("requests", model), -20, -1)
@@ -59,6 +63,10 @@ class RedisRequestQueue:
     def pending(self) -> list[str]:
         """Models with requests, and models whose last run did not ack (its worker died:
         the next lease holder runs them)."""
+        if self.inbox is not None:
+            for model in self.inbox.pending():
+                for request in self.inbox.take(model):
+                    self.put(model, request["reason"], request.get("at"))
         names = self.client.sunion(self._key("pending"), self._key("inflight-models"))
         return sorted(m.decode() if isinstance(m, bytes) else m for m in names)
 

@@ -36,9 +36,13 @@ from typing import Any, Protocol
 from driftd_sdk.registry import ArtifactRefused, FileRegistryReader, ModelSource, sha256_file
 
 __all__ = ["ALIASES", "AliasMoves", "ArtifactRefused", "FencedOut", "ModelRegistry", "Registry",
-           "RunLedger", "sha256_file"]
+           "RunLedger", "UnknownVersion", "sha256_file"]
 
 ALIASES = ("champion", "challenger", "previous")
+
+
+class UnknownVersion(LookupError):
+    """The model has no such version (the API answers 404)."""
 
 
 class FencedOut(RuntimeError):

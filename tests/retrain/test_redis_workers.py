@@ -25,6 +25,7 @@ from driftd.daemon.builders import redis_store
 from driftd.daemon.paths import registry_dir
 from driftd.retrain.redis_queue import RedisRequestQueue
 from driftd.retrain.registry import FencedOut, Registry
+from driftd.retrain.request_queue import RequestQueue
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -93,6 +94,17 @@ def test_leases_are_exclusive_and_their_tokens_grow(redis_service):
     assert two.pending() == ["m"]  # in flight until acked: a dead worker's run is not lost
     two.ack("m")
     assert two.pending() == [] and two.take("m") == []
+
+
+def test_requests_filed_in_the_directory_are_moved_into_redis(redis_service, tmp_path):
+    """`driftd retrain` without --service (or an older driftd) files a request in the
+    registry directory: a service worker must not strand it."""
+    inbox = RequestQueue(tmp_path)
+    inbox.put("m", "asked by hand")
+    queue = RedisRequestQueue(redis.Redis.from_url(redis_service.address),
+                              f"t{uuid.uuid4().hex[:8]}", 5, inbox)  # fmt: skip
+    assert queue.pending() == ["m"] and inbox.pending() == []
+    assert [r["reason"] for r in queue.take("m")] == ["asked by hand"]
 
 
 def test_two_workers_on_the_same_request_promote_once(tmp_path, redis_service):

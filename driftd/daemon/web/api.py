@@ -28,7 +28,7 @@ class Actions:
         ``requests``: the retraining request queue (default: the registry directory's)."""
         self.view = view
         self.announce = announce or Announcer(view.registry.root)
-        self.requests = requests or RequestQueue(view.registry.root)
+        self.requests = requests  # None: the registry directory's, made when first needed
 
     def silence(self, body: dict[str, Any]) -> dict[str, Any]:
         if self.view.outbox is None:
@@ -58,5 +58,6 @@ class Actions:
     def retrain(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
         if self.view.config.models[model].retrain is None:
             raise ValueError(f"{model} has no retrain section")
-        self.requests.put(model, f"API: {body.get('reason', '')}")
+        queue = self.requests or RequestQueue(self.view.registry.root)
+        queue.put(model, f"API: {body.get('reason', '')}")
         return {"model": model, "requested": True}

@@ -53,6 +53,7 @@ from driftd.daemon.web import dashboard
 from driftd.daemon.web.api import Actions
 from driftd.daemon.web.metrics import Extra, StateCollector
 from driftd.daemon.web.state_view import StateView
+from driftd.retrain.registry import UnknownVersion
 
 log = logging.getLogger("driftd.http")
 
@@ -304,10 +305,10 @@ class StatusServer:
                     if not isinstance(body, dict):
                         raise ValueError("the body must be a JSON object")
                     status, payload = server.post(url.path, body)
+                except (UnknownVersion, FileNotFoundError) as exc:  # e.g. promoting a version
+                    status, payload = 404, {"error": redact(exc)}  # that is not there
                 except (ValueError, KeyError, TypeError) as exc:  # a bad request body
                     status, payload = 400, {"error": redact(exc)}
-                except FileNotFoundError as exc:  # e.g. promoting a version that is not there
-                    status, payload = 404, {"error": redact(exc)}
                 except Exception as exc:
                     log.exception("POST %s failed", url.path)
                     status, payload = 500, {"error": redact(exc)}
