@@ -35,6 +35,15 @@ log = logging.getLogger("driftd.retrain")
 
 # Renew or delete only a lease that is still ours (its value), atomically.
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"  # noqa: E501
+# Move a model's requests into its in-flight list and return that list, atomically.
+_TAKE = """
+local items = redis.call('lrange', KEYS[1], 0, -1)
+for i = 1, #items do redis.call('rpush', KEYS[2], items[i]) end
+redis.call('del', KEYS[1])
+redis.call('srem', KEYS[3], ARGV[1])
+redis.call('sadd', KEYS[4], ARGV[1])
+return redis.call('lrange', KEYS[2], 0, -1)
+"""
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"  # noqa: E501
 
 
@@ -73,18 +82,9 @@ class RedisRequestQueue:
     def take(self, model: str) -> list[dict]:
         """The model's requests, moved into the in-flight list (kept until :meth:`ack`);
         with what a dead holder left in flight first."""
-        requests, flight = self._key("requests", model), self._key("inflight", model)
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.lrange(requests, 0, -1)
-            pipe.delete(requests)
-            pipe.srem(self._key("pending"), model)
-            new, _, _ = pipe.execute()
-        with self.client.pipeline(transaction=True) as pipe:
-            if new:
-                pipe.rpush(flight, *new)
-            pipe.sadd(self._key("inflight-models"), model)
-            pipe.lrange(flight, 0, -1)
-            taken = pipe.execute()[-1]
+        keys = [self._key("requests", model), self._key("inflight", model),
+                self._key("pending"), self._key("inflight-models")]
+        taken = self.client.eval(_TAKE, 4, *keys, model)  # one step: a crash loses nothing
         return [json.loads(r) for r in taken]
 
     def ack(self, model: str) -> None:

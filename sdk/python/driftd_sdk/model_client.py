@@ -70,6 +70,7 @@ class ModelClient:
 
     def refresh(self, version: int | None = None, sha256: str | None = None) -> bool:
         """Load ``version`` (default: the current champion) and swap it in; False if refused."""
+        target = version
         try:
             target = self._registry.champion(self.model_id) if version is None else version
             if target is None or target == self.version:
@@ -78,7 +79,7 @@ class ModelClient:
                 raise ValueError("the announced sha256 differs from the registry's")
             model = self._registry.load(self.model_id, target)
         except Exception as exc:  # the registry away, a refused artifact: keep serving
-            log.error("not swapping %s to version %s: %s", self.model_id, version, exc)
+            log.error("not swapping %s to version %s: %s", self.model_id, target, exc)
             return False
         self._current = (target, model)  # one assignment: atomic for readers
         self.swaps += 1
