@@ -25,6 +25,7 @@ from driftd_sdk.events import Event, Label, Prediction, Scalar, encode
 
 __all__ = ["DeadLetter", "Event", "EventDecoder", "Label", "Prediction", "Scalar", "encode"]
 
+
 class DeadLetter(msgspec.Struct, kw_only=True):
     """An input that could not be processed, kept with why and where it came from."""
 
@@ -153,6 +154,9 @@ class EventDecoder:
                 detail = f"model_version {event.model_version!r} is not a string or an integer"
                 return DeadLetter.of(raw, REASON_SCHEMA, detail, source, offset)
             event.model_version = int(event.model_version)
+        if isinstance(event, Prediction) and event.shadow and event.model_version is None:
+            detail = "a shadow prediction must name the challenger's model_version"
+            return DeadLetter.of(raw, REASON_SCHEMA, detail, source, offset)
         if self._known_models is not None and event.model_id not in self._known_models:
             detail = f"model_id {event.model_id[:128]!r} is not in the config"
             return DeadLetter.of(raw, REASON_UNKNOWN_MODEL, detail, source, offset)

@@ -72,6 +72,19 @@ class RollbackSpec(_Spec):
     margin: float = 0.02  # roll back when it is this much worse than the previous one
 
 
+class LiveSpec(_Spec):
+    """After the offline gates, a trial on live traffic before the challenger serves all
+    (retrain/trial.py): ``shadow`` (apps score every request with both models, the
+    challenger off the request path, and publish its prediction as a shadow event) or
+    ``ab`` (apps route ``share`` of entity keys to the challenger)."""
+
+    mode: str = "off"  # off | shadow | ab
+    share: float = 0.1  # ab: the share of entity keys the challenger serves
+    min_events: int = 500  # labeled events per arm (pairs in shadow) before a verdict
+    deadline: Duration = "7d"  # undecided by then (wall clock): rejected
+    confidence: float = 0.95  # of the time-uniform interval; 1 - the error rates' bound
+
+
 class RetrainSpec(_Spec):
     estimator: str  # import path of an estimator class or a factory function
     params: dict[str, Any] = {}
@@ -81,6 +94,7 @@ class RetrainSpec(_Spec):
     data: DataSpec = msgspec.field(default_factory=DataSpec)
     gates: GatesSpec = msgspec.field(default_factory=GatesSpec)
     rollback: RollbackSpec = msgspec.field(default_factory=RollbackSpec)
+    live: LiveSpec = msgspec.field(default_factory=LiveSpec)
     triggers: list[str] = []
     schedule: str | None = None
     # Types skops may load besides its defaults (e.g. your own transformer).
@@ -118,5 +132,20 @@ def check_retrain(spec: RetrainSpec, at: str, task: str) -> None:
             CronTrigger.from_crontab(spec.schedule)
         except ValueError as exc:
             raise ConfigError(f"{at}.schedule", f"not a crontab expression: {exc}") from None
+    check_live(spec.live, f"{at}.live", task)
     spec.search.time_budget = parse_duration(spec.search.time_budget, f"{at}.search.time_budget")
     spec.data.max_age = parse_duration(spec.data.max_age, f"{at}.data.max_age")
+
+
+def check_live(live: LiveSpec, at: str, task: str) -> None:
+    if live.mode not in ("off", "shadow", "ab"):
+        raise ConfigError(f"{at}.mode", "off, shadow or ab")
+    if live.mode != "off" and task == "regression":
+        raise ConfigError(f"{at}.mode", "live trials judge accuracy: a classification task only")
+    if not 0 < live.share < 1:
+        raise ConfigError(f"{at}.share", "a share in (0, 1)")
+    if live.min_events < 30:
+        raise ConfigError(f"{at}.min_events", "at least 30 labeled events per arm")
+    if not 0.5 <= live.confidence < 1:
+        raise ConfigError(f"{at}.confidence", "in [0.5, 1)")
+    live.deadline = parse_duration(live.deadline, f"{at}.deadline")

@@ -294,7 +294,7 @@ class Pipeline:
         self._readings = []
         self._changed = set()
         for monitor in self.monitors.values():
-            monitor.training_rows.clear()
+            monitor.saved()
 
     def restore(self) -> bool:
         """Load the last checkpoint, if any. Returns whether one was found."""

@@ -89,6 +89,8 @@ class Encoder:
             a={name: event.attributes.get(name) for name in spec.sensitive_attributes},
             v=None if event.model_version is None else str(event.model_version),
             p=event.prediction,
+            i=event.event_id,
+            s=event.shadow,
         )
 
     def label(self, event: Label) -> float:

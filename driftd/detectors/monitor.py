@@ -11,6 +11,7 @@ the store; ``snapshot()`` every detector's state under its name.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -34,6 +35,8 @@ from driftd.detectors.registry import build_detectors, reading_names, rule_templ
 from driftd.detectors.segments import SegmentDetector
 from driftd.events import Label, Prediction
 
+# The shadow lane's readings, beside the model's: "shadow.accuracy", ...
+SHADOW_PREFIX = "shadow."
 # Events queued for one batch, at most (runtime.decide_every): the sequential tests
 # decide per batch, so this bounds how long an alarm waits for its tick.
 FLUSH_AT = 128
@@ -41,8 +44,10 @@ FLUSH_AT = 128
 
 class ModelMonitor:
     def __init__(self, context: ModelContext, detectors: list[Detector] | None = None,
-                 flush_at: int = FLUSH_AT):  # fmt: skip
+                 flush_at: int = FLUSH_AT, lane: bool = False):  # fmt: skip
+        """``lane``: this is a model's shadow lane (its predictions are all shadow ones)."""
         spec = context.spec
+        self.lane = lane
         self.flush_at = flush_at
         self.context = context
         self.model_id = context.model_id
@@ -75,10 +80,20 @@ class ModelMonitor:
         self._joins: list[tuple[WaitingPrediction, float, bool, float]] = []
         self._labels: list[float] = []
         self._label_times: list[float] = []
+        # A live shadow trial's lane: the challenger's shadow predictions (same event ids
+        # as the champion's) with their own join and the same detectors; every label
+        # goes to both. Made by the first shadow prediction, dropped once it is quiet.
+        self.shadow: ModelMonitor | None = None
 
     # -- per event ----------------------------------------------------------------
 
     def on_prediction(self, event: Prediction) -> None:
+        if event.shadow and not self.lane:
+            if self.shadow is None:
+                self.shadow = ModelMonitor(self.context, flush_at=self.flush_at, lane=True)
+            self.shadow.on_prediction(event)
+            self.since_evaluation += 1
+            return
         record = self.encoder.prediction(event)
         try:
             label = self.join.add_prediction(event.event_id, event.timestamp, record)  # type: ignore[arg-type]
@@ -114,6 +129,9 @@ class ModelMonitor:
             self._joins.append((waiting, y, True, event.timestamp))  # type: ignore[arg-type]
         if len(self._labels) >= self.flush_at or len(self._joins) >= self.flush_at:
             self.flush()
+        if self.shadow is not None:
+            with contextlib.suppress(RejectedEvent):  # its duplicate: this lane's to tell
+                self.shadow.on_label(event)
 
     def flush(self) -> None:
         """Feed what is queued to the detectors: predictions, then outcomes, then labels."""
@@ -145,19 +163,35 @@ class ModelMonitor:
                 detector.update_labels(labels)
 
     def expire(self, now: float) -> list[tuple[str, float, float]]:
-        """Expire waiting joins on the stream clock; returns orphan labels."""
+        """Expire waiting joins on the stream clock; returns orphan labels (the shadow
+        lane's are not: most labels have no shadow prediction, outside a trial)."""
         self.flush()
         expired, orphans = self.join.expire(now)
         if expired:
             batch = ExpiredBatch(expired)
             for detector in self._fed["expired"]:
                 detector.update_expired(batch)
+        lane = self.shadow
+        if lane is not None:
+            lane.expire(now)
+            last = lane.last_prediction_time
+            quiet = last is None or last < now - lane.join.ttl
+            if quiet and not lane.join.predictions and not lane.training_rows:
+                self.shadow = None  # the trial is over: its lane goes
         return orphans
 
     def unsaved_training_rows(self) -> list[dict[str, Any]]:
-        """Joined training rows not yet in the store (the checkpoint clears them once saved)."""
+        """Joined training rows not yet in the store, the shadow lane's too (marked
+        ``"s"``); the checkpoint calls :meth:`saved` once they are stored."""
         self.flush()
-        return self.training_rows
+        if self.shadow is None:
+            return self.training_rows
+        return [*self.training_rows, *self.shadow.unsaved_training_rows()]
+
+    def saved(self) -> None:
+        self.training_rows.clear()
+        if self.shadow is not None:
+            self.shadow.saved()
 
     # -- per tick -----------------------------------------------------------------
 
@@ -167,6 +201,8 @@ class ModelMonitor:
         for detector in self.detectors:
             out.update(detector.readings(now))
         out.update(self.join.readings())
+        if self.shadow is not None:  # the challenger's, beside the champion's
+            out.update({f"{SHADOW_PREFIX}{k}": v for k, v in self.shadow.readings(now).items()})
         # Plain floats only, NaN as None: readings go to JSON, Prometheus and rules.
         return {k: None if v is None or v != v else float(v) for k, v in out.items()}
 
@@ -197,6 +233,8 @@ class ModelMonitor:
         state["join"] = self.join.snapshot()
         state["counts"] = dict(self.counts)
         state["last_prediction_time"] = self.last_prediction_time
+        if self.shadow is not None:
+            state["shadow"] = self.shadow.snapshot()
         return state
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -207,3 +245,7 @@ class ModelMonitor:
             self.join.restore(state["join"])
         self.counts = dict(state.get("counts", self.counts))
         self.last_prediction_time = state.get("last_prediction_time")
+        self.shadow = None
+        if state.get("shadow") is not None:
+            self.shadow = ModelMonitor(self.context, flush_at=self.flush_at, lane=True)
+            self.shadow.restore(state["shadow"])

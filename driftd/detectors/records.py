@@ -27,10 +27,17 @@ class TrainingInputs(msgspec.Struct, array_like=True, gc=False):
     a: dict[str, Any]
     v: str | None = None
     p: Any = None
+    i: str | None = None  # the event id (pairs a shadow prediction with the champion's)
+    s: bool = False  # a shadow prediction (live trial), never a training row
 
     def row(self, label: Any) -> dict[str, Any]:
-        """The labeled row as the store keeps it (``{"t", "x", "a", "v", "p", "y"}``)."""
-        return {"t": self.t, "x": self.x, "a": self.a, "v": self.v, "p": self.p, "y": label}
+        """The labeled row as the store keeps it (``{"t", "x", "a", "v", "p", "y", "i"}``,
+        and ``"s": true`` for a shadow prediction's)."""
+        row = {"t": self.t, "x": self.x, "a": self.a, "v": self.v, "p": self.p, "y": label,
+               "i": self.i}  # fmt: skip
+        if self.s:
+            row["s"] = True
+        return row
 
 
 class WaitingPrediction(msgspec.Struct, array_like=True, gc=False):

@@ -51,6 +51,16 @@ def promotion_event(
     }  # fmt: skip
 
 
+def trial_event(kind: str, model: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The trial's events for apps: ``challenger_started`` (load the challenger: shadow
+    or A/B) and ``challenger_ended`` (drop it; a win is announced as "model_promoted")."""
+    return {
+        "type": kind, "model_id": model, "version": record["version"],
+        "mode": record["mode"], "share": record["share"], "sha256": record["sha256"],
+        "status": record["status"], "timestamp": time.time(),
+    }  # fmt: skip
+
+
 def switch_champion(
     registry: ModelRegistry,
     model: str,

@@ -140,7 +140,10 @@ def assemble(
     spec: ModelSpec, reference: Reference | None, rows: list[dict[str, Any]]
 ) -> TrainingData:
     data = spec.retrain.data  # type: ignore[union-attr]
-    rows = sorted(rows, key=lambda row: row["t"])[-data.max_rows :]
+    # A shadow prediction's row repeats its request's inputs (the champion's row has
+    # them): training on both would count every shadowed request twice.
+    rows = sorted((row for row in rows if not row.get("s")), key=lambda row: row["t"])
+    rows = rows[-data.max_rows :]
     if rows:
         newest = rows[-1]["t"]
         rows = [row for row in rows if row["t"] >= newest - float(data.max_age)]

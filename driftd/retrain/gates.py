@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -80,18 +81,25 @@ def paired_bootstrap(name: str, y, challenger: tuple, champion: tuple, rounds: i
 
 def group_gaps(frame: Frame, y_hat: np.ndarray, task: str, positive: Any) -> dict[str, float]:
     """Per sensitive attribute: the spread between groups of accuracy/MAE and selection rate."""
+    groups = {attribute: frame.groups[attribute].to_numpy() for attribute in frame.groups.columns}
+    return gaps_of(frame.y, y_hat, groups, task, positive)
+
+
+def gaps_of(y: np.ndarray, y_hat: np.ndarray, groups: Mapping[str, np.ndarray], task: str,
+            positive: Any) -> dict[str, float]:  # fmt: skip
+    """:func:`group_gaps` on arrays: ``groups`` maps each attribute to its values as text
+    ("" when absent); groups of fewer than 10 events are left out."""
     gaps: dict[str, float] = {}
-    for attribute in frame.groups.columns:
-        values = frame.groups[attribute].to_numpy()
+    for attribute, values in groups.items():
         quality, selection = [], []
         for group in np.unique(values[values != ""]):
             mask = values == group
             if mask.sum() < 10:
                 continue
             if task == "regression":
-                quality.append(float(np.mean(np.abs(frame.y[mask] - y_hat[mask]))))
+                quality.append(float(np.mean(np.abs(y[mask] - y_hat[mask]))))
             else:
-                quality.append(float(np.mean(frame.y[mask] == y_hat[mask])))
+                quality.append(float(np.mean(y[mask] == y_hat[mask])))
                 if task == "binary":
                     selection.append(float(np.mean(y_hat[mask] == positive)))
         if len(quality) >= 2:

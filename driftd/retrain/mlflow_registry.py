@@ -32,7 +32,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from driftd_sdk.mlflow_registry import ARTIFACT, META, SHA256_TAG, MlflowRegistryReader
+from driftd_sdk.mlflow_registry import (
+    ARTIFACT,
+    META,
+    SHA256_TAG,
+    TRIAL_TAG,
+    MlflowRegistryReader,
+)
 
 from driftd.retrain.registry import ALIASES, AliasMoves, FencedOut, RunLedger, sha256_file
 
@@ -157,6 +163,10 @@ class MlflowRegistry(MlflowRegistryReader, AliasMoves, RunLedger):
             raise FencedOut(f"{model}: lease token {token} is older than {self._seen(model)}: "
                             "another worker took the model over")  # fmt: skip
         yield
+
+    def set_trial(self, model: str, record: dict[str, Any]) -> None:
+        self.client.set_registered_model_tag(self._registered_model(model), TRIAL_TAG,
+                                             json.dumps(record, sort_keys=True))  # fmt: skip
 
     def attach_report(self, model: str, version: int, directory: Path) -> None:
         """Log the run's report (report.json, report.html) to the version's MLflow run."""

@@ -33,7 +33,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from driftd_sdk.registry import ArtifactRefused, FileRegistryReader, ModelSource, sha256_file
+from driftd_sdk.registry import (
+    TRIAL_FILE,
+    ArtifactRefused,
+    FileRegistryReader,
+    ModelSource,
+    sha256_file,
+)
 
 __all__ = ["ALIASES", "AliasMoves", "ArtifactRefused", "FencedOut", "ModelRegistry", "Registry",
            "RunLedger", "UnknownVersion", "sha256_file"]
@@ -92,6 +98,11 @@ class ModelRegistry(ModelSource, Protocol):
     def claim(self, model: str, token: int) -> None: ...
 
     def fenced(self, model: str, token: int | None) -> contextlib.AbstractContextManager: ...
+
+    def trial(self, model: str) -> dict[str, Any] | None: ...
+
+    def set_trial(self, model: str, record: dict[str, Any]) -> None:
+        """Open, update or close (``status`` other than running) the live trial."""
 
 
 class AliasMoves:
@@ -234,6 +245,9 @@ class Registry(FileRegistryReader, AliasMoves, RunLedger):
                     continue
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
+
+    def set_trial(self, model: str, record: dict[str, Any]) -> None:
+        _write_json_atomic(self._model_dir(model) / TRIAL_FILE, record)
 
     def set_aliases(self, model: str, **changes: int | None) -> dict[str, int]:
         aliases: dict[str, int | None] = dict(self.aliases(model))

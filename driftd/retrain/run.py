@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from driftd import __version__
-from driftd.config import Config
+from driftd.config import Config, ModelSpec
 from driftd.reference import load_reference
+from driftd.retrain import trial
 from driftd.retrain.dataset import REFERENCE_HOLDOUT, Frame, assemble
 from driftd.retrain.gates import judge
 from driftd.retrain.online import RiverModel
@@ -44,7 +45,7 @@ Progress = Callable[[str, int, int], None]
 class RunResult:
     run_id: str
     model: str
-    status: str  # promoted | rejected | failed
+    status: str  # promoted | trial (on live trial, trial.py) | rejected | failed
     version: int | None = None
     champion_before: int | None = None
     champion_after: int | None = None
@@ -86,6 +87,20 @@ def continue_online(champion: Any, train: Frame, meta: dict[str, Any]) -> tuple[
         "seconds": time.perf_counter() - started, "n_jobs": 1, "folds": 0,
         "rows_learned": int(newer.sum()),
     }  # fmt: skip
+
+
+def open_trial(registry: ModelRegistry, spec: ModelSpec, model: str, version: int,
+               champion: int, run_id: str, since: float | None) -> dict[str, Any]:  # fmt: skip
+    """Put ``version`` on live trial against ``champion``; a trial still running is
+    superseded (its challenger is older than this one)."""
+    running = registry.trial(model)
+    if running is not None:
+        registry.set_trial(model, {**running, "status": "superseded", "closed_at": time.time(),
+                                   "why": f"superseded by version {version}"})  # fmt: skip
+    record = trial.open_record(spec, version, champion, registry.sha256(model, version), run_id,
+                               since)  # fmt: skip
+    registry.set_trial(model, record)
+    return record
 
 
 def retrain(
@@ -157,8 +172,15 @@ def retrain(
         }  # fmt: skip
         step("register")
         result.version = registry.register(model_id, challenger, meta)
+        live = retrain_spec.live.mode != "off" and result.champion_before is not None
         with registry.fenced(model_id, token):  # a newer lease holder: no alias moves
-            if verdict["passed"]:
+            if verdict["passed"] and live:  # the champion stays until the trial decides
+                registry.set_aliases(model_id, challenger=result.version)
+                report["trial"] = open_trial(registry, spec, model_id, result.version,
+                                             result.champion_before, run_id,  # type: ignore[arg-type]
+                                             data.window.get("live_to"))  # fmt: skip
+                result.status = "trial"
+            elif verdict["passed"]:
                 registry.promote(model_id, result.version)
                 result.status = "promoted"
             else:

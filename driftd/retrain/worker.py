@@ -5,6 +5,8 @@ APScheduler 3.x drives three kinds of jobs:
   fires, by ``driftd retrain MODEL``, or by the cron jobs) and run them, one model at a
   time under the model's lock; requests arriving meanwhile are coalesced into one;
 - per model with ``retrain.schedule``, a cron job that files a request;
+- every 30 s, the live trials (trial.py): a challenger on shadow or A/B trial is
+  promoted, rejected or left running on the joined rows so far;
 - every 30 s, the rollback check: a champion promoted by this worker whose live accuracy
   (labeled events attributed to its version) falls more than ``rollback.margin`` below
   the previous champion's over ``rollback.window`` events is rolled back.
@@ -21,21 +23,25 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from driftd.alerts.dispatch import Dispatcher
 from driftd.alerts.model import Alert, dedup_key
 from driftd.config import Config
-from driftd.retrain.announce import Announce, promotion_event
+from driftd.retrain.announce import Announce, promotion_event, trial_event
 from driftd.retrain.registry import ModelRegistry
 from driftd.retrain.request_queue import RequestQueue
 from driftd.retrain.run import Progress, RunResult, retrain
-from driftd.store import Store
+from driftd.retrain.trial import Verdict
+from driftd.retrain.trial import judge as judge_trial
+from driftd.store import LABELED_LIMIT, Store
 
 log = logging.getLogger("driftd.retrain")
 
 ProgressFor = Callable[[str], Progress | None]
-SEVERITY = {"promoted": "info", "rejected": "warning", "failed": "critical"}
+TRIAL_CHECK_EVERY = 30  # seconds between looks at the running live trials
+SEVERITY = {"promoted": "info", "trial": "info", "rejected": "warning", "failed": "critical"}
 
 
 class RetrainWorker:
@@ -74,7 +80,12 @@ class RetrainWorker:
                 if lease is None:  # another worker is on it; the request waits
                     continue
                 reasons = self.queue.take(model)
-                if reasons:
+                on_trial = self.registry.trial(model)
+                if reasons and on_trial is not None:  # the trial is the answer to them
+                    why = "; ".join(r["reason"] for r in reasons)
+                    log.info("%s: version %s is on live trial; not retraining for: %s", model,
+                             on_trial["version"], why)  # fmt: skip
+                elif reasons:
                     results.append(self.run(model, reasons, progress and progress(model),
                                             lease.token))  # fmt: skip
                 self.queue.ack(model)  # not reached if this process dies: the next runs it
@@ -97,6 +108,9 @@ class RetrainWorker:
                 self.registry, result.model, result.version, result.champion_before,  # type: ignore[arg-type]
                 "retrained", run_id=result.run_id,
             ))  # fmt: skip
+        elif result.status == "trial":
+            self.announce(trial_event("challenger_started", result.model,
+                                      result.report["trial"]))  # fmt: skip
         gates = result.report.get("gates", {})
         why = "; ".join(
             f"{name}: {v['why']}" for name, v in gates.get("verdicts", {}).items()
@@ -105,6 +119,9 @@ class RetrainWorker:
         description = {
             "promoted": f"Version {result.version} is the new champion (was "
             f"{result.champion_before}).",
+            "trial": f"Version {result.version} passed the offline gates and is on live "
+            f"{result.report.get('trial', {}).get('mode')} trial against version "
+            f"{result.champion_before}, which keeps serving until the trial decides.",
             "rejected": f"Version {result.version} did not pass the gates ({why}); the "
             f"champion stays {result.champion_before}.",
             "failed": f"Retraining failed: {result.error}. The champion is untouched.",
@@ -127,6 +144,68 @@ class RetrainWorker:
         )  # fmt: skip
         self.dispatcher.dispatch([alert])
 
+    # -- live trials ------------------------------------------------------------------
+
+    def check_trials(self, now: float | None = None) -> list[Verdict]:
+        """Judge every running trial on the joined rows so far; act on a decision."""
+        verdicts = []
+        for model in self.models():
+            if self.registry.trial(model) is None:
+                continue
+            with self.queue.lock(model) as lease:
+                record = self.registry.trial(model)  # again: under the lock
+                if lease is None or record is None:
+                    continue
+                if self.registry.champion(model) != record["champion"]:  # moved by hand
+                    closed = {**record, "status": "cancelled", "closed_at": time.time(),
+                              "why": "the champion was changed by hand"}  # fmt: skip
+                    self.registry.set_trial(model, closed)
+                    self.announce(trial_event("challenger_ended", model, closed))
+                    continue
+                rows = self.store.labeled_rows(model, LABELED_LIMIT)
+                verdict = judge_trial(self.config.models[model], record, rows, now)
+                verdicts.append(verdict)
+                if verdict.decision == "continue":
+                    self.registry.set_trial(model, {**record, "last": msgspec.to_builtins(verdict)})
+                    continue
+                if lease.token is not None:
+                    self.registry.claim(model, lease.token)
+                with self.registry.fenced(model, lease.token):
+                    self._conclude(model, record, verdict)
+        return verdicts
+
+    def _conclude(self, model: str, record: dict[str, Any], verdict: Verdict) -> None:
+        """Promote or drop the challenger, close the trial, tell apps and people."""
+        version, champion = record["version"], record["champion"]
+        promote = verdict.decision == "promote"
+        if promote:
+            self.registry.promote(model, version)
+        status = "promoted" if promote else "rejected"
+        closed = {**record, "status": status, "closed_at": time.time(), "why": verdict.why,
+                  "last": msgspec.to_builtins(verdict)}  # fmt: skip
+        self.registry.set_trial(model, closed)
+        self.registry.record_run(model, {
+            "run_id": record["run_id"], "status": status, "version": version,
+            "stage": f"live {record['mode']}", "finished_at": closed["closed_at"],
+            "seconds": round(closed["closed_at"] - record["started_at"], 3),
+            "champion_before": champion, "champion_after": self.registry.champion(model),
+        })  # fmt: skip
+        if promote:
+            reason = f"live {record['mode']} trial"
+            self.announce(promotion_event(self.registry, model, version, champion, reason,
+                                          run_id=record["run_id"]))  # fmt: skip
+            text = (
+                f"Version {version} won its live {record['mode']} trial and is the new "
+                f"champion (was {champion}): {verdict.why}."
+            )
+        else:
+            self.announce(trial_event("challenger_ended", model, closed))
+            text = (
+                f"Version {version} lost its live {record['mode']} trial; version "
+                f"{champion} stays champion: {verdict.why}."
+            )
+        self._alert(model, f"trial-{status}", SEVERITY[status], float(version), text)
+
     # -- rollback ---------------------------------------------------------------------
 
     def check_rollbacks(self) -> list[str]:
@@ -137,7 +216,8 @@ class RetrainWorker:
             champion, previous = aliases.get("champion"), aliases.get("previous")
             if champion is None or previous is None:
                 continue
-            rows = self.store.labeled_rows(model, 4 * spec.rollback.window)  # type: ignore[union-attr]
+            rows = [r for r in self.store.labeled_rows(model, 8 * spec.rollback.window)  # type: ignore[union-attr]
+                    if not r.get("s")]  # fmt: skip
             new = _accuracy([r for r in rows if r.get("v") == str(champion)],
                             spec.rollback.window)  # type: ignore[union-attr]  # fmt: skip
             old = _accuracy([r for r in rows if r.get("v") == str(previous)],
@@ -161,6 +241,8 @@ class RetrainWorker:
                           id="requests", max_instances=1, coalesce=True)  # fmt: skip
         scheduler.add_job(self._safe(self.check_rollbacks), "interval", seconds=30,
                           id="rollbacks", max_instances=1, coalesce=True)  # fmt: skip
+        scheduler.add_job(self._safe(self.check_trials), "interval", seconds=TRIAL_CHECK_EVERY,
+                          id="trials", max_instances=1, coalesce=True)  # fmt: skip
         for model in self.models():
             cron = self.config.models[model].retrain.schedule  # type: ignore[union-attr]
             if cron:

@@ -27,6 +27,9 @@ class Prediction(msgspec.Struct, kw_only=True, tag="prediction", tag_field="type
     score: float | dict[str, float] | None = None
     attributes: dict[str, Any] = {}
     latency_ms: float | None = None
+    # A challenger's prediction for the same request (same event_id) during a live
+    # shadow trial: monitored as that version's, never as the model's own traffic.
+    shadow: bool = False
 
 
 class Label(msgspec.Struct, kw_only=True, tag="label", tag_field="type"):

@@ -21,6 +21,7 @@ from typing import Any
 from driftd_sdk.registry import DEFAULT_TRUSTED, ArtifactRefused, load_checked
 
 SHA256_TAG = "driftd.sha256"
+TRIAL_TAG = "driftd.trial"  # the registered model's live trial, as JSON
 ARTIFACT = "model.skops"
 META = "meta.json"
 
@@ -65,6 +66,17 @@ class MlflowRegistryReader:
 
     def champion(self, model: str) -> int | None:
         return self.aliases(model).get("champion")
+
+    def trial(self, model: str) -> dict[str, Any] | None:
+        """The live trial, kept as the registered model's ``driftd.trial`` tag."""
+        try:
+            tags = self.client.get_registered_model(self.registered_name(model)).tags
+        except Exception as exc:
+            if _missing(exc):
+                return None
+            raise
+        record = json.loads(tags.get(TRIAL_TAG) or "null")
+        return record if record and record.get("status") == "running" else None
 
     def versions(self, model: str) -> list[int]:
         name = self.registered_name(model).replace("'", "\\'")

@@ -6,17 +6,47 @@ pickle); ``driftd-sdk[mlflow]`` to read the champion from MLflow's model registr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import queue
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from driftd_sdk.kafka import bootstrap_settings, open_reader
 from driftd_sdk.registry import FileRegistryReader, ModelSource
 
 log = logging.getLogger("driftd_sdk.model_client")
+
+ShadowSink = Callable[[int, Any], None]  # (challenger version, its prediction)
+SHADOW_QUEUE = 1000  # requests waiting for the shadow scorer; past it they are skipped
+
+
+class Served(NamedTuple):
+    """What answered a request: publish ``version`` as the prediction's model_version."""
+
+    version: int
+    prediction: Any
+
+
+class Trial(NamedTuple):
+    """The challenger on live trial, loaded: its record (mode, share) and model."""
+
+    version: int
+    mode: str  # shadow | ab
+    share: float
+    model: Any
+
+
+def bucket(model_id: str, version: int, key: str) -> float:
+    """Where an entity key falls in [0, 1) for a trial of ``version``: the same key
+    always lands in the same arm of one trial (a user sees one model), and each trial
+    draws its arms anew. blake2b, not ``hash()``: the same in every process."""
+    digest = hashlib.blake2b(f"{model_id}\0{version}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
 
 
 class ModelClient:
@@ -33,6 +63,18 @@ class ModelClient:
     in the background, and only then swapped in with one reference assignment: requests
     in flight finish on the old model, new ones get the new one, none is dropped. A
     version that fails its checks is refused and the current one keeps serving.
+
+    During a live trial of a challenger (``retrain.live``), :meth:`serve` does the
+    app's part: in ``ab`` mode it routes the trial's share of entity keys to the
+    challenger (by a hash of the key: deterministic); in ``shadow`` mode the champion
+    answers and the challenger scores the same input on a background thread, off the
+    request path, handing its prediction to ``shadow`` (publish it as a shadow event).
+
+        served = client.serve(X, key=user_id, shadow=lambda version, y: publisher.
+            publish_prediction(model, features, y[0], event_id=event_id,
+                               model_version=version, shadow=True))
+        publisher.publish_prediction(model, features, served.prediction[0],
+                                     event_id=event_id, model_version=served.version)
     """
 
     def __init__(
@@ -50,9 +92,16 @@ class ModelClient:
         if version is None:
             raise LookupError(f"{model_id!r} has no champion in {registry}")
         self._current: tuple[int, Any] = (version, self._registry.load(model_id, version))
+        self._trial: Trial | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._shadow_queue: queue.Queue[tuple[Trial, Any, ShadowSink]] = queue.Queue(SHADOW_QUEUE)
+        self._lock = threading.Lock()
+        self._scorer_started = False
         self.swaps = 0
+        # The shadow scorer's account: scored, skipped (queue full), failed, seconds spent.
+        self.shadow_stats = {"scored": 0, "skipped": 0, "failed": 0, "seconds": 0.0}
+        self.sync_trial()
 
     @property
     def version(self) -> int:
@@ -67,6 +116,91 @@ class ModelClient:
 
     def predict_proba(self, X: Any) -> Any:
         return self._current[1].predict_proba(X)
+
+    @property
+    def trial(self) -> Trial | None:
+        return self._trial
+
+    def serve(self, X: Any, key: str | None = None, shadow: ShadowSink | None = None) -> Served:
+        """Predict for one request, as the running trial says (none: the champion).
+        ``key``: the entity the A/B split is by (a user, an account); ``shadow``: called
+        with (version, prediction) on the shadow scorer's thread."""
+        version, model = self._current
+        trial = self._trial
+        if (trial is not None and trial.mode == "ab" and key is not None
+                and bucket(self.model_id, trial.version, key) < trial.share):  # fmt: skip
+            return Served(trial.version, trial.model.predict(X))
+        served = Served(version, model.predict(X))
+        if trial is not None and trial.mode == "shadow" and shadow is not None:
+            try:  # never waits: a full queue skips this request's shadow score
+                self._shadow_queue.put_nowait((trial, X, shadow))
+            except queue.Full:
+                self.shadow_stats["skipped"] += 1
+            else:
+                self._start_shadow_scorer()
+        return served
+
+    def _start_shadow_scorer(self) -> None:
+        if self._scorer_started:
+            return
+        with self._lock:
+            if not self._scorer_started:
+                self._start(self._score_shadows, "driftd-shadow")
+                self._scorer_started = True
+
+    def _score_shadows(self) -> None:
+        while not self._stop.is_set():
+            try:
+                trial, X, sink = self._shadow_queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            started = time.perf_counter()
+            try:
+                prediction = trial.model.predict(X)
+                self.shadow_stats["seconds"] += time.perf_counter() - started
+                sink(trial.version, prediction)
+                self.shadow_stats["scored"] += 1
+            except Exception as exc:  # the app's request was answered; count and go on
+                self.shadow_stats["failed"] += 1
+                log.warning("shadow scoring with %s v%s failed: %s", self.model_id,
+                            trial.version, exc)  # fmt: skip
+            finally:
+                self._shadow_queue.task_done()
+
+    def drain_shadow(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued shadow score was handed on (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._shadow_queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    def sync_trial(self, record: Mapping[str, Any] | None = None) -> None:
+        """Follow the registry's live trial (or ``record``, from an event): load the
+        challenger it names (checked like any version), or drop it when it ended."""
+        if record is None:
+            reader = getattr(self._registry, "trial", None)
+            record = reader(self.model_id) if reader is not None else None
+        if record is None or record.get("status", "running") != "running":
+            ended = None if record is None else int(record["version"])
+            if self._trial is not None and ended in (None, self._trial.version):
+                log.info("%s: the trial of version %s ended", self.model_id, self._trial.version)
+                self._trial = None
+            return
+        version = int(record["version"])
+        if self._trial is not None and self._trial.version == version:
+            return
+        try:
+            announced = record.get("sha256")
+            if announced and self._registry.sha256(self.model_id, version) != announced:
+                raise ValueError("the announced sha256 differs from the registry's")
+            model = self._registry.load(self.model_id, version)
+        except Exception as exc:  # the champion serves alone
+            log.error("not trying %s version %s live: %s", self.model_id, version, exc)
+            return
+        self._trial = Trial(version, str(record["mode"]), float(record.get("share", 1.0)), model)
+        log.info("%s: version %s on live %s trial", self.model_id, version, record["mode"])
 
     def refresh(self, version: int | None = None, sha256: str | None = None) -> bool:
         """Load ``version`` (default: the current champion) and swap it in; False if refused."""
@@ -84,13 +218,24 @@ class ModelClient:
         self._current = (target, model)  # one assignment: atomic for readers
         self.swaps += 1
         log.info("%s now serves version %s", self.model_id, target)
+        if self._trial is not None and self._trial.version == target:
+            self._trial = None  # the challenger won: it is the champion now
         return True
 
     def handle_event(self, event: Mapping[str, Any]) -> bool:
-        """React to one event of the models topic: a promotion of this model swaps."""
-        if event.get("type") != "model_promoted" or event.get("model_id") != self.model_id:
+        """React to one event of the models topic: a promotion of this model swaps; a
+        trial's start loads the challenger, its end drops it."""
+        if event.get("model_id") != self.model_id:
             return False
-        return self.refresh(int(event["version"]), event.get("sha256"))
+        kind = event.get("type")
+        if kind in ("challenger_started", "challenger_ended"):
+            self.sync_trial(event)
+            return True
+        if kind != "model_promoted":
+            return False
+        swapped = self.refresh(int(event["version"]), event.get("sha256"))
+        self.sync_trial()  # a promotion by hand may have ended a trial
+        return swapped
 
     def watch(self, interval: float = 5.0) -> None:
         """Poll the registry's champion alias (no Kafka needed)."""
@@ -98,6 +243,7 @@ class ModelClient:
         def loop() -> None:
             while not self._stop.wait(interval):
                 self.refresh()
+                self.sync_trial()
 
         self._start(loop)
 
@@ -130,8 +276,8 @@ class ModelClient:
 
         self._start(loop)
 
-    def _start(self, target: Any) -> None:
-        thread = threading.Thread(target=target, name="driftd-model-client", daemon=True)
+    def _start(self, target: Any, name: str = "driftd-model-client") -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
 

@@ -189,8 +189,11 @@ class Publisher:
         model_version: str | int | None = None,
         attributes: Mapping[str, Any] | None = None,
         latency_ms: float | None = None,
+        shadow: bool = False,
     ) -> str:
-        """Publish one prediction; returns its event_id (pass it to publish_label later)."""
+        """Publish one prediction; returns its event_id (pass it to publish_label later).
+        ``shadow``: a challenger's prediction for a request already published (the same
+        event_id), during a live shadow trial (``ModelClient.serve`` does this)."""
         event_id = event_id or uuid.uuid4().hex
         try:
             event = Prediction(
@@ -203,6 +206,7 @@ class Publisher:
                 score=dict(score) if isinstance(score, Mapping) else score,
                 attributes=dict(attributes or {}),
                 latency_ms=latency_ms,
+                shadow=shadow,
             )
             self._enqueue(self.topics.predictions, model_id, encode(event))
         except Exception as exc:  # e.g. an unserialisable feature value: the app goes on

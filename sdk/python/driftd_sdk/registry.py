@@ -29,6 +29,9 @@ DEFAULT_TRUSTED = (
 )
 
 
+TRIAL_FILE = "trial.json"  # the live trial's record, beside aliases.json
+
+
 class ArtifactRefused(RuntimeError):
     """The artifact failed its hash check or would load untrusted types."""
 
@@ -76,6 +79,10 @@ class ModelSource(Protocol):
     def load(self, model: str, version: int) -> Any:
         """The estimator, checked (raises :class:`ArtifactRefused`)."""
 
+    def trial(self, model: str) -> dict[str, Any] | None:
+        """The challenger on live trial (``version``, ``mode``: shadow or ab, ``share``,
+        ``sha256``), or None."""
+
 
 class FileRegistryReader:
     """driftd's registry directory, read-only. Layout under the registry directory::
@@ -83,6 +90,7 @@ class FileRegistryReader:
         <model>/versions/<n>/model.skops     the artifact (skops: no pickle)
         <model>/versions/<n>/meta.json       params, metrics, gate verdicts, sha256, ...
         <model>/aliases.json                 {"champion": n, "challenger": m, "previous": k}
+        <model>/trial.json                   the challenger on live trial, if any
     """
 
     def __init__(self, root: str | Path, trusted_types: list[str] | None = None):
@@ -123,3 +131,10 @@ class FileRegistryReader:
 
     def champion(self, model: str) -> int | None:
         return self.aliases(model).get("champion")
+
+    def trial(self, model: str) -> dict[str, Any] | None:
+        try:
+            record = json.loads((self._model_dir(model) / TRIAL_FILE).read_text())
+        except FileNotFoundError:
+            return None
+        return record if record.get("status") == "running" else None

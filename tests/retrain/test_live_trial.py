@@ -1,0 +1,187 @@
+"""Live trials end to end: the worker puts a challenger on trial, an app serving through
+ModelClient routes (A/B) or shadows it and publishes, the embedded daemon joins the
+labels, and the worker's trial check promotes or rejects on them."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from driftd_sdk import ModelClient, Publisher
+from driftd_sdk.model_client import bucket
+from retrain.helpers import draw, store_rows
+from retrain.test_retrain_loop import FEATURES, alerts, make, pre_shift_champion
+from scipy import stats
+from sklearn.metrics import accuracy_score
+
+from driftd.consumers.local import LocalBroker, LocalSource
+from driftd.daemon.embedded import build_pipeline, run_source
+from driftd.daemon.paths import registry_dir
+
+pytestmark = pytest.mark.slow
+
+TRAINED_UNTIL = time.time() - 20 * 86400  # the run's rows end here; live traffic after
+LIVE = time.time() - 86400  # predictions stamped within a day of now are believed
+
+
+def on_trial(tmp_path, live: str):
+    """A pre-shift champion, six thousand post-shift labeled events, one run: the
+    challenger passes the offline gates and goes on trial."""
+    _path, config, store, registry, worker, events = make(tmp_path, live=live)
+    champion = pre_shift_champion(registry)
+    store_rows(store, draw(6000, shifted=True, seed=11), version=str(champion),
+               start=TRAINED_UNTIL - 6000)
+    worker.queue.put("credit", "alert accuracy-drop on accuracy")
+    (result,) = worker.run_pending()
+    assert result.status == "trial", result.report.get("gates")
+    return config, store, registry, worker, events, champion, result.version
+
+
+def serve(client: ModelClient, n: int, seed: int, start: float, shadow: bool):
+    """The app: serve ``n`` post-shift requests through the client, publish each
+    prediction with the version that answered (and the challenger's shadow prediction),
+    then every label. Returns the broker and what was served."""
+    broker = LocalBroker()
+    publisher = Publisher.embedded(broker)
+    lock = threading.Lock()  # the embedded bus is fed from the app and the shadow thread
+    frame = draw(n, shifted=True, seed=seed)
+    served = []
+    for i, row in enumerate(frame.itertuples()):
+        features = {"x1": row.x1, "x2": row.x2, "color": row.color}
+        event_id = f"req-{seed}-{i}"
+        t = start + i
+
+        def sink(version: int, y, features=features, event_id=event_id, t=t,
+                 sex=row.sex) -> None:  # fmt: skip
+            with lock:
+                publisher.publish_prediction("credit", features, int(y[0]), event_id=event_id,
+                                             timestamp=t, model_version=version,
+                                             attributes={"sex": sex}, shadow=True)  # fmt: skip
+
+        answer = client.serve(frame.iloc[[i]][FEATURES], key=f"user-{i}",
+                              shadow=sink if shadow else None)  # fmt: skip
+        with lock:
+            publisher.publish_prediction("credit", features, int(answer.prediction[0]),
+                                         event_id=event_id, timestamp=t,
+                                         model_version=answer.version,
+                                         attributes={"sex": row.sex})  # fmt: skip
+        served.append((event_id, answer.version, int(answer.prediction[0]), int(row.label)))
+    assert client.drain_shadow()
+    for i, row in enumerate(frame.itertuples()):
+        publisher.publish_label("credit", f"req-{seed}-{i}", int(row.label),
+                                timestamp=start + i + 60)  # fmt: skip
+    return broker, served
+
+
+def test_shadow_trial_promotes_on_live_labels_and_the_app_hot_swaps(tmp_path):
+    config, store, registry, worker, events, champion, version = on_trial(
+        tmp_path, "{mode: shadow, min_events: 300}"
+    )
+    # The champion serves; the trial is recorded and announced.
+    assert registry.champion("credit") == champion
+    assert registry.aliases("credit")["challenger"] == version
+    assert registry.trial("credit")["mode"] == "shadow"
+    assert events[-1]["type"] == "challenger_started" and events[-1]["version"] == version
+    client = ModelClient(str(registry_dir(config)), "credit")
+    assert client.trial is not None and client.trial.version == version
+
+    broker, served = serve(client, 1500, seed=21, start=LIVE, shadow=True)
+    assert {v for _, v, _, _ in served} == {champion}  # shadow: the champion answers all
+    assert client.shadow_stats["scored"] == 1500 and client.shadow_stats["skipped"] == 0
+    pipeline = build_pipeline(config, quiet=True)
+    run_source(pipeline, LocalSource(broker))
+    readings = store.latest_readings("credit")[1]
+    # The shadow lane: the challenger's predictions and the same labels, its own readings;
+    # the champion's readings count only its own predictions.
+    assert readings["shadow.events.predictions"] == 1500
+    assert readings["events.predictions"] == 1500
+    challenger = registry.load("credit", version)
+    frame = draw(1500, shifted=True, seed=21)
+    oracle = accuracy_score(frame["label"], challenger.predict(frame[FEATURES]))
+    # Accuracy over the window's last labeled events (joined in label order), both lanes.
+    last = frame.iloc[-config.models["credit"].windows.size :]
+    champion_model = registry.load("credit", champion)
+    assert readings["shadow.accuracy"] == pytest.approx(
+        accuracy_score(last["label"], challenger.predict(last[FEATURES])), abs=1e-9)
+    assert readings["accuracy"] == pytest.approx(
+        accuracy_score(last["label"], champion_model.predict(last[FEATURES])), abs=1e-9)
+    assert readings["shadow.accuracy"] > readings["accuracy"] + 0.1
+
+    (verdict,) = worker.check_trials()
+    assert verdict.decision == "promote", verdict.why
+    # The interval's estimate: the accuracy difference on the same events (sklearn).
+    difference = oracle - accuracy_score(frame["label"], champion_model.predict(frame[FEATURES]))
+    assert verdict.interval.estimate == pytest.approx(difference, abs=1e-9)
+    assert verdict.interval.challenger_events == 1500
+    assert registry.champion("credit") == version and registry.trial("credit") is None
+    promoted = events[-1]
+    assert promoted["type"] == "model_promoted" and promoted["reason"] == "live shadow trial"
+    client.handle_event(promoted)
+    assert client.version == version and client.trial is None
+    assert [a["rule"] for a in alerts(tmp_path)][-2:] == ["retrain-trial", "trial-promoted"]
+    assert [r["status"] for r in registry.runs("credit")] == ["trial", "promoted"]
+    client.close()
+
+
+def test_ab_trial_routes_a_share_of_keys_by_hash(tmp_path):
+    config, _store, registry, worker, _events, champion, version = on_trial(
+        tmp_path, "{mode: ab, share: 0.3, min_events: 200}"
+    )
+    client = ModelClient(str(registry_dir(config)), "credit")
+    broker, served = serve(client, 2000, seed=22, start=LIVE, shadow=False)
+    versions = np.array([v for _, v, _, _ in served])
+    routed = int((versions == version).sum())
+    # The share, within a two-sided binomial test at 0.001; the same key, the same arm.
+    assert stats.binomtest(routed, len(versions), 0.3).pvalue > 0.001
+    expected = [bucket("credit", version, f"user-{i}") < 0.3 for i in range(len(versions))]
+    assert list(versions == version) == expected
+    pipeline = build_pipeline(config, quiet=True)
+    run_source(pipeline, LocalSource(broker))
+    (verdict,) = worker.check_trials()
+    # Per arm, the accuracies the verdict rests on are sklearn's on the served predictions
+    # (the champion's from the challenger's first request on: the same stretch of time).
+    first = int(np.argmax(versions == version))
+    arms = {v: [(p, y) for _, version_, p, y in served[first:] if version_ == v]
+            for v in (version, champion)}  # fmt: skip
+    accuracy = {v: accuracy_score([y for _, y in a], [p for p, _ in a]) for v, a in arms.items()}
+    assert verdict.interval.estimate == pytest.approx(accuracy[version] - accuracy[champion],
+                                                      abs=1e-9)  # fmt: skip
+    assert verdict.interval.challenger_events == routed
+    assert verdict.decision == "promote", verdict.why
+    assert registry.champion("credit") == version
+    client.close()
+
+
+def test_an_undecided_trial_is_rejected_at_its_deadline_and_the_champion_stays(tmp_path):
+    config, _store, registry, worker, events, champion, _version = on_trial(
+        tmp_path, "{mode: ab, share: 0.5, min_events: 5000, deadline: 1h}"
+    )
+    client = ModelClient(str(registry_dir(config)), "credit")
+    broker, _ = serve(client, 400, seed=23, start=LIVE, shadow=False)
+    run_source(build_pipeline(config, quiet=True), LocalSource(broker))
+    started = registry.trial("credit")["started_at"]
+    (verdict,) = worker.check_trials(now=started + 60)
+    assert verdict.decision == "continue" and "needs 5000" in verdict.why
+    assert registry.trial("credit")["last"]["decision"] == "continue"
+    (verdict,) = worker.check_trials(now=started + 3601)
+    assert verdict.decision == "reject" and "deadline" in verdict.why
+    assert registry.champion("credit") == champion and registry.trial("credit") is None
+    ended = events[-1]
+    assert ended["type"] == "challenger_ended" and ended["status"] == "rejected"
+    client.handle_event(ended)
+    assert client.trial is None and client.version == champion
+    rejected = [a for a in alerts(tmp_path) if a["rule"] == "trial-rejected"]
+    assert rejected and "deadline" in rejected[0]["description"]
+    # While a trial runs, new requests do not start a run; after it, they do.
+    worker.queue.put("credit", "asked by hand")
+    assert [r.status for r in worker.run_pending()] in (["trial"], ["rejected"])
+    client.close()
+
+
+def test_requests_during_a_trial_are_answered_by_it(tmp_path):
+    _, _, registry, worker, _, _, version = on_trial(tmp_path, "{mode: shadow}")
+    worker.queue.put("credit", "alert accuracy-drop on accuracy")
+    assert worker.run_pending() == []
+    assert worker.queue.pending() == [] and registry.trial("credit")["version"] == version
