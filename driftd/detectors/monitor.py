@@ -91,8 +91,7 @@ class ModelMonitor:
         if event.shadow and not self.lane:
             if self.shadow is None:
                 self.shadow = ModelMonitor(self.context, flush_at=self.flush_at, lane=True)
-            self.shadow.on_prediction(event)
-            self.since_evaluation += 1
+            self.shadow.on_prediction(event)  # the model's own cadence is untouched
             return
         record = self.encoder.prediction(event)
         try:

@@ -89,7 +89,7 @@ def test_prometheus_scrape_parses(server):
     assert any(s.value == 1.0 for s in families["driftd_alert_firing"].samples)
     assert families["driftd_model_champion_version"].samples[0].value == 2
     runs = {s.labels["outcome"]: s.value for s in families["driftd_retrain_runs"].samples}
-    assert runs == {"promoted": 1, "rejected": 0, "failed": 0}
+    assert runs == {"promoted": 1, "trial": 0, "rejected": 0, "failed": 0}
     _, history = call(server, "/api/models/credit-risk/runs")
     last = families["driftd_retrain_last_run_seconds"].samples[0].value
     assert last == history[0]["seconds"]

@@ -134,7 +134,7 @@ class StateCollector:
             history = self.view.registry.runs(model)
             if not history:
                 continue
-            for outcome in ("promoted", "rejected", "failed"):
+            for outcome in ("promoted", "trial", "rejected", "failed"):
                 count = sum(1 for run in history if run.get("status") == outcome)
                 runs.add_metric([model, outcome], count)
             last = history[-1]

@@ -134,4 +134,5 @@ class StateView:
         return {
             "aliases": self.registry.aliases(model_id),
             "versions": [self.registry.meta(model_id, v) for v in self.registry.versions(model_id)],
+            "trial": self.registry.trial(model_id),
         }
