@@ -131,6 +131,15 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             f"{_fmt(loop['accuracy_before'])} before, {_fmt(loop['accuracy_after'])} after "
             f"{loop['predictions_after']:,} more predictions. Report: {loop['report']}"
         )
+        if trial := loop.get("trial"):
+            console.print(
+                f"[bold]The shadow phase:[/] version 1 kept answering while the challenger "
+                f"scored the same {trial['requests']:,} requests off the request path "
+                f"({trial['shadow_scored']:,} shadow predictions, {trial['shadow_skipped']} "
+                f"skipped); on joined labels it scored {_fmt(trial['challenger_accuracy'])} "
+                f"against {_fmt(trial['champion_accuracy'])}: {trial['decision']}.",
+                soft_wrap=True,
+            )  # fmt: skip
     for model_id, readings in summary["metrics"].items():
         table = Table(title=f"Model {model_id}: final window")
         table.add_column("metric")

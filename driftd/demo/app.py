@@ -167,6 +167,7 @@ RETRAIN = {
     "data": {"use_reference": False, "max_rows": 20000, "max_age": "2d"},  # after the change
     "gates": {"reference_tolerance": None, "bootstrap": 300},
     "triggers": ["accuracy-drop", "concept-drift"],
+    "live": {"mode": "shadow", "min_events": 300, "deadline": "7d"},  # a shadow phase first
 }  # fmt: skip
 
 

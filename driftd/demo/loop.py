@@ -4,15 +4,21 @@ During the first act the accuracy-drop and concept-drift alerts file retraining
 requests (the model's ``retrain.triggers``). Here the retraining worker takes them:
 the champion, version 1, is the production model trained before the downturn; the
 worker retunes on the labeled events driftd joined, the challenger passes the gates
-and is promoted. The app, which serves through ``ModelClient``, hot-swaps on the
-"model promoted" event and keeps serving the same world (the downturn persists, the
-faulty release is reverted); driftd measures the new version's accuracy as labels
-arrive, next to what version 1 had fallen to.
+and is promoted. The challenger does not serve at once: it goes on a live
+shadow trial (``retrain.live``). The app, which serves through ``ModelClient``, keeps
+answering with version 1 and scores every request with the challenger too, off the
+request path, publishing its prediction as a shadow event; driftd joins the labels to
+both, and the worker promotes the challenger once the time-uniform interval of the
+accuracy difference clears zero. The app then hot-swaps on the "model promoted" event
+and keeps serving the same world (the downturn persists, the faulty release is
+reverted); driftd measures the new version's accuracy as labels arrive, next to what
+version 1 had fallen to.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
 from typing import Any
 
 import numpy as np
@@ -57,6 +63,99 @@ def register_production_model(config: Config, seed: int) -> Registry:
     return registry
 
 
+SHADOW_BATCH = 500  # requests served between trial checks in the shadow phase
+SHADOW_BATCHES = 6  # at most; the trial decides well before (min_events 300)
+
+
+class World:
+    """The downturn world the app keeps serving after the first act: applicants, whether
+    each repaid, and the stream time the next request comes at."""
+
+    def __init__(self, seed: int, clock: float):
+        self.rng = np.random.default_rng(seed)
+        self.clock = clock
+        self.served = 0
+
+    def serve(self, client: ModelClient, n: int, broker: LocalBroker, tag: str,
+              shadow: bool) -> None:  # fmt: skip
+        """``n`` requests through the client, each prediction published with the version
+        that answered (and in a shadow trial the challenger's, off the request path),
+        then each label after a realistic delay (minutes to hours)."""
+        rng = self.rng
+        people = draw_applicants(rng, n, campaign=np.ones(n, dtype=bool))
+        repaid = rng.random(n) < repay_probability(people, downturn=np.ones(n, dtype=bool))
+        frame = _frame(people)
+        scores = client.predict_proba(frame)[:, 1]
+        publisher = Publisher.embedded(broker)
+        lock = threading.Lock()  # the embedded bus is fed from here and the shadow thread
+        times = self.clock + np.arange(1, n + 1) * SPACING
+        self.clock = float(times[-1])
+        labels = []
+        for i in range(n):
+            features: dict[str, Any] = {name: float(people.numeric[name][i]) for name in NUMERIC}
+            features.update(occupation=str(people.occupation[i]), region=str(people.region[i]))
+            common = {"event_id": f"app-{tag}-{self.served + i:07d}", "timestamp": float(times[i]),
+                      "attributes": {"sex": str(people.sex[i])}}  # fmt: skip
+            sink = _shadow_sink(publisher, lock, features, common) if shadow else None
+            served = client.serve(frame.iloc[[i]], key=common["event_id"], shadow=sink)
+            with lock:
+                publisher.publish_prediction(
+                    MODEL_ID, features, int(served.prediction[0]), **common,
+                    score=round(float(scores[i]), 6), model_version=str(served.version),
+                )  # fmt: skip
+            labels.append((float(times[i]) + rng.uniform(600, 6 * 3600), common["event_id"],
+                           int(repaid[i])))  # fmt: skip
+        client.drain_shadow()
+        for t, event_id, label in sorted(labels):
+            publisher.publish_label(MODEL_ID, event_id, label, timestamp=t)
+        self.served += n
+
+
+def _shadow_sink(publisher: Publisher, lock: threading.Lock, features: dict[str, Any],
+                 common: dict[str, Any]) -> Any:  # fmt: skip
+    """What the app does with the challenger's prediction: a shadow event, same event id."""
+
+    def sink(version: int, y: Any) -> None:
+        with lock:
+            publisher.publish_prediction(MODEL_ID, features, int(y[0]), **common,
+                                         model_version=str(version), shadow=True)  # fmt: skip
+
+    return sink
+
+
+def shadow_phase(worker: RetrainWorker, client: ModelClient, pipeline: Pipeline, world: World,
+                 events: list[dict]) -> dict[str, Any]:  # fmt: skip
+    """The challenger on shadow trial: the app keeps answering with version 1 and scores
+    every request with the challenger too; driftd joins the labels to both; the worker
+    checks the trial after each batch until it decides."""
+    verdict = None
+    for _ in range(SHADOW_BATCHES):
+        broker = LocalBroker()
+        world.serve(client, SHADOW_BATCH, broker, "shadow", shadow=True)
+        run_source(pipeline, LocalSource(broker))
+        told = len(events)
+        verdicts = worker.check_trials()
+        for event in events[told:]:
+            client.handle_event(event)
+        verdict = verdicts[0] if verdicts else None
+        if verdict is None or verdict.decision != "continue":
+            break
+    readings = pipeline.store.latest_readings(MODEL_ID)
+    found = None if verdict is None else verdict.interval
+    return {
+        "mode": "shadow",
+        "decision": None if verdict is None else verdict.decision,
+        "why": None if verdict is None else verdict.why,
+        "requests": world.served,
+        "pairs": None if found is None else found.challenger_events,
+        "difference": None if found is None else [found.low, found.estimate, found.high],
+        "challenger_accuracy": None if readings is None else readings[1].get("shadow.accuracy"),
+        "champion_accuracy": None if readings is None else readings[1].get("accuracy"),
+        "shadow_scored": client.shadow_stats["scored"],
+        "shadow_skipped": client.shadow_stats["skipped"],
+    }
+
+
 def second_act(config: Config, pipeline: Pipeline, app: DemoApp, registry: Registry) -> dict:
     before = pipeline.store.latest_readings(MODEL_ID)
     events: list[dict] = []
@@ -72,38 +171,24 @@ def second_act(config: Config, pipeline: Pipeline, app: DemoApp, registry: Regis
     for event in events:
         client.handle_event(event)
     run = results[0] if results else None
-
+    world = World(app.seed + 100, float(pipeline.clock or 0.0))
+    trial = None
+    if run is not None and run.status == "trial":
+        trial = shadow_phase(worker, client, pipeline, world, events)
     # The app goes on serving the same (downturn) world, through the client.
-    rng = np.random.default_rng(app.seed + 100)
     n = max(app.n // 5, 1500)
-    people = draw_applicants(rng, n, campaign=np.ones(n, dtype=bool))
-    repaid = rng.random(n) < repay_probability(people, downturn=np.ones(n, dtype=bool))
-    scores = client.predict_proba(_frame(people))[:, 1]
-    start = float(pipeline.clock or 0.0) + SPACING
-    times = start + np.arange(n) * SPACING
-    timeline = []
-    for i in range(n):
-        features: dict[str, Any] = {name: float(people.numeric[name][i]) for name in NUMERIC}
-        features.update(occupation=str(people.occupation[i]), region=str(people.region[i]))
-        timeline.append((times[i], "p", i, features))
-        timeline.append((times[i] + rng.uniform(600, 6 * 3600), "l", i, None))
     broker = LocalBroker()
-    bus_publisher = Publisher.embedded(broker)
-    for t, kind, i, features in sorted(timeline, key=lambda item: item[0]):
-        event_id = f"app-{app.seed}-act2-{i:07d}"
-        if kind == "p":
-            bus_publisher.publish_prediction(
-                MODEL_ID, features, int(scores[i] >= 0.5), score=round(float(scores[i]), 6),
-                event_id=event_id, timestamp=float(t), model_version=str(client.version),
-                attributes={"sex": str(people.sex[i])},
-            )  # fmt: skip
-        else:
-            bus_publisher.publish_label(MODEL_ID, event_id, int(repaid[i]), timestamp=float(t))
+    world.serve(client, n, broker, "after", shadow=False)
     run_source(pipeline, LocalSource(broker))
+    client.close()
     after = pipeline.store.latest_readings(MODEL_ID)
+    outcome = None if run is None else run.status
+    if trial is not None and trial["decision"] in ("promote", "reject"):
+        outcome = {"promote": "promoted", "reject": "rejected"}[trial["decision"]]
     return {
         "requests": [r["reason"] for r in (run.reasons if run else [])],
-        "outcome": None if run is None else run.status,
+        "outcome": outcome,
+        "trial": trial,
         "version_before": served_before,
         "version_after": client.version,
         "report": None if run is None or run.report_path is None else str(run.report_path),

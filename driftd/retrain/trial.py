@@ -154,9 +154,11 @@ def judge(spec: ModelSpec, trial: dict[str, Any], rows: list[dict[str, Any]],
     found = interval(trial, new, old)
     bar, need = trial["min_improvement"], trial["min_events"]
     arm = "pairs" if trial["mode"] == "shadow" else "events per arm"
+    on = (f"{found.challenger_events} labeled events scored by both" if trial["mode"] == "shadow"
+          else f"{found.challenger_events} challenger / {found.champion_events} champion "
+          "labeled events")  # fmt: skip
     told = (f"{trial['confidence']:.0%} time-uniform interval of the accuracy difference "
-            f"[{found.low:+.4f}, {found.high:+.4f}] on {found.challenger_events} challenger / "
-            f"{found.champion_events} champion labeled events")  # fmt: skip
+            f"[{found.low:+.4f}, {found.high:+.4f}] on {on}")  # fmt: skip
     enough = min(found.challenger_events, found.champion_events) >= need
     if enough and found.low > bar:
         gate = fairness(spec, trial, new, old)

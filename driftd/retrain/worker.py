@@ -170,12 +170,15 @@ class RetrainWorker:
                     continue
                 if lease.token is not None:
                     self.registry.claim(model, lease.token)
+                newest = max((r["t"] for r in rows), default=None)  # the stream's clock
                 with self.registry.fenced(model, lease.token):
-                    self._conclude(model, record, verdict)
+                    self._conclude(model, record, verdict, newest)
         return verdicts
 
-    def _conclude(self, model: str, record: dict[str, Any], verdict: Verdict) -> None:
-        """Promote or drop the challenger, close the trial, tell apps and people."""
+    def _conclude(self, model: str, record: dict[str, Any], verdict: Verdict,
+                  at: float | None) -> None:  # fmt: skip
+        """Promote or drop the challenger, close the trial, tell apps and people (the
+        same outcome alerts as a run's: "retrain-promoted", "retrain-rejected")."""
         version, champion = record["version"], record["champion"]
         promote = verdict.decision == "promote"
         if promote:
@@ -204,7 +207,7 @@ class RetrainWorker:
                 f"Version {version} lost its live {record['mode']} trial; version "
                 f"{champion} stays champion: {verdict.why}."
             )
-        self._alert(model, f"trial-{status}", SEVERITY[status], float(version), text)
+        self._alert(model, f"retrain-{status}", SEVERITY[status], float(version), text, at)
 
     # -- rollback ---------------------------------------------------------------------
 

@@ -57,8 +57,10 @@ def test_each_injection_is_alerted_after_it_and_not_before(demo):
         if alert["metric"].startswith("fairness."):
             assert alert["first_event_time_epoch"] >= when["fairness_regression"], alert
     events = summary["events"]
-    # The first act's 20000 predictions, then the second act's 4000 by the new version.
-    assert events["predictions"] == 24000 and 23000 < events["labels"] < 24000
+    # The first act's 20000 predictions, the shadow phase's 500 (answered by version 1:
+    # the challenger's shadow predictions are not the model's own traffic), then 4000 by
+    # the new version.
+    assert events["predictions"] == 24500 and 23500 < events["labels"] < 24500
 
     assert events["dead_letters"] > 0 and set(events["dead_letter_reasons"]) <= {
         "malformed_json",
@@ -71,7 +73,7 @@ def test_each_injection_is_alerted_after_it_and_not_before(demo):
     # The first act's last labels never come (it ends before they would), so at the end
     # of the second act those predictions are past the delays' 99th percentile (labels
     # come 10 min to 6 h late) and left out: the estimate describes recent traffic only.
-    assert metrics["join.waiting_predictions"] == 24000 - events["labels"]
+    assert metrics["join.waiting_predictions"] == 24500 - events["labels"]
     assert metrics["estimated.overdue"] == metrics["join.waiting_predictions"] > 0
     assert metrics["estimated.pending"] == 0
     assert 5 * 3600 < metrics["estimated.overdue_after_seconds"] < 6.6 * 3600
@@ -112,6 +114,13 @@ def test_the_loop_closes_retrain_promote_recover(demo):
     assert (loop["version_before"], loop["version_after"]) == (1, 2)
     assert loop["accuracy_after"] > loop["accuracy_before"] + 0.15, loop
     assert Path(loop["report"]).exists()
+    # First a shadow phase: version 1 answered, the challenger scored the same requests,
+    # and won on joined labels (the interval of the difference above zero).
+    trial = loop["trial"]
+    assert trial["mode"] == "shadow" and trial["decision"] == "promote", trial
+    assert trial["pairs"] >= 300 and trial["difference"][0] > 0
+    assert trial["shadow_scored"] == trial["requests"] and trial["shadow_skipped"] == 0
+    assert trial["challenger_accuracy"] > trial["champion_accuracy"]
 
 
 def test_the_human_summary_reads_well(demo):
@@ -132,9 +141,12 @@ def test_the_human_summary_reads_well(demo):
     assert "{'" not in text and "['" not in text, text
     alerts_table = text.split("Why")[0]
     assert "retrain.outcome" not in alerts_table
-    assert "Retraining promoted (credit-risk): Version 2 is the new champion" in text
+    assert "Retraining trial (credit-risk): Version 2 passed the offline gates" in text
+    assert "Retraining promoted (credit-risk): Version 2 won its live shadow trial" in text
+    assert "The shadow phase: version 1 kept answering" in text
     assert "accuracy-drop on accuracy (x" in text  # each request reason once, counted
     assert "dead letters are deliberate" in text and "dead-letters.jsonl" in text
     assert f"driftd serve --config {state / 'config.yaml'}" in text
     assert "http://127.0.0.1:8080/models/credit-risk" in text
-    assert "accuracy: " in text.split("Why")[1]  # the accuracy alert says why
+    firing = [a for a in summary["alerts"] if a["state"] == "firing" and a.get("why")]
+    assert firing and all(f"{a['metric']}: " in text.split("Why")[1] for a in firing)

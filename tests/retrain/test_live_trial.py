@@ -120,7 +120,7 @@ def test_shadow_trial_promotes_on_live_labels_and_the_app_hot_swaps(tmp_path):
     assert promoted["type"] == "model_promoted" and promoted["reason"] == "live shadow trial"
     client.handle_event(promoted)
     assert client.version == version and client.trial is None
-    assert [a["rule"] for a in alerts(tmp_path)][-2:] == ["retrain-trial", "trial-promoted"]
+    assert [a["rule"] for a in alerts(tmp_path)][-2:] == ["retrain-trial", "retrain-promoted"]
     assert [r["status"] for r in registry.runs("credit")] == ["trial", "promoted"]
     client.close()
 
@@ -172,7 +172,7 @@ def test_an_undecided_trial_is_rejected_at_its_deadline_and_the_champion_stays(t
     assert ended["type"] == "challenger_ended" and ended["status"] == "rejected"
     client.handle_event(ended)
     assert client.trial is None and client.version == champion
-    rejected = [a for a in alerts(tmp_path) if a["rule"] == "trial-rejected"]
+    rejected = [a for a in alerts(tmp_path) if a["rule"] == "retrain-rejected"]
     assert rejected and "deadline" in rejected[0]["description"]
     # While a trial runs, new requests do not start a run; after it, they do.
     worker.queue.put("credit", "asked by hand")
