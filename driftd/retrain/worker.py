@@ -61,6 +61,7 @@ class RetrainWorker:
         self.dispatcher = dispatcher
         self.announce = announce or (lambda event: None)
         self.results: list[RunResult] = []
+        self._trial_errors: dict[str, str] = {}  # model -> the last failed check's error
 
     def models(self) -> list[str]:
         return [m for m, spec in self.config.models.items() if spec.retrain is not None]
@@ -147,33 +148,59 @@ class RetrainWorker:
     # -- live trials ------------------------------------------------------------------
 
     def check_trials(self, now: float | None = None) -> list[Verdict]:
-        """Judge every running trial on the joined rows so far; act on a decision."""
+        """Judge every running trial on the joined rows so far; act on a decision. A
+        check that fails leaves the champion serving and the trial open, and says so in
+        an alert (once per distinct error)."""
         verdicts = []
         for model in self.models():
-            if self.registry.trial(model) is None:
+            try:
+                verdict = self._check_trial(model, now)
+            except Exception as exc:
+                self._trial_failed(model, exc)
                 continue
-            with self.queue.lock(model) as lease:
-                record = self.registry.trial(model)  # again: under the lock
-                if lease is None or record is None:
-                    continue
-                if self.registry.champion(model) != record["champion"]:  # moved by hand
-                    closed = {**record, "status": "cancelled", "closed_at": time.time(),
-                              "why": "the champion was changed by hand"}  # fmt: skip
-                    self.registry.set_trial(model, closed)
-                    self.announce(trial_event("challenger_ended", model, closed))
-                    continue
-                rows = self.store.labeled_rows(model, LABELED_LIMIT)
-                verdict = judge_trial(self.config.models[model], record, rows, now)
+            self._trial_errors.pop(model, None)
+            if verdict is not None:
                 verdicts.append(verdict)
-                if verdict.decision == "continue":
-                    self.registry.set_trial(model, {**record, "last": msgspec.to_builtins(verdict)})
-                    continue
-                if lease.token is not None:
-                    self.registry.claim(model, lease.token)
-                newest = max((r["t"] for r in rows), default=None)  # the stream's clock
-                with self.registry.fenced(model, lease.token):
-                    self._conclude(model, record, verdict, newest)
         return verdicts
+
+    def _trial_failed(self, model: str, exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        log.exception("checking the live trial of %s failed", model)
+        if self._trial_errors.get(model) != message:
+            self._trial_errors[model] = message
+            self._alert(model, "retrain-failed", "critical", 0.0,
+                        f"Checking the live trial failed: {message}. The champion keeps "
+                        f"serving; the trial stays open and is checked again every "
+                        f"{TRIAL_CHECK_EVERY} s.")  # fmt: skip
+
+    def _check_trial(self, model: str, now: float | None) -> Verdict | None:
+        if self.registry.trial(model) is None:
+            return None
+        with self.queue.lock(model) as lease:
+            record = self.registry.trial(model)  # again: under the lock
+            if lease is None or record is None:
+                return None
+            if self.registry.champion(model) != record["champion"]:  # moved by hand
+                closed = {**record, "status": "cancelled", "closed_at": time.time(),
+                          "why": "the champion was changed by hand"}  # fmt: skip
+                self.registry.set_trial(model, closed)
+                self.announce(trial_event("challenger_ended", model, closed))
+                self._alert(model, "retrain-cancelled", "info", float(record["version"]),
+                            f"The live trial of version {record['version']} ended: the "
+                            f"champion was changed by hand (to "
+                            f"{self.registry.champion(model)}).")  # fmt: skip
+                return None
+            rows = self.store.labeled_rows(model, LABELED_LIMIT)
+            verdict = judge_trial(self.config.models[model], record, rows, now)
+            if verdict.decision == "continue":
+                self.registry.set_trial(model, {**record, "last": msgspec.to_builtins(verdict)})
+                return verdict
+            if lease.token is not None:
+                self.registry.claim(model, lease.token)
+            newest = max((r["t"] for r in rows), default=None)  # the stream's clock
+            with self.registry.fenced(model, lease.token):
+                self._conclude(model, record, verdict, newest)
+            return verdict
 
     def _conclude(self, model: str, record: dict[str, Any], verdict: Verdict,
                   at: float | None) -> None:  # fmt: skip

@@ -185,3 +185,21 @@ def test_requests_during_a_trial_are_answered_by_it(tmp_path):
     worker.queue.put("credit", "alert accuracy-drop on accuracy")
     assert worker.run_pending() == []
     assert worker.queue.pending() == [] and registry.trial("credit")["version"] == version
+
+
+def test_a_trial_check_that_fails_says_so_once_and_a_promotion_by_hand_ends_the_trial(tmp_path):
+    _, _, _, registry, worker, events = make(tmp_path, live="{mode: ab}")
+    champion = pre_shift_champion(registry)
+    two = registry.register("credit", registry.load("credit", champion), {})
+    registry.set_trial("credit", {"status": "running", "version": two, "mode": "ab"})  # no champion
+    assert worker.check_trials() == [] and worker.check_trials() == []
+    failed = [a for a in alerts(tmp_path) if a["rule"] == "retrain-failed"]
+    assert len(failed) == 1 and "KeyError: 'champion'" in failed[0]["description"]
+    assert registry.champion("credit") == champion and registry.trial("credit") is not None
+
+    registry.set_trial("credit", {**registry.trial("credit"), "champion": champion, "share": 0.5,
+                                  "sha256": registry.sha256("credit", two)})  # fmt: skip
+    registry.promote("credit", two)  # an operator promotes by hand
+    assert worker.check_trials() == [] and registry.trial("credit") is None
+    assert events[-1]["type"] == "challenger_ended" and events[-1]["status"] == "cancelled"
+    assert alerts(tmp_path)[-1]["rule"] == "retrain-cancelled"

@@ -218,3 +218,24 @@ def test_a_model_already_in_mlflow_becomes_the_champion_by_its_uri(tmp_path, mlf
     X = draw(300, shifted=True, seed=4)[FEATURES]
     assert (registry.load("credit", 1).predict(X) == production.predict(X)).all()
     assert registry.meta("credit", 1)["source"] == f"models:/{outside}/1"
+
+
+def test_both_backends_keep_a_live_trial_that_apps_read(registry):
+    """The trial record (what ModelClient follows) in the directory or as the registered
+    model's tag; the SDK's readers see a running trial and not a closed one."""
+    from driftd_sdk.mlflow_registry import MlflowRegistryReader
+    from driftd_sdk.registry import FileRegistryReader
+
+    registry.promote("m", registry.register("m", _model(0), {}))
+    two = registry.register("m", _model(1), {})
+    assert registry.trial("m") is None
+    record = {"status": "running", "version": two, "champion": 1, "mode": "ab", "share": 0.2,
+              "sha256": registry.sha256("m", two)}  # fmt: skip
+    registry.set_trial("m", record)
+    if isinstance(registry, Registry):
+        reader = FileRegistryReader(registry.root)
+    else:
+        reader = MlflowRegistryReader(registry.tracking_uri, name_prefix=registry.name_prefix)
+    assert registry.trial("m") == record == reader.trial("m")
+    registry.set_trial("m", {**record, "status": "rejected"})
+    assert registry.trial("m") is None and reader.trial("m") is None
