@@ -127,6 +127,15 @@ SECTIONS = [
             "runs first; its search time is the budget of the random and Optuna (TPE, "
             "pruned) searches: equal time, compared by the best cross-validated accuracy "
             "and the holdout accuracy of the model each promoted."),
+    Section("live_trial", "Live trials: decisions, error rates, the request path",
+            "bench.live_trial", ["--streams", "400", "--horizon", "8000", "--requests", "3000"],
+            ["--streams", "10", "--horizon", "1000", "--requests", "100"],
+            "The trial's sequential test (issue 19) by Monte Carlo with its own code: promoted "
+            "at a gap of 0 is the false promotion rate (bound: 5%), rejected at a positive gap "
+            "the false rejection rate; a fixed-sample z-test looked at on the same schedule is "
+            "the baseline (peeking). Then `ModelClient.serve` per request with real models: "
+            "the shadow challenger scores on a background thread (a bounded queue: when it "
+            "cannot keep up, requests skip their shadow score rather than wait)."),
 ]  # fmt: skip
 
 
