@@ -135,8 +135,9 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
             console.print(
                 f"[bold]The shadow phase:[/] version 1 kept answering while the challenger "
                 f"scored the same {trial['requests']:,} requests off the request path "
-                f"({trial['shadow_scored']:,} shadow predictions, {trial['shadow_skipped']} "
-                f"skipped); on joined labels it scored {_fmt(trial['challenger_accuracy'])} "
+                f"({trial['shadow_predictions']:,.0f} shadow predictions received, "
+                f"{trial['shadow_skipped']} skipped); on joined labels it scored "
+                f"{_fmt(trial['challenger_accuracy'])} "
                 f"against {_fmt(trial['champion_accuracy'])}: {trial['decision']}.",
                 soft_wrap=True,
             )  # fmt: skip

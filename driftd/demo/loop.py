@@ -63,6 +63,7 @@ def register_production_model(config: Config, seed: int) -> Registry:
     return registry
 
 
+HOUR = 120  # requests per serve call: an hour of traffic (SPACING apart), scored together
 SHADOW_BATCH = 500  # requests served between trial checks in the shadow phase
 SHADOW_BATCHES = 6  # at most; the trial decides well before (min_events 300)
 
@@ -78,47 +79,54 @@ class World:
 
     def serve(self, client: ModelClient, n: int, broker: LocalBroker, tag: str,
               shadow: bool) -> None:  # fmt: skip
-        """``n`` requests through the client, each prediction published with the version
-        that answered (and in a shadow trial the challenger's, off the request path),
-        then each label after a realistic delay (minutes to hours)."""
+        """``n`` requests through the client, an hour of traffic (``HOUR``) per ``serve``
+        call, each prediction published with the version that answered (and in a shadow
+        trial the challenger's, scored off the request path), then each label after a
+        realistic delay (minutes to hours)."""
         rng = self.rng
         people = draw_applicants(rng, n, campaign=np.ones(n, dtype=bool))
         repaid = rng.random(n) < repay_probability(people, downturn=np.ones(n, dtype=bool))
         frame = _frame(people)
-        scores = client.predict_proba(frame)[:, 1]
         publisher = Publisher.embedded(broker)
         lock = threading.Lock()  # the embedded bus is fed from here and the shadow thread
         times = self.clock + np.arange(1, n + 1) * SPACING
         self.clock = float(times[-1])
-        labels = []
+        requests = []
         for i in range(n):
             features: dict[str, Any] = {name: float(people.numeric[name][i]) for name in NUMERIC}
             features.update(occupation=str(people.occupation[i]), region=str(people.region[i]))
-            common = {"event_id": f"app-{tag}-{self.served + i:07d}", "timestamp": float(times[i]),
-                      "attributes": {"sex": str(people.sex[i])}}  # fmt: skip
-            sink = _shadow_sink(publisher, lock, features, common) if shadow else None
-            served = client.serve(frame.iloc[[i]], key=common["event_id"], shadow=sink)
+            requests.append((features, {"event_id": f"app-{tag}-{self.served + i:07d}",
+                                        "timestamp": float(times[i]),
+                                        "attributes": {"sex": str(people.sex[i])}}))  # fmt: skip
+        for start in range(0, n, HOUR):
+            batch = requests[start : start + HOUR]
+            sink = _shadow_sink(publisher, lock, batch) if shadow else None
+            served = client.serve(frame.iloc[start : start + HOUR], shadow=sink)
+            scores = client.predict_proba(frame.iloc[start : start + HOUR])[:, 1]
             with lock:
-                publisher.publish_prediction(
-                    MODEL_ID, features, int(served.prediction[0]), **common,
-                    score=round(float(scores[i]), 6), model_version=str(served.version),
-                )  # fmt: skip
-            labels.append((float(times[i]) + rng.uniform(600, 6 * 3600), common["event_id"],
-                           int(repaid[i])))  # fmt: skip
+                for (features, common), y, score in zip(batch, served.prediction, scores,
+                                                        strict=True):  # fmt: skip
+                    publisher.publish_prediction(MODEL_ID, features, int(y), **common,
+                                                 score=round(float(score), 6),
+                                                 model_version=str(served.version))  # fmt: skip
         client.drain_shadow()
-        for t, event_id, label in sorted(labels):
+        labels = sorted((common["timestamp"] + rng.uniform(600, 6 * 3600), common["event_id"],
+                         int(repaid[i])) for i, (_, common) in enumerate(requests))  # fmt: skip
+        for t, event_id, label in labels:
             publisher.publish_label(MODEL_ID, event_id, label, timestamp=t)
         self.served += n
 
 
-def _shadow_sink(publisher: Publisher, lock: threading.Lock, features: dict[str, Any],
-                 common: dict[str, Any]) -> Any:  # fmt: skip
-    """What the app does with the challenger's prediction: a shadow event, same event id."""
+def _shadow_sink(publisher: Publisher, lock: threading.Lock,
+                 batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> Any:  # fmt: skip
+    """What the app does with the challenger's predictions for a batch of requests: one
+    shadow event each, the same event ids."""
 
-    def sink(version: int, y: Any) -> None:
+    def sink(version: int, predictions: Any) -> None:
         with lock:
-            publisher.publish_prediction(MODEL_ID, features, int(y[0]), **common,
-                                         model_version=str(version), shadow=True)  # fmt: skip
+            for (features, common), y in zip(batch, predictions, strict=True):
+                publisher.publish_prediction(MODEL_ID, features, int(y), **common,
+                                             model_version=str(version), shadow=True)  # fmt: skip
 
     return sink
 
@@ -151,7 +159,10 @@ def shadow_phase(worker: RetrainWorker, client: ModelClient, pipeline: Pipeline,
         "difference": None if found is None else [found.low, found.estimate, found.high],
         "challenger_accuracy": None if readings is None else readings[1].get("shadow.accuracy"),
         "champion_accuracy": None if readings is None else readings[1].get("accuracy"),
-        "shadow_scored": client.shadow_stats["scored"],
+        # What the daemon received as shadow events, and the requests whose shadow score
+        # the client skipped (its queue full): none in the demo.
+        "shadow_predictions": None if readings is None
+        else readings[1].get("shadow.events.predictions"),
         "shadow_skipped": client.shadow_stats["skipped"],
     }
 

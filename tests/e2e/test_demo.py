@@ -119,7 +119,7 @@ def test_the_loop_closes_retrain_promote_recover(demo):
     trial = loop["trial"]
     assert trial["mode"] == "shadow" and trial["decision"] == "promote", trial
     assert trial["pairs"] >= 300 and trial["difference"][0] > 0
-    assert trial["shadow_scored"] == trial["requests"] and trial["shadow_skipped"] == 0
+    assert trial["shadow_predictions"] == trial["requests"] and trial["shadow_skipped"] == 0
     assert trial["challenger_accuracy"] > trial["champion_accuracy"]
 
 
