@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -75,23 +76,30 @@ def serve(client: ModelClient, n: int, seed: int, start: float, shadow: bool):
     return broker, served
 
 
+def with_traffic(tmp_path, live: str, n: int, seed: int, shadow: bool) -> SimpleNamespace:
+    """A challenger on trial, ``n`` requests served by an app through ModelClient, and
+    the embedded daemon run over what the app published."""
+    config, store, registry, worker, events, champion, version = on_trial(tmp_path, live)
+    client = ModelClient(str(registry_dir(config)), "credit")
+    assert client.trial is not None and client.trial.version == version
+    broker, served = serve(client, n, seed=seed, start=LIVE, shadow=shadow)
+    run_source(build_pipeline(config, quiet=True), LocalSource(broker))
+    return SimpleNamespace(config=config, store=store, registry=registry, worker=worker,
+                           events=events, champion=champion, version=version,
+                           client=client, served=served)  # fmt: skip
+
+
 def test_shadow_trial_promotes_on_live_labels_and_the_app_hot_swaps(tmp_path):
-    config, store, registry, worker, events, champion, version = on_trial(
-        tmp_path, "{mode: shadow, min_events: 300}"
-    )
+    run = with_traffic(tmp_path, "{mode: shadow, min_events: 300}", 1500, 21, shadow=True)
+    config, store, registry, worker = run.config, run.store, run.registry, run.worker
+    events, champion, version, client = run.events, run.champion, run.version, run.client
     # The champion serves; the trial is recorded and announced.
     assert registry.champion("credit") == champion
     assert registry.aliases("credit")["challenger"] == version
     assert registry.trial("credit")["mode"] == "shadow"
     assert events[-1]["type"] == "challenger_started" and events[-1]["version"] == version
-    client = ModelClient(str(registry_dir(config)), "credit")
-    assert client.trial is not None and client.trial.version == version
-
-    broker, served = serve(client, 1500, seed=21, start=LIVE, shadow=True)
-    assert {v for _, v, _, _ in served} == {champion}  # shadow: the champion answers all
+    assert {v for _, v, _, _ in run.served} == {champion}  # shadow: the champion answers all
     assert client.shadow_stats["scored"] == 1500 and client.shadow_stats["skipped"] == 0
-    pipeline = build_pipeline(config, quiet=True)
-    run_source(pipeline, LocalSource(broker))
     readings = store.latest_readings("credit")[1]
     # The shadow lane: the challenger's predictions and the same labels, its own readings;
     # the champion's readings count only its own predictions.
@@ -126,19 +134,16 @@ def test_shadow_trial_promotes_on_live_labels_and_the_app_hot_swaps(tmp_path):
 
 
 def test_ab_trial_routes_a_share_of_keys_by_hash(tmp_path):
-    config, _store, registry, worker, _events, champion, version = on_trial(
-        tmp_path, "{mode: ab, share: 0.3, min_events: 200}"
-    )
-    client = ModelClient(str(registry_dir(config)), "credit")
-    broker, served = serve(client, 2000, seed=22, start=LIVE, shadow=False)
+    run = with_traffic(tmp_path, "{mode: ab, share: 0.3, min_events: 200}", 2000, 22,
+                       shadow=False)  # fmt: skip
+    registry, worker, champion, version = run.registry, run.worker, run.champion, run.version
+    served = run.served
     versions = np.array([v for _, v, _, _ in served])
     routed = int((versions == version).sum())
     # The share, within a two-sided binomial test at 0.001; the same key, the same arm.
     assert stats.binomtest(routed, len(versions), 0.3).pvalue > 0.001
     expected = [bucket("credit", version, f"user-{i}") < 0.3 for i in range(len(versions))]
     assert list(versions == version) == expected
-    pipeline = build_pipeline(config, quiet=True)
-    run_source(pipeline, LocalSource(broker))
     (verdict,) = worker.check_trials()
     # Per arm, the accuracies the verdict rests on are sklearn's on the served predictions
     # (the champion's from the challenger's first request on: the same stretch of time).
@@ -151,16 +156,14 @@ def test_ab_trial_routes_a_share_of_keys_by_hash(tmp_path):
     assert verdict.interval.challenger_events == routed
     assert verdict.decision == "promote", verdict.why
     assert registry.champion("credit") == version
-    client.close()
+    run.client.close()
 
 
 def test_an_undecided_trial_is_rejected_at_its_deadline_and_the_champion_stays(tmp_path):
-    config, _store, registry, worker, events, champion, _version = on_trial(
-        tmp_path, "{mode: ab, share: 0.5, min_events: 5000, deadline: 1h}"
-    )
-    client = ModelClient(str(registry_dir(config)), "credit")
-    broker, _ = serve(client, 400, seed=23, start=LIVE, shadow=False)
-    run_source(build_pipeline(config, quiet=True), LocalSource(broker))
+    run = with_traffic(tmp_path, "{mode: ab, share: 0.5, min_events: 5000, deadline: 1h}",
+                       400, 23, shadow=False)  # fmt: skip
+    registry, worker, events, champion, client = (run.registry, run.worker, run.events,
+                                                  run.champion, run.client)  # fmt: skip
     started = registry.trial("credit")["started_at"]
     (verdict,) = worker.check_trials(now=started + 60)
     assert verdict.decision == "continue" and "needs 5000" in verdict.why
