@@ -41,7 +41,7 @@ from driftd.consumers.deadletters import DeadLetterSink
 from driftd.consumers.local import Message
 from driftd.daemon.catalog import ModelCatalog
 from driftd.detectors.encode import RejectedEvent
-from driftd.detectors.monitor import ModelMonitor
+from driftd.detectors.monitor import SHADOW_PREFIX, ModelMonitor
 from driftd.events import DeadLetter, Event, EventDecoder, Label, encode
 from driftd.store import ReadingsRow, Store
 
@@ -220,13 +220,17 @@ class Pipeline:
             self._orphan(monitor, event_id, event_time, y)
         readings = monitor.readings(now)
         self._readings.append((model_id, now, readings))
-        alerts = self.engine.evaluate(model_id, readings, now)
+        # A challenger's shadow readings are kept and shown, never alerted on: it serves
+        # no one yet (its trial decides on them, retrain/trial.py).
+        ruled = readings if monitor.shadow is None else {
+            k: v for k, v in readings.items() if not k.startswith(SHADOW_PREFIX)}  # fmt: skip
+        alerts = self.engine.evaluate(model_id, ruled, now)
         for alert in alerts:
             alert.window = monitor.window_of(alert.metric)
             if alert.state == "firing":  # a new episode or a step worse: say why
                 alert.evidence = monitor.evidence(alert.metric, readings)
         self.dispatcher.dispatch(alerts, {model_id: readings})
-        resumed = self.engine.resumed(model_id, readings, now)  # firing since before a restart
+        resumed = self.engine.resumed(model_id, ruled, now)  # firing since before a restart
         for alert in resumed:
             alert.window = monitor.window_of(alert.metric)
         self.dispatcher.resume(resumed)

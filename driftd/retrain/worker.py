@@ -41,6 +41,7 @@ log = logging.getLogger("driftd.retrain")
 
 ProgressFor = Callable[[str], Progress | None]
 TRIAL_CHECK_EVERY = 30  # seconds between looks at the running live trials
+TRIAL_ROWS_FIRST = 20_000  # joined rows read first per look (more while short of its start)
 SEVERITY = {"promoted": "info", "trial": "info", "rejected": "warning", "failed": "critical"}
 
 
@@ -190,7 +191,7 @@ class RetrainWorker:
                             f"champion was changed by hand (to "
                             f"{self.registry.champion(model)}).")  # fmt: skip
                 return None
-            rows = self.store.labeled_rows(model, LABELED_LIMIT)
+            rows = self._trial_rows(model, record.get("since"))
             verdict = judge_trial(self.config.models[model], record, rows, now)
             if verdict.decision == "continue":
                 self.registry.set_trial(model, {**record, "last": msgspec.to_builtins(verdict)})
@@ -201,6 +202,17 @@ class RetrainWorker:
             with self.registry.fenced(model, lease.token):
                 self._conclude(model, record, verdict, newest)
             return verdict
+
+    def _trial_rows(self, model: str, since: float | None) -> list[dict[str, Any]]:
+        """The joined rows back to the trial's start (``since``): read newest first in
+        growing chunks, not the store's whole history every 30 s."""
+        limit = TRIAL_ROWS_FIRST
+        while True:
+            rows = self.store.labeled_rows(model, limit)
+            if (len(rows) < limit or limit >= LABELED_LIMIT or since is None
+                    or rows[0]["t"] <= since):  # fmt: skip
+                return rows
+            limit = min(limit * 4, LABELED_LIMIT)
 
     def _conclude(self, model: str, record: dict[str, Any], verdict: Verdict,
                   at: float | None) -> None:  # fmt: skip

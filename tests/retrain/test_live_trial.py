@@ -206,3 +206,26 @@ def test_a_trial_check_that_fails_says_so_once_and_a_promotion_by_hand_ends_the_
     assert worker.check_trials() == [] and registry.trial("credit") is None
     assert events[-1]["type"] == "challenger_ended" and events[-1]["status"] == "cancelled"
     assert alerts(tmp_path)[-1]["rule"] == "retrain-cancelled"
+
+
+def test_a_long_trial_is_judged_on_all_its_rows_read_in_growing_chunks(tmp_path):
+    """The worker reads the newest joined rows first and more until it reaches the
+    trial's start: a trial longer than the first chunk is judged on every row of it."""
+    from driftd.retrain.trial import open_record
+    from driftd.retrain.worker import TRIAL_ROWS_FIRST
+
+    _, config, store, registry, worker, _ = make(tmp_path, live="{mode: ab}")
+    champion = pre_shift_champion(registry)
+    two = registry.register("credit", registry.load("credit", champion), {})
+    since = TRAINED_UNTIL
+    store_rows(store, draw(3000, shifted=True, seed=31), version=str(champion),
+               start=since - 3000)  # what the run learned from  # fmt: skip
+    per_arm = TRIAL_ROWS_FIRST // 2 + 1000
+    for seed, version in ((32, two), (33, champion)):
+        store_rows(store, draw(per_arm, shifted=True, seed=seed), version=str(version),
+                   start=since + 1)  # fmt: skip
+    digest = registry.sha256("credit", two)
+    registry.set_trial("credit", open_record(config.models["credit"], two, champion, digest,
+                                             "run", since))  # fmt: skip
+    (verdict,) = worker.check_trials()
+    assert verdict.interval.challenger_events == verdict.interval.champion_events == per_arm

@@ -15,7 +15,7 @@ from unit.test_pipeline import _events
 from driftd.config import load_config
 from driftd.consumers.deadletters import read_dead_letters
 from driftd.daemon.embedded import build_pipeline, run_messages
-from driftd.daemon.paths import DEAD_LETTER_FILE, state_dir
+from driftd.daemon.paths import ALERT_FILE, DEAD_LETTER_FILE, state_dir
 
 
 def with_shadows(messages: list, every: int = 2, flip: float = 0.3, seed: int = 1):
@@ -92,3 +92,22 @@ def test_a_shadow_prediction_needs_a_version_and_a_duplicate_is_refused(binary_c
     reasons = [d.reason for d in read_dead_letters(state_dir(config) / DEAD_LETTER_FILE)]
     assert reasons.count("duplicate_event_id") == 1
     assert reasons.count("invalid_schema") == 1
+
+
+def test_no_rule_fires_on_a_shadow_reading(binary_config_file):
+    """A rule whose glob matches shadow readings too (``*accuracy``) fires on the model's
+    own accuracy only: the challenger serves no one."""
+    text = binary_config_file.read_text().replace(
+        "    drift: {window: 300, min_samples: 100}\n",
+        "    drift: {window: 300, min_samples: 100}\n"
+        "    rules: [{metric: '*accuracy', op: '<', threshold: 2.0, severity: info}]\n",
+    )
+    binary_config_file.write_text(text)
+    config = load_config(binary_config_file)
+    messages, _ = with_shadows(_events(400))
+    pipeline = build_pipeline(config, fresh=True, quiet=True)
+    run_messages(pipeline, messages)
+    assert "shadow.accuracy" in pipeline.store.latest_readings("m1")[1]
+    fired = {a["metric"] for a in map(json.loads, (state_dir(config) / ALERT_FILE).read_text()
+                                      .splitlines())}  # fmt: skip
+    assert "accuracy" in fired and not any(m.startswith("shadow.") for m in fired)
