@@ -44,6 +44,11 @@ def tumbling(metric: str) -> str:
     return f"tumbling.{metric}"
 
 
+def version(name: str, metric: str) -> str:
+    """A model version's own reading during an A/B trial: ``version.3.accuracy``."""
+    return f"version.{name}.{metric}"
+
+
 def fairness_prefix(attribute: str) -> str:
     return f"fairness.{attribute}"
 

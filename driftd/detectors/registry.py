@@ -25,6 +25,7 @@ from driftd.detectors.performance import PerformanceDetector
 from driftd.detectors.quality import QualityDetector
 from driftd.detectors.segments import SegmentDetector
 from driftd.detectors.tumbling import TumblingDetector
+from driftd.detectors.versions import VersionDetector
 
 DETECTORS: tuple[type[Detector], ...] = (
     PerformanceDetector,
@@ -37,6 +38,7 @@ DETECTORS: tuple[type[Detector], ...] = (
     QualityDetector,
     EstimateDetector,
     SegmentDetector,
+    VersionDetector,
 )
 
 # Readings of the monitor itself (its event counts and the label join).

@@ -144,6 +144,15 @@ def test_ab_trial_routes_a_share_of_keys_by_hash(tmp_path):
     assert stats.binomtest(routed, len(versions), 0.3).pvalue > 0.001
     expected = [bucket("credit", version, f"user-{i}") < 0.3 for i in range(len(versions))]
     assert list(versions == version) == expected
+    # The daemon's per-version readings: accuracy over the last window of joined events
+    # (label order) per version, scikit-learn's.
+    readings = run.store.latest_readings("credit")[1]
+    last = served[-run.config.models["credit"].windows.size :]
+    for v in (version, champion):
+        mine = [(p, y) for _, version_, p, y in last if version_ == v]
+        assert readings[f"version.{v}.events"] == len(mine)
+        assert readings[f"version.{v}.accuracy"] == pytest.approx(
+            accuracy_score([y for _, y in mine], [p for p, _ in mine]), abs=1e-9)
     (verdict,) = worker.check_trials()
     # Per arm, the accuracies the verdict rests on are sklearn's on the served predictions
     # (the champion's from the challenger's first request on: the same stretch of time).
