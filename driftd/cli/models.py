@@ -136,6 +136,13 @@ def cmd_models_list(args: argparse.Namespace) -> int:
             meta["sha256"][:12],
         )  # fmt: skip
     out.print(table)
+    trial = registry.trial(args.model)
+    if trial is not None:
+        last = trial.get("last") or {}
+        out.print(f"Version {trial['version']} is on live {trial['mode']} trial against "
+                  f"{trial['champion']} until "
+                  f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(trial['deadline_at']))} UTC; "
+                  f"last check: {last.get('why', 'not checked yet')}", soft_wrap=True)  # fmt: skip
     return 0
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from driftd_sdk import ModelClient, Publisher
 from driftd_sdk.model_client import bucket
-from retrain.helpers import draw, store_rows
+from retrain.helpers import draw, driftd, store_rows
 from retrain.test_retrain_loop import FEATURES, alerts, make, pre_shift_champion
 from scipy import stats
 from sklearn.metrics import accuracy_score
@@ -177,6 +177,10 @@ def test_an_undecided_trial_is_rejected_at_its_deadline_and_the_champion_stays(t
     (verdict,) = worker.check_trials(now=started + 60)
     assert verdict.decision == "continue" and "needs 5000" in verdict.why
     assert registry.trial("credit")["last"]["decision"] == "continue"
+    listed = driftd("models", "list", "credit", "--config", str(tmp_path / "driftd.yaml"),
+                    timeout=60)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "on live ab trial against" in listed.stdout and "needs 5000" in listed.stdout
     (verdict,) = worker.check_trials(now=started + 3601)
     assert verdict.decision == "reject" and "deadline" in verdict.why
     assert registry.champion("credit") == champion and registry.trial("credit") is None
