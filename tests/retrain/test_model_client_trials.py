@@ -70,3 +70,22 @@ def test_ab_routing_follows_the_share_and_ends_with_the_trial(tmp_path):
     assert client.trial is None and {client.serve(X, key=f"user-{i}").version
                                      for i in range(50)} == {1}  # fmt: skip
     client.close()
+
+
+def test_an_ab_challenger_that_fails_a_request_leaves_it_to_the_champion(tmp_path):
+    """A challenger trained on other columns raises on the app's input (scikit-learn's
+    feature-name check): the champion answers, and the failure is counted."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.normal(size=200)})
+    y = (X["x"] > 0).astype(int)
+    registry = Registry(tmp_path / "registry")
+    registry.promote("m", registry.register("m", LogisticRegression().fit(X, y), {}))
+    other = LogisticRegression().fit(X.assign(z=rng.normal(size=200)), y)
+    two = registry.register("m", other, {})
+    registry.set_trial("m", {"status": "running", "version": two, "mode": "ab", "share": 0.99,
+                             "sha256": registry.sha256("m", two)})  # fmt: skip
+    client = ModelClient(registry.root, "m")
+    assert client.trial is not None
+    answers = [client.serve(X.iloc[[i]], key=f"user-{i}") for i in range(20)]
+    assert {a.version for a in answers} == {1} and client.shadow_stats["failed"] >= 15
+    client.close()

@@ -99,7 +99,8 @@ class ModelClient:
         self._lock = threading.Lock()
         self._scorer_started = False
         self.swaps = 0
-        # The shadow scorer's account: scored, skipped (queue full), failed, seconds spent.
+        # The challenger's account: shadow scores handed on, skipped (queue full), failed
+        # (shadow, or an A/B request the champion then answered), seconds spent scoring.
         self.shadow_stats = {"scored": 0, "skipped": 0, "failed": 0, "seconds": 0.0}
         self.sync_trial()
 
@@ -129,7 +130,12 @@ class ModelClient:
         trial = self._trial
         if (trial is not None and trial.mode == "ab" and key is not None
                 and bucket(self.model_id, trial.version, key) < trial.share):  # fmt: skip
-            return Served(trial.version, trial.model.predict(X))
+            try:
+                return Served(trial.version, trial.model.predict(X))
+            except Exception as exc:  # the champion answers; the trial sees fewer events
+                self.shadow_stats["failed"] += 1
+                log.warning("%s v%s failed a request, the champion answered: %s",
+                            self.model_id, trial.version, exc)  # fmt: skip
         served = Served(version, model.predict(X))
         if trial is not None and trial.mode == "shadow" and shadow is not None:
             try:  # never waits: a full queue skips this request's shadow score
