@@ -35,8 +35,7 @@ from driftd.detectors.registry import build_detectors, reading_names, rule_templ
 from driftd.detectors.segments import SegmentDetector
 from driftd.events import Label, Prediction
 
-# The shadow lane's readings, beside the model's: "shadow.accuracy", ...
-SHADOW_PREFIX = "shadow."
+SHADOW_PREFIX = names.SHADOW_PREFIX  # the shadow lane's readings: "shadow.accuracy", ...
 # Events queued for one batch, at most (runtime.decide_every): the sequential tests
 # decide per batch, so this bounds how long an alarm waits for its tick.
 FLUSH_AT = 128

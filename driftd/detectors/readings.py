@@ -44,6 +44,10 @@ def tumbling(metric: str) -> str:
     return f"tumbling.{metric}"
 
 
+# A shadow trial's readings, beside the model's: "shadow.accuracy", ... (monitor.py)
+SHADOW_PREFIX = "shadow."
+
+
 def version(name: str, metric: str) -> str:
     """A model version's own reading during an A/B trial: ``version.3.accuracy``."""
     return f"version.{name}.{metric}"

@@ -70,8 +70,11 @@ def test_models_history_alerts_versions(server):
     assert accuracy["worst"] <= min(accuracy["current"], accuracy["at_firing"])
     status, versions = call(server, "/api/models/credit-risk/versions")
     assert versions["aliases"]["champion"] == 2 and len(versions["versions"]) == 2
+    assert versions["trial"] is None  # the demo's shadow trial ended with the promotion
     status, runs = call(server, "/api/models/credit-risk/runs")
-    assert status == 200 and [r["status"] for r in runs] == ["promoted"]
+    # Newest first: the shadow trial's outcome, then the run that put version 2 on trial.
+    assert status == 200 and [r["status"] for r in runs] == ["promoted", "trial"]
+    assert runs[0]["stage"] == "live shadow"
     assert runs[0]["version"] == 2 and runs[0]["champion_before"] == 1 and runs[0]["seconds"] > 0
     assert call(server, "/api/models/nope")[0] == 404
     assert call(server, "/nothing")[0] == 404
@@ -81,15 +84,17 @@ def test_prometheus_scrape_parses(server):
     status, text = call(server, "/metrics")
     assert status == 200
     families = {f.name: f for f in text_string_to_metric_families(text)}
-    readings = {s.labels["metric"]: s.value for s in families["driftd_reading"].samples}
+    readings = {s.labels["metric"]: s.value for s in families["driftd_reading"].samples
+                if s.labels["model"] == "credit-risk"}  # fmt: skip
     _, models = call(server, "/api/models")
     assert readings["accuracy"] == models[0]["metrics"]["accuracy"]
-    events = {s.labels["kind"]: s.value for s in families["driftd_events"].samples}
+    events = {s.labels["kind"]: s.value for s in families["driftd_events"].samples
+              if s.labels["model"] == "credit-risk"}  # fmt: skip
     assert events["predictions"] > 0
     assert any(s.value == 1.0 for s in families["driftd_alert_firing"].samples)
     assert families["driftd_model_champion_version"].samples[0].value == 2
     runs = {s.labels["outcome"]: s.value for s in families["driftd_retrain_runs"].samples}
-    assert runs == {"promoted": 1, "trial": 0, "rejected": 0, "failed": 0}
+    assert runs == {"promoted": 1, "trial": 1, "rejected": 0, "failed": 0}
     _, history = call(server, "/api/models/credit-risk/runs")
     last = families["driftd_retrain_last_run_seconds"].samples[0].value
     assert last == history[0]["seconds"]
@@ -120,10 +125,20 @@ def test_prometheus_families_keep_one_unit_and_counters_end_in_total(server):
     _, models = call(server, "/api/models")
     metrics = models[0]["metrics"]
     latency = {s.labels["statistic"]: s.value
-               for s in families["driftd_serving_latency_seconds"].samples}  # fmt: skip
+               for s in families["driftd_serving_latency_seconds"].samples
+               if s.labels["model"] == "credit-risk"}  # fmt: skip
     assert latency["p95"] == pytest.approx(metrics["latency_ms.p95"] / 1000)
-    silence = {s.labels["metric"]: s.value for s in families["driftd_reading_seconds"].samples}
+    silence = {s.labels["metric"]: s.value for s in families["driftd_reading_seconds"].samples
+               if s.labels["model"] == "credit-risk"}  # fmt: skip
     assert silence["quality.silence_seconds"] == metrics["quality.silence_seconds"]
+    # The demo's shadow lane: its readings under the model label credit-risk/shadow, each
+    # in its own family (its counters are counters), its accuracy beside the model's.
+    shadow = {s.labels["kind"]: s.value for s in families["driftd_events"].samples
+              if s.labels["model"] == "credit-risk/shadow"}  # fmt: skip
+    assert shadow["predictions"] == metrics["shadow.events.predictions"] > 0
+    lane = {s.labels["metric"]: s.value for s in families["driftd_reading"].samples
+            if s.labels["model"] == "credit-risk/shadow"}  # fmt: skip
+    assert lane["accuracy"] == metrics["shadow.accuracy"]
 
 
 @pytest.mark.parametrize("path", ["/api/silences", "/api/models/credit-risk/rollback",

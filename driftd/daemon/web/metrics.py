@@ -54,8 +54,15 @@ _FAMILIES: dict[str, tuple[type, str, str, list[str]]] = {
 }  # fmt: skip
 
 
+SHADOW_LANE = "/shadow"  # the model label of a shadow trial's series: model="credit-risk/shadow"
+
+
 def reading_sample(model: str, name: str, value: float) -> tuple[str, list[str], float]:
-    """(family key, label values, value in the family's unit) of one reading."""
+    """(family key, label values, value in the family's unit) of one reading; a shadow
+    lane's reading goes to its family as the lane's (``shadow.events.predictions`` is
+    ``driftd_events_total{model="M/shadow", kind="predictions"}``)."""
+    if name.startswith(names.SHADOW_PREFIX):
+        return reading_sample(model + SHADOW_LANE, name.removeprefix(names.SHADOW_PREFIX), value)
     unit = names.unit_of(name)
     if unit == "total":
         head, _, tail = name.partition(".")
