@@ -80,7 +80,9 @@ def with_traffic(tmp_path, live: str, n: int, seed: int, shadow: bool) -> Simple
     """A challenger on trial, ``n`` requests served by an app through ModelClient, and
     the embedded daemon run over what the app published."""
     config, store, registry, worker, events, champion, version = on_trial(tmp_path, live)
-    client = ModelClient(str(registry_dir(config)), "credit")
+    # A queue longer than the traffic: every shadow score is taken, however the scorer
+    # thread is scheduled on a busy machine (the bound itself: test_model_client_trials).
+    client = ModelClient(str(registry_dir(config)), "credit", shadow_queue=n)
     assert client.trial is not None and client.trial.version == version
     broker, served = serve(client, n, seed=seed, start=LIVE, shadow=shadow)
     run_source(build_pipeline(config, quiet=True), LocalSource(broker))

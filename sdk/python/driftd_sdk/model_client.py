@@ -82,7 +82,10 @@ class ModelClient:
         registry: str | Path | ModelSource,
         model_id: str,
         trusted_types: list[str] | None = None,
+        shadow_queue: int = SHADOW_QUEUE,
     ):
+        """``shadow_queue``: requests that may wait for the shadow scorer in a shadow
+        trial; past it a request's shadow score is skipped (counted), never waited for."""
         self.model_id = model_id
         if isinstance(registry, str | Path):
             self._registry: ModelSource = FileRegistryReader(registry, trusted_types)
@@ -95,7 +98,7 @@ class ModelClient:
         self._trial: Trial | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._shadow_queue: queue.Queue[tuple[Trial, Any, ShadowSink]] = queue.Queue(SHADOW_QUEUE)
+        self._shadow_queue: queue.Queue[tuple[Trial, Any, ShadowSink]] = queue.Queue(shadow_queue)
         self._lock = threading.Lock()
         self._scorer_started = False
         self.swaps = 0
