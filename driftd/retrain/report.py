@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ def _table(rows: list[tuple[str, Any]]) -> str:
 def render_html(report: dict[str, Any]) -> str:
     e = html.escape
     status = report.get("status", "?")
-    color = {"promoted": "#067647", "rejected": "#b54708"}.get(status, "#b42318")
+    color = {"promoted": "#067647", "trial": "#175cd3", "rejected": "#b54708"}.get(status,
+                                                                                 "#b42318")
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>driftd retraining "
         f"{e(report.get('run_id', ''))}</title><style>body{{font-family:Arial,sans-serif;"
@@ -67,6 +69,14 @@ def render_html(report: dict[str, Any]) -> str:
     ]
     if report.get("error"):
         parts.append(f"<h2>Error</h2><pre>{e(report['error'])}</pre>")
+    if trial := report.get("trial"):
+        deadline = time.strftime("%Y-%m-%d %H:%M", time.gmtime(trial["deadline_at"]))
+        parts.append("<h2>Live trial</h2><p>Passed the offline gates; the champion keeps "
+                     "serving while the live trial decides (docs/retraining.md).</p>" + _table([
+            ("mode", trial["mode"]), ("share", trial["share"]),
+            ("min events per arm", trial["min_events"]), ("confidence", trial["confidence"]),
+            ("deadline (UTC)", deadline),
+        ]))  # fmt: skip
     if "data" in report:
         parts.append("<h2>Data</h2>" + _table(list(report["data"].items())))
     if "search" in report:

@@ -100,6 +100,9 @@ def test_shadow_trial_promotes_on_live_labels_and_the_app_hot_swaps(tmp_path):
     assert registry.aliases("credit")["challenger"] == version
     assert registry.trial("credit")["mode"] == "shadow"
     assert events[-1]["type"] == "challenger_started" and events[-1]["version"] == version
+    (run_record,) = [r for r in registry.runs("credit") if r["status"] == "trial"]
+    page = (registry.run_dir("credit", run_record["run_id"]) / "report.html").read_text()
+    assert "credit: trial</h1>" in page and "<h2>Live trial</h2>" in page and "shadow" in page
     assert {v for _, v, _, _ in run.served} == {champion}  # shadow: the champion answers all
     assert client.shadow_stats["scored"] == 1500 and client.shadow_stats["skipped"] == 0
     readings = store.latest_readings("credit")[1]
