@@ -171,8 +171,10 @@ def judge(spec: ModelSpec, trial: dict[str, Any], rows: list[dict[str, Any]],
         short = "" if enough else f" (needs {need} {arm})"
         return Verdict("reject", f"undecided at the deadline: {told}{short}", found, at=now)
     if not new:
+        remedy = ("apps pass a shadow callback to ModelClient.serve and publish its "
+                  "predictions with shadow=true" if trial["mode"] == "shadow" else
+                  "apps publish ModelClient.serve's version as model_version")  # fmt: skip
         return Verdict("continue", f"no labeled events of version {trial['version']} yet "
-                       "(apps publish ModelClient.serve's version as model_version)", found,
-                       at=now)  # fmt: skip
+                       f"({remedy})", found, at=now)  # fmt: skip
     return Verdict("continue", f"{told}; needs {need} {arm} and an interval clear of "
                    f"{bar:+.4f}", found, at=now)  # fmt: skip

@@ -120,6 +120,9 @@ def test_waiting_then_the_deadline(spec):
     rec = record(spec)
     verdict = trial.judge(spec, rec, [], now=1001.0)
     assert verdict.decision == "continue" and "no labeled events of version 2" in verdict.why
+    assert "model_version" in verdict.why
+    verdict = trial.judge(spec, record(spec, "shadow"), [], now=1001.0)
+    assert "shadow callback" in verdict.why
     rng = np.random.default_rng(4)
     rows = rows_of("2", *arm(rng, 50, {"f": 0.8, "m": 0.8}), start=200.0)
     rows += rows_of("1", *arm(rng, 50, {"f": 0.8, "m": 0.8}), start=200.0)
