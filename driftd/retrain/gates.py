@@ -29,7 +29,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from driftd.config.retraining import GatesSpec
-from driftd.retrain.dataset import Frame, take
+from driftd.retrain.dataset import Frame
 
 HIGHER_IS_BETTER = {"accuracy", "balanced_accuracy", "f1", "roc_auc", "r2"}
 
@@ -121,21 +121,36 @@ def gap_growth(
     seed: int,
 ) -> dict[str, dict[str, float]]:
     """Per gap: the bootstrap CI of (challenger's gap - champion's gap), same resamples."""
-    rng = np.random.default_rng(seed + 1)
-    n = len(frame)
+    groups = {attribute: frame.groups[attribute].to_numpy() for attribute in frame.groups.columns}
+    return growth_of((frame.y, new, groups), (frame.y, old, groups), task, positive,
+                     min(rounds, 300), confidence, np.random.default_rng(seed + 1))  # fmt: skip
+
+
+Columns = tuple[np.ndarray, np.ndarray, Mapping[str, np.ndarray]]  # y, y_hat, groups
+
+
+def growth_of(new: Columns, old: Columns, task: str, positive: Any, rounds: int,
+              confidence: float, rng: np.random.Generator,
+              paired: bool = True) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Per gap: the bootstrap CI of (challenger's gap - champion's gap) on arrays (``y,
+    y_hat, groups`` per version). Paired, one resample serves both (the same rows scored
+    twice); unpaired, each version's rows are resampled apart (two arms of an A/B)."""
     samples: dict[str, list[float]] = {}
-    for _ in range(min(rounds, 300)):
-        idx = rng.integers(0, n, n)
-        part = take(frame, idx)
-        a = group_gaps(part, new[idx], task, positive)
-        b = group_gaps(part, old[idx], task, positive)
+    for _ in range(rounds):
+        pick_new = rng.integers(0, len(new[0]), len(new[0]))
+        pick_old = pick_new if paired else rng.integers(0, len(old[0]), len(old[0]))
+        a = gaps_of(*_pick(new, pick_new), task, positive)
+        b = gaps_of(*_pick(old, pick_old), task, positive)
         for key in a:
             samples.setdefault(key, []).append(a[key] - b.get(key, 0.0))
-    alpha = (1 - confidence) / 2
-    return {
-        key: {"low": float(np.quantile(v, alpha)), "high": float(np.quantile(v, 1 - alpha))}
-        for key, v in samples.items()
-    }
+    tail = (1 - confidence) / 2
+    return {key: {"low": float(np.quantile(v, tail)), "high": float(np.quantile(v, 1 - tail))}
+            for key, v in samples.items()}  # fmt: skip
+
+
+def _pick(columns: Columns, index: np.ndarray) -> Columns:
+    y, y_hat, groups = columns
+    return y[index], y_hat[index], {a: v[index] for a, v in groups.items()}
 
 
 def paired_latency(challenger: Any, champion: Any, X, rounds: int = 7) -> tuple[float, float]:

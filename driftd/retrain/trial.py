@@ -35,7 +35,7 @@ import numpy as np
 
 from driftd.config import ModelSpec
 from driftd.retrain import sequential
-from driftd.retrain.gates import gaps_of
+from driftd.retrain.gates import gaps_of, growth_of
 from driftd.values import category_text
 
 RUNNING = "running"
@@ -121,29 +121,15 @@ def fairness(spec: ModelSpec, trial: dict[str, Any], new: list[dict], old: list[
     cols_new, cols_old = _columns(spec, new), _columns(spec, old)
     gaps_new = gaps_of(*cols_new, spec.task, positive)
     gaps_old = gaps_of(*cols_old, spec.task, positive)
-    rng = np.random.default_rng(seed)
-    samples: dict[str, list[float]] = {}
-    for _ in range(FAIRNESS_ROUNDS):
-        pick_new = rng.integers(0, len(new), len(new))
-        pick_old = pick_new if trial["mode"] == "shadow" else rng.integers(0, len(old), len(old))
-        a = gaps_of(*_pick(cols_new, pick_new), spec.task, positive)
-        b = gaps_of(*_pick(cols_old, pick_old), spec.task, positive)
-        for key in a:
-            samples.setdefault(key, []).append(a[key] - b.get(key, 0.0))
-    tail = (1 - trial["confidence"]) / 2
-    growth = {k: {"low": float(np.quantile(v, tail)), "high": float(np.quantile(v, 1 - tail))}
-              for k, v in samples.items()}  # fmt: skip
+    growth = growth_of(cols_new, cols_old, spec.task, positive, FAIRNESS_ROUNDS,
+                       trial["confidence"], np.random.default_rng(seed),
+                       paired=trial["mode"] == "shadow")  # fmt: skip
     worse = {k: g for k, g in growth.items() if g["low"] > trial["fairness_tolerance"]}
     why = "no group gap grew beyond the tolerance" if not worse else "gaps grew: " + ", ".join(
         f"{k} {gaps_old.get(k, 0):.3f} -> {gaps_new[k]:.3f} (CI low {g['low']:+.3f})"
         for k, g in worse.items())  # fmt: skip
     return {"passed": not worse, "challenger": gaps_new, "champion": gaps_old,
             "growth": growth, "why": why}  # fmt: skip
-
-
-def _pick(columns: tuple[np.ndarray, np.ndarray, dict], index: np.ndarray) -> tuple:
-    y, y_hat, groups = columns
-    return y[index], y_hat[index], {a: v[index] for a, v in groups.items()}
 
 
 def judge(spec: ModelSpec, trial: dict[str, Any], rows: list[dict[str, Any]],

@@ -32,7 +32,10 @@ from driftd.consumers.routing import partition_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
-# scheme -> (librdkafka partitioner, key for a model's message)
+# scheme -> (librdkafka partitioner, key for a model's message). The unkeyed producer
+# places every message on a random partition (`sticky.partitioning.linger.ms: 0`): with
+# the sticky default it switches partition on a timer, so whether a short burst spreads
+# would depend on the machine's speed, not on anything the test controls.
 SCHEMES = {
     "crc32": ("consistent_random", lambda model: model.encode()),
     "murmur2": ("murmur2_random", lambda model: model.encode()),
@@ -48,7 +51,8 @@ def publish_as(setup, stream, scheme_of, chunk: int = 0, pause: float = 0.0):
     topics = {"predictions": config.kafka.topics.predictions, "labels": config.kafka.topics.labels}
     placed: dict[tuple[str, str], set[int]] = defaultdict(set)
     producers = {name: Producer({"bootstrap.servers": config.kafka.bootstrap_servers,
-                                 "partitioner": partitioner, "linger.ms": 20})
+                                 "partitioner": partitioner, "linger.ms": 20,
+                                 "sticky.partitioning.linger.ms": 0})
                  for name, (partitioner, _) in SCHEMES.items()}  # fmt: skip
 
     def delivered(model, kind):
