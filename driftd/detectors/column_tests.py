@@ -40,6 +40,16 @@ def _drifted(readings: Readings, verdict: Verdict) -> float | None:
     return float(effect and readings.get("significant") == 1.0)
 
 
+class WindowStatistics(NamedTuple):
+    """A numeric window against its reference (the Wasserstein distance not normalised)."""
+
+    psi: float
+    jensenshannon: float
+    ks_statistic: float
+    ks_pvalue: float
+    wasserstein: float
+
+
 class NumericDrift:
     """Drift of a numeric column: a ring of recent values against the sorted reference."""
 
@@ -76,6 +86,7 @@ class NumericDrift:
         # The level of the significance test (ColumnDrift.calibrate sets it from the
         # budget unless drift.significance is set).
         self.significance = spec.significance or DEFAULT_SIGNIFICANCE
+        self.generation = 0  # counts changes of the window (its statistics are cached)
 
     def update(self, value: float) -> None:
         self.update_many(np.array([value], dtype=float))
@@ -83,16 +94,28 @@ class NumericDrift:
     def update_many(self, values: np.ndarray) -> list[int]:
         """Values in arrival order, NaN for missing or non-finite ones; returns the
         positions among the finite ones where the shift test raised an alarm."""
-        self._values.extend(values)
         is_finite = np.isfinite(values)
         finite = values[is_finite]
         below, equal = self._reference.ranks(finite)
-        self._below.extend(self._ring_ranks(is_finite, below))
+        self.keep(values, is_finite, below)
         if not len(finite):
             return []
         z = self.shift.scores_of_ranks(below, equal)
         self.scale.update_scores(z)
         return self.shift.update_scores(z)
+
+    @property
+    def reference(self) -> stats.SortedReference:
+        return self._reference
+
+    def keep(self, values: np.ndarray, is_finite: np.ndarray, below: np.ndarray) -> None:
+        """Into the window: a batch's values and the finite ones' reference ranks (the
+        sequential tests are fed apart: here, or a model's features at once by
+        :class:`~driftd.detectors.numeric_columns.NumericColumns`)."""
+        self.generation += 1
+        self._values.extend(values)
+        self._below.extend(below if len(below) == len(values) else
+                           self._ring_ranks(is_finite, below))  # fmt: skip
 
     @staticmethod
     def _ring_ranks(is_finite: np.ndarray, below: np.ndarray) -> np.ndarray:
@@ -110,24 +133,52 @@ class NumericDrift:
         return np.sort(ranks[ranks >= 0])
 
     def readings(self) -> Readings:
+        return self.assemble(*self.window_statistics())
+
+    def window_statistics(self) -> tuple[int, WindowStatistics | None]:
+        """The window's finite values, and its statistics (None below ``min_samples``)."""
         current = self.current()
-        out: Readings = {"samples": float(len(current)), **self.shift.readings(),
-                         **self.scale.readings()}  # fmt: skip
         if len(current) < self._spec.min_samples:
-            return out
+            return len(current), None
         counts = stats.bin_counts(current, self._edges)
-        ranks = self._current_ranks()
-        ks_statistic, ks_pvalue, wasserstein = self._reference.compare(current, ranks)
+        ks_statistic, ks_pvalue, wasserstein = self._reference.compare(
+            current, self._current_ranks())
+        return len(current), WindowStatistics(
+            stats.psi(self._reference_counts, counts),
+            stats.jensenshannon(self._reference_counts, counts),
+            ks_statistic, ks_pvalue, wasserstein)  # fmt: skip
+
+    def assemble(self, samples: int, found: WindowStatistics | None) -> Readings:
+        """The readings of a window of ``samples`` finite values whose statistics are
+        ``found`` (None below ``drift.min_samples``): computed here, or for a model's
+        features at once (:class:`~driftd.detectors.numeric_columns.NumericColumns`)."""
+        out: Readings = {"samples": float(samples), **self.shift.readings(),
+                         **self.scale.readings()}  # fmt: skip
+        if found is None:
+            return out
         out.update(
-            psi=stats.psi(self._reference_counts, counts),
-            jensenshannon=stats.jensenshannon(self._reference_counts, counts),
-            wasserstein=wasserstein / self._scale,
-            ks_statistic=ks_statistic,
-            ks_pvalue=ks_pvalue,
-            significant=float(ks_pvalue < self.significance),
+            psi=found.psi,
+            jensenshannon=found.jensenshannon,
+            wasserstein=found.wasserstein / self._scale,
+            ks_statistic=found.ks_statistic,
+            ks_pvalue=found.ks_pvalue,
+            significant=float(found.ks_pvalue < self.significance),
         )
         out["drifted"] = _drifted(out, self.verdict)
         return out
+
+    @property
+    def bins(self) -> tuple[np.ndarray, np.ndarray]:
+        """The reference's inner quantile bin edges and its counts per bin."""
+        return self._edges, self._reference_counts
+
+    @property
+    def min_samples(self) -> int:
+        return self._spec.min_samples
+
+    def window(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ring in arrival order: values (NaN when not finite) and reference ranks."""
+        return self._values.values(), self._below.values()
 
     @property
     def verdict(self) -> Verdict:
@@ -161,6 +212,7 @@ class NumericDrift:
                 "scale": self.scale.snapshot()}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
+        self.generation += 1
         self._values.restore(state["values"])
         values = self._values.values()
         is_finite = np.isfinite(values)

@@ -164,6 +164,11 @@ class AlarmCount:
         elif self.since_alarm is not None:
             self.since_alarm += seen
 
+    def note_quiet(self, seen: int) -> None:
+        """``seen`` values passed without an alarm."""
+        if self.since_alarm is not None:
+            self.since_alarm += seen
+
 
 class RateCusum(AlarmCount):
     """A Bernoulli CUSUM for a rise of a 0/1 stream's rate, calibrated to an ARL0.

@@ -35,6 +35,7 @@ from driftd.detectors.column_tests import (
     column_test,
 )
 from driftd.detectors.context import ModelContext
+from driftd.detectors.numeric_columns import NumericColumns
 from driftd.detectors.rate_test import (
     SHARE_FRACTION,
     SHARE_SHIFT,
@@ -77,7 +78,10 @@ class ColumnDrift(Detector):
             self.test.significance = min(DEFAULT_SIGNIFICANCE, self._window_size / arl0)
 
     def readings(self, now: float | None) -> Readings:
-        return {names.column_drift(self.name, k): v for k, v in self.test.readings().items()}
+        return {names.column_drift(self.name, k): v for k, v in self._test_readings().items()}
+
+    def _test_readings(self) -> Readings:
+        return self.test.readings()
 
     def reading_names(self) -> list[str]:
         return [names.column_drift(self.name, k) for k in self.test.statistics()]
@@ -125,9 +129,12 @@ class FeatureDrift(ColumnDrift):
 
     feeds = ("predictions",)
 
-    def __init__(self, feature: str, test: ColumnTest, context: ModelContext):
+    def __init__(self, feature: str, test: ColumnTest, context: ModelContext,
+                 numeric: NumericColumns | None = None):  # fmt: skip
+        """``numeric``: the model's numeric features, updated together (this one's among them)."""
         super().__init__(names.feature_drift_prefix(feature), test, context)
         self.feature = feature
+        self.numeric = numeric
         self._spec = spec = context.spec.drift
         # Categorical: a calibrated test per batch for a rise of unseen categories, from
         # Good-Turing's chance of one to drift.unseen_rate.
@@ -140,23 +147,32 @@ class FeatureDrift(ColumnDrift):
 
     @classmethod
     def build(cls, context: ModelContext) -> list[Detector]:
-        out: list[Detector] = []
         spec = context.spec.drift
+        tests: dict[str, ColumnTest] = {}
         for name in context.spec.features:
             summary = context.summaries.get(name)
-            test: ColumnTest | None = None
             if summary is not None and summary.values is not None:
-                test = NumericDrift(summary.values, spec)
+                tests[name] = NumericDrift(summary.values, spec)
             elif summary is not None and summary.categories:
-                test = CategoricalDrift((summary.categories, summary.counts), spec)  # type: ignore[arg-type]
-            if test is not None:
-                out.append(cls(name, test, context))
-        return out
+                tests[name] = CategoricalDrift((summary.categories, summary.counts), spec)  # type: ignore[arg-type]
+        numeric = {n: t for n, t in tests.items() if isinstance(t, NumericDrift)}
+        together = NumericColumns(list(numeric), list(numeric.values())) if numeric else None
+        return [cls(name, test, context, together if name in numeric else None)
+                for name, test in tests.items()]  # fmt: skip
 
     def update_predictions(self, batch: PredictionBatch) -> None:
+        if self.numeric is not None:
+            self.numeric.update(batch)  # every numeric feature's, once per batch
+            return
         unseen = self.test.update_many(batch.feature_columns[self.feature][1])
         if self.unseen is not None and len(unseen):
             self.unseen.update_many(unseen)
+
+    def _test_readings(self) -> Readings:
+        if self.numeric is None:
+            return self.test.readings()
+        assert isinstance(self.test, NumericDrift)
+        return self.test.assemble(*self.numeric.statistics_of(self.test))
 
     def decisions(self) -> int:
         """The window test, a categorical feature's unseen-category test, a numeric

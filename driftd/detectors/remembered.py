@@ -14,6 +14,11 @@ and a sorted index of the digests is rebuilt. An id is remembered while its arri
 sequence number is at or past ``front``; forgetting (by count or by the TTL) only
 moves ``front``, so lookups stay exact without rebuilding the index. ~28 bytes an
 id; two distinct ids collide with probability ~n / 2**64 per lookup (5e-15 at 100k).
+
+Most lookups are of new ids (every event asks once). Before the binary search, a
+bitmap of the arrays' digests (one bit per value of a digest's top 20 bits: 128 KB,
+rebuilt with the index) answers most of them: a clear bit means absent for sure; a
+set one (~10% of new ids at 100k remembered) goes on to the exact search.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+FILTER_BITS = 20  # the bitmap's index: a digest's top bits
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 _EMPTY_F64 = np.zeros(0, dtype=np.float64)
 
@@ -51,6 +57,7 @@ class RememberedIds:
         self._times = _EMPTY_F64
         self._sorted = _EMPTY_U64  # the digests of _hashes, sorted
         self._positions = np.zeros(0, dtype=np.int32)  # their indexes in _hashes
+        self._filter = bytes(1 << (FILTER_BITS - 3))  # bit i: some digest's top bits are i
 
     def __len__(self) -> int:
         return self._next - self.front
@@ -59,6 +66,9 @@ class RememberedIds:
         seq = self._recent.get(key)
         if seq is not None:
             return seq >= self.front
+        top = key >> (64 - FILTER_BITS)
+        if not self._filter[top >> 3] >> (top & 7) & 1:
+            return False
         index = self._sorted
         at = int(index.searchsorted(np.uint64(key), side="right")) - 1
         # The last equal digest is the newest (the index is a stable sort).
@@ -110,6 +120,9 @@ class RememberedIds:
     def _reindex(self) -> None:
         self._positions = np.argsort(self._hashes, kind="stable").astype(np.int32)
         self._sorted = self._hashes[self._positions]
+        seen = np.zeros(1 << FILTER_BITS, dtype=bool)
+        seen[(self._sorted >> np.uint64(64 - FILTER_BITS)).astype(np.int64)] = True
+        self._filter = np.packbits(seen, bitorder="little").tobytes()
 
     def snapshot(self) -> dict[str, Any]:
         hashes, times = self.live()

@@ -39,11 +39,6 @@ class SortedReference:
         self.n = len(self.values)
         self._centre = float(self.values[self.n // 2])
 
-    def _integral(self, t: np.ndarray, m: np.ndarray, sums: np.ndarray) -> np.ndarray:
-        """P(t): the integral of the reference's CDF up to centred ``t``, given the
-        count ``m`` of reference values <= t and the prefix sums of the centred values."""
-        return (m * t - sums[m]) / self.n
-
     def ranks(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each value, the reference values below it and those equal to it.
 
@@ -70,47 +65,81 @@ class SortedReference:
         ``below_sorted``: the reference values below each of ``current`` (its ``ranks``,
         sorted: ranks grow with the values, so sorting both lines them up), when the
         caller kept them from the updates; else they are searched here."""
-        n, w = self.n, len(current)
-        last = np.empty(w, dtype=bool)  # the last of each run of equal window values
-        np.not_equal(current[1:], current[:-1], out=last[:-1])
-        last[-1] = True
-        at = np.flatnonzero(last)
-        values = current[at]
-        below = at + 1  # window values <= each distinct value (G = below / w)
         if below_sorted is None:
-            left, equal = self.ranks(values)
-        else:
-            left = below_sorted[at].astype(np.int64)  # (kept as int32: products overflow)
-            equal = self._ties(values, left)
-        right = left + equal  # reference values <= each
-        # F - G at each window value, and just before the next one (the first: just
-        # before), in units of 1 / (n w): integers, so one statistic is always the same
-        # float and its p-value is asked of the cache, not computed again (~0.3 ms).
-        gaps = np.concatenate([right * w - below * n, left[1:] * w - below[:-1] * n,
-                               left[:1] * w])  # fmt: skip
-        statistic = int(np.max(np.abs(gaps))) / (n * w)
-        g = below / w
+            below_sorted = np.searchsorted(self.values, current, side="left")
+        statistics, pvalues, wasserstein = compare_rows([self], current[None, :],
+                                                        below_sorted[None, :])  # fmt: skip
+        return float(statistics[0]), pvalues[0], float(wasserstein[0])
 
-        # Summed per call (~20 us for 10k values) rather than kept: the sorted values
-        # are this object's only copy of the reference (memory per feature).
-        sums = np.zeros(n + 1)
-        np.cumsum(self.values - self._centre, out=sums[1:])
-        t = values - self._centre
-        p = self._integral(t, right, sums)
-        a, b, pa, pb = t[:-1], t[1:], p[:-1], p[1:]
-        level = g[:-1]
-        # F reaches the level at the q-th smallest reference value (q = ceil(level n)).
-        q = -(-below[:-1] * n // w)
-        cross = self.values[q - 1] - self._centre
-        s = np.clip(cross, a, b)
-        ps = np.where(s == cross, self._integral(s, q, sums), np.where(s == a, pa, pb))
-        inner = level * (2 * s - a - b) + pa + pb - 2 * ps
-        top = max(float(t[-1]), float(self.values[-1]) - self._centre)
-        tail = (top - t[-1]) - (self._integral(np.array(top), np.array(n), sums) - p[-1])
-        wasserstein = float(p[0] + inner.sum() + tail)
-        larger, smaller = max(n, w), min(n, w)
-        effective_n = int(np.round(larger * smaller / (larger + smaller)))
-        return statistic, ks_pvalue(statistic, effective_n), wasserstein
+
+def compare_rows(
+    references: list[SortedReference], current: np.ndarray, below_sorted: np.ndarray,
+    widths: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[float], np.ndarray]:  # fmt: skip
+    """:meth:`SortedReference.compare` of many windows at once: the first ``widths[i]``
+    values of row i of ``current`` (sorted, finite; by default the whole row) against
+    ``references[i]``, ``below_sorted`` their kept ranks; what lies past a row's width
+    is ignored. The same KS statistics (the same integers) and p-values; Wasserstein
+    sums to the last bits where a row is full and has no tied values (masked terms add
+    exact zeros, which may group a sum's rounding differently: ~1e-16 of it).
+
+    Every position stands for itself rather than only the last of each run of equal
+    values: the terms of positions inside a run (KS gaps, Wasserstein intervals of
+    length 0) or past the width are masked to 0, so only the run ends count. The
+    per-reference parts (ties, prefix sums, order statistics) are gathers, one
+    reference at a time; the rest is one numpy call per step for every row."""
+    rows, size = current.shape
+    full = np.full(rows, size) if widths is None else np.asarray(widths)
+    w = full[:, None]
+    n = np.array([r.n for r in references])[:, None]
+    position = np.arange(size)[None, :]
+    valid = position < w
+    ending = position == w - 1
+    # Past its width a row repeats its last value (finite arithmetic, masked below).
+    current = np.where(valid, current, np.take_along_axis(current, w - 1, axis=1))
+    last = ending.copy()  # the last of each run of equal values
+    last[:, :-1] |= (current[:, 1:] != current[:, :-1]) & valid[:, 1:]
+    last &= valid
+    left = np.where(valid, below_sorted, 0).astype(np.int64)
+    below = position + 1  # window values <= each (G = below / w)
+    q = np.clip(-(-below[:, :-1] * n // w), 1, n)  # F reaches G's level at its q-th value
+    centre = np.array([r._centre for r in references])[:, None]
+    right = np.empty_like(left)
+    sums_right = np.empty(current.shape)
+    sums_q = np.empty((rows, size - 1))
+    cross = np.empty((rows, size - 1))
+    ends = np.empty(rows)  # the reference's last value, centred
+    totals = np.empty(rows)  # the sum of its centred values
+    for i, reference in enumerate(references):
+        right[i] = left[i] + reference._ties(current[i], left[i])
+        sums = np.zeros(reference.n + 1)
+        np.cumsum(reference.values - reference._centre, out=sums[1:])
+        sums_right[i] = sums[right[i]]
+        sums_q[i] = sums[q[i]]
+        cross[i] = reference.values[q[i] - 1] - reference._centre
+        ends[i] = float(reference.values[-1]) - reference._centre
+        totals[i] = sums[-1]
+    step = last[:, :-1] & valid[:, 1:]  # a run end with a next distinct value
+    gaps = np.concatenate([np.where(last, right * w - below * n, 0),
+                           np.where(step, left[:, 1:] * w - below[:, :-1] * n, 0),
+                           left[:, :1] * w], axis=1)  # fmt: skip
+    statistics = np.abs(gaps).max(axis=1) / (n[:, 0] * full)
+    t = current - centre
+    p = (right * t - sums_right) / n
+    a, b, pa, pb = t[:, :-1], t[:, 1:], p[:, :-1], p[:, 1:]
+    level = below[:, :-1] / w
+    s = np.clip(cross, a, b)
+    ps = np.where(s == cross, (q * s - sums_q) / n, np.where(s == a, pa, pb))
+    inner = np.where(step, level * (2 * s - a - b) + pa + pb - 2 * ps, 0.0)
+    t_end = np.take_along_axis(t, w - 1, axis=1)[:, 0]
+    p_end = np.take_along_axis(p, w - 1, axis=1)[:, 0]
+    top = np.maximum(t_end, ends)
+    tail = (top - t_end) - ((n[:, 0] * top - totals) / n[:, 0] - p_end)
+    wasserstein = p[:, 0] + inner.sum(axis=1) + tail
+    larger, smaller = np.maximum(n[:, 0], full), np.minimum(n[:, 0], full)
+    effective = np.round(larger * smaller / (larger + smaller)).astype(int)
+    pvalues = [ks_pvalue(float(k), int(e)) for k, e in zip(statistics, effective, strict=True)]
+    return statistics, pvalues, wasserstein
 
 
 def ks_wasserstein_sorted(reference: np.ndarray, current: np.ndarray) -> tuple[float, float, float]:
@@ -146,9 +175,15 @@ def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
 
     PSI = sum((c - r) * ln(c / r)), i.e. KL(c||r) + KL(r||c) (scipy.special.rel_entr).
     """
-    r = np.maximum(reference_counts / reference_counts.sum(), PROPORTION_FLOOR)
-    c = np.maximum(current_counts / current_counts.sum(), PROPORTION_FLOOR)
-    return float(np.sum((c - r) * np.log(c / r)))
+    return float(psi_rows(reference_counts[None, :], current_counts[None, :])[0])
+
+
+def psi_rows(reference_counts: np.ndarray, current_counts: np.ndarray) -> np.ndarray:
+    """:func:`psi` of each row (bins along the rows: each row's sums are its own)."""
+    r = np.maximum(reference_counts / reference_counts.sum(axis=1, keepdims=True),
+                   PROPORTION_FLOOR)  # fmt: skip
+    c = np.maximum(current_counts / current_counts.sum(axis=1, keepdims=True), PROPORTION_FLOOR)
+    return np.sum((c - r) * np.log(c / r), axis=1)
 
 
 def jensenshannon(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
@@ -156,11 +191,16 @@ def jensenshannon(p_counts: np.ndarray, q_counts: np.ndarray) -> float:
 
     Equal to ``scipy.spatial.distance.jensenshannon(p, q, base=2)``.
     """
-    p = p_counts / p_counts.sum()
-    q = q_counts / q_counts.sum()
+    return float(jensenshannon_rows(p_counts[None, :], q_counts[None, :])[0])
+
+
+def jensenshannon_rows(p_counts: np.ndarray, q_counts: np.ndarray) -> np.ndarray:
+    """:func:`jensenshannon` of each row."""
+    p = p_counts / p_counts.sum(axis=1, keepdims=True)
+    q = q_counts / q_counts.sum(axis=1, keepdims=True)
     m = (p + q) / 2.0
-    divergence = (special.rel_entr(p, m).sum() + special.rel_entr(q, m).sum()) / 2.0
-    return float(np.sqrt(max(divergence, 0.0) / np.log(2.0)))
+    divergence = (special.rel_entr(p, m).sum(axis=1) + special.rel_entr(q, m).sum(axis=1)) / 2.0
+    return np.sqrt(np.maximum(divergence, 0.0) / np.log(2.0))
 
 
 def chisquare_two_sample(reference: np.ndarray, current: np.ndarray,
