@@ -2,12 +2,10 @@
 
 Isotonic regression on the reference's scores and labels, stored as breakpoints, so
 it checkpoints as two short lists; the label-free estimate (detectors/estimate.py)
-applies it to each unlabeled prediction's score.
+applies it to the unlabeled predictions' scores, a batch at a time.
 """
 
 from __future__ import annotations
-
-from bisect import bisect_right
 
 import numpy as np
 from scipy.optimize import isotonic_regression
@@ -36,14 +34,6 @@ class Calibration:
         fitted = np.clip(isotonic_regression(means, weights=counts.astype(float)).x, 0.0, 1.0)
         return cls(x.tolist(), fitted.tolist())
 
-    def __call__(self, score: float) -> float:
-        """``np.interp(score, x, y)``, computed in plain Python: one score per
-        prediction, where numpy's per-call overhead would be most of the cost."""
-        xs, ys = self._xs, self._ys
-        if score <= xs[0]:
-            return ys[0]
-        if score >= xs[-1]:
-            return ys[-1]
-        j = bisect_right(xs, score) - 1
-        slope = (ys[j + 1] - ys[j]) / (xs[j + 1] - xs[j])
-        return slope * (score - xs[j]) + ys[j]
+    def many(self, scores: np.ndarray) -> np.ndarray:
+        """P(positive) of each score: the breakpoints interpolated, clipped at both ends."""
+        return np.interp(scores, self._x, self._y)

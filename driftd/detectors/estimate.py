@@ -10,7 +10,8 @@ Scores are calibrated once at start with isotonic regression on the reference's
 scores and labels (detectors/calibration.py). The sums are kept incrementally: a
 prediction is added when it arrives unlabeled and removed when its label joins or
 it expires (its share recomputed from the prediction, the same number), so the
-estimate always describes exactly the unlabeled predictions, in O(1) per event.
+estimate always describes exactly the unlabeled predictions; a batch's predictions
+are added (and removed) as one sum per minute they fall in.
 
 Predictions whose labels are *overdue* are left out: those older than the 99th
 percentile of the label delays seen so far (:class:`LabelDelays`; none until 100
@@ -23,7 +24,6 @@ counts what was left out, ``estimated.overdue_after_seconds`` says after how lon
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -73,21 +73,27 @@ class PendingSums:
         self.size = size
         self.buckets: dict[int, list[float]] = {}  # minute -> sums..., count
 
-    def add(self, contribution: list[float], event_time: float, sign: int = 1) -> None:
-        key = int(event_time // self.WIDTH)
-        if sign < 0 and key not in self.buckets and self.UNDATED in self.buckets:
-            key = self.UNDATED  # waiting since before 0.9: in the undated sum
-        bucket = self.buckets.get(key)
-        if bucket is None:
-            bucket = self.buckets[key] = [0.0] * (self.size + 1)
-        for i, value in enumerate(contribution):
-            bucket[i] += sign * value
-        bucket[self.size] += sign
-        if bucket[self.size] <= 0:  # empty: dropped, so no rounding errors linger
-            del self.buckets[key]
-
-    def remove(self, contribution: list[float], event_time: float) -> None:
-        self.add(contribution, event_time, -1)
+    def add_many(self, contributions: np.ndarray, event_times: np.ndarray, sign: int = 1) -> None:
+        """Add (``sign`` 1) or remove (-1) predictions' expected counts (one row each),
+        summed per minute first: one bucket update per minute a batch touches."""
+        if not len(contributions):
+            return
+        keys, inverse = np.unique(np.floor_divide(event_times, self.WIDTH).astype(np.int64),
+                                  return_inverse=True)  # fmt: skip
+        sums = np.zeros((len(keys), self.size))
+        np.add.at(sums, inverse, contributions)
+        counts = np.bincount(inverse, minlength=len(keys))
+        for key, row, count in zip(keys.tolist(), sums.tolist(), counts.tolist(), strict=True):
+            if sign < 0 and key not in self.buckets and self.UNDATED in self.buckets:
+                key = self.UNDATED  # waiting since before 0.9: in the undated sum
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                bucket = self.buckets[key] = [0.0] * (self.size + 1)
+            for i, value in enumerate(row):
+                bucket[i] += sign * value
+            bucket[self.size] += sign * count
+            if bucket[self.size] <= 0:  # empty: dropped, so no rounding errors linger
+                del self.buckets[key]
 
     def totals(self, cutoff: float | None) -> tuple[list[float], int, int]:
         """Sums and count of the predictions not overdue (made after ``cutoff``), and
@@ -121,12 +127,17 @@ class ExpectedConfusion:
         self.calibration = calibration
         self.pending = PendingSums(4)  # tp, fp, fn, tn
 
-    def contribution(self, predicted_positive: bool, score: float) -> list[float] | None:
-        """The four expected counts of one prediction, or None if it has no score."""
-        if not math.isfinite(score):
-            return None
-        p = self.calibration(score)
-        return [p, 1 - p, 0.0, 0.0] if predicted_positive else [0.0, 0.0, p, 1 - p]
+    def contributions(self, records: list) -> tuple[np.ndarray, np.ndarray]:
+        """The four expected counts (tp, fp, fn, tn) of each record with a score, as
+        rows, and which records those are."""
+        scores = np.array([r.score for r in records], dtype=float)  # None -> NaN
+        scored = np.isfinite(scores)
+        p = self.calibration.many(scores[scored])
+        positive = np.array([r.y_hat == 1 for r in records], dtype=bool)[scored]
+        rows = np.zeros((len(p), 4))  # tp, fp when predicted positive; fn, tn otherwise
+        rows[positive, 0], rows[positive, 1] = p[positive], 1 - p[positive]
+        rows[~positive, 2], rows[~positive, 3] = p[~positive], 1 - p[~positive]
+        return rows, scored
 
     def readings(self, cutoff: float | None) -> dict[str, float | None]:
         (tp, fp, fn, tn), count, overdue = self.pending.totals(cutoff)
@@ -147,8 +158,12 @@ class ExpectedAccuracy:
     def __init__(self) -> None:
         self.pending = PendingSums(1)
 
-    def contribution(self, proba_of_predicted: float) -> list[float] | None:
-        return [proba_of_predicted] if np.isfinite(proba_of_predicted) else None
+    def contributions(self, records: list) -> tuple[np.ndarray, np.ndarray]:
+        """Each usable record's probability of its predicted class (its row normalised),
+        and which records those are (a probability row, finite, summing above 0)."""
+        shares = [_share_of_predicted(r) for r in records]
+        usable = np.array([s is not None for s in shares], dtype=bool)
+        return np.array([s for s in shares if s is not None], dtype=float)[:, None], usable
 
     def readings(self, cutoff: float | None) -> dict[str, float | None]:
         (total,), count, overdue = self.pending.totals(cutoff)
@@ -177,38 +192,25 @@ class EstimateDetector(Detector):
             return [cls(ExpectedAccuracy())]
         return []
 
-    def share(self, prediction: WaitingPrediction | Outcome) -> list[float] | None:
-        """One prediction's expected counts (None when it carries no usable score)."""
-        estimate = self.estimate
-        if isinstance(estimate, ExpectedConfusion):
-            score = math.nan if prediction.score is None else prediction.score
-            return estimate.contribution(prediction.y_hat == 1, score)
-        if prediction.proba is None:
-            return None
-        row = np.asarray(prediction.proba, dtype=float)
-        if np.all(np.isfinite(row)) and row.sum() > 0:
-            return estimate.contribution(float(row[int(prediction.y_hat)] / row.sum()))
-        return None
+    def _pend(self, records: list, sign: int) -> None:
+        """Add (1) or remove (-1) the records' expected counts, a batch at a time."""
+        if not records:
+            return
+        rows, usable = self.estimate.contributions(records)
+        times = np.array([r.event_time for r in records], dtype=float)[usable]
+        self.estimate.pending.add_many(rows, times, sign)
 
     def update_predictions(self, batch: PredictionBatch) -> None:
-        pending = self.estimate.pending
-        for record, joined in zip(batch.records, batch.joined, strict=True):
-            if not joined and (share := self.share(record)) is not None:
-                pending.add(share, record.event_time)
+        self._pend([r for r, joined in zip(batch.records, batch.joined, strict=True)
+                    if not joined], 1)  # fmt: skip
 
     def update_outcomes(self, batch: OutcomeBatch) -> None:
-        pending = self.estimate.pending
         waited = [o for o in batch.outcomes if o.waited]
         self.delays.add_many(np.array([o.label_time - o.event_time for o in waited]))
-        for outcome in waited:
-            if (share := self.share(outcome)) is not None:
-                pending.remove(share, outcome.event_time)
+        self._pend(waited, -1)
 
     def update_expired(self, batch: ExpiredBatch) -> None:
-        pending = self.estimate.pending
-        for record in batch.records:
-            if (share := self.share(record)) is not None:
-                pending.remove(share, record.event_time)
+        self._pend(batch.records, -1)
 
     def readings(self, now: float | None) -> Readings:
         after = self.delays.overdue_after()
@@ -233,3 +235,14 @@ class EstimateDetector(Detector):
             return
         self.estimate.pending.restore(state["pending"])
         self.delays.counts = np.array(state["delays"], dtype=np.int64)
+
+
+def _share_of_predicted(prediction: WaitingPrediction | Outcome) -> float | None:
+    """A multiclass prediction's probability of its predicted class, its row normalised
+    (None without a usable row: absent, not finite, or summing to 0)."""
+    if prediction.proba is None:
+        return None
+    row = np.asarray(prediction.proba, dtype=float)
+    if np.all(np.isfinite(row)) and row.sum() > 0:
+        return float(row[int(prediction.y_hat)] / row.sum())
+    return None

@@ -100,40 +100,80 @@ class TumblingPerformance:
         self._newest_start = max(self._newest_start, self._start(event_time))
 
     def update(self, outcome: Outcome) -> None:
-        start = self._start(outcome.event_time)
-        self.observe_time(outcome.event_time)
+        self.update_many([outcome])
+
+    def update_many(self, outcomes: list[Outcome]) -> None:
+        """Outcomes in join order. Each run of outcomes in one window is counted with
+        one numpy call per statistic; a window is opened (and the oldest kept one
+        closed) as the run's first outcome would, one outcome at a time."""
+        if not outcomes:
+            return
+        times = np.array([o.event_time for o in outcomes], dtype=float)
+        starts = np.floor(times / self._length) * self._length
+        cuts = np.flatnonzero(starts[1:] != starts[:-1]) + 1
+        for first, end in zip([0, *cuts.tolist()], [*cuts.tolist(), len(outcomes)], strict=True):
+            start = float(starts[first])
+            self._newest_start = max(self._newest_start, start)
+            stats = self._window(start)
+            if stats is not None:
+                self._count(stats, outcomes[first:end])
+
+    def _window(self, start: float) -> _WindowStats | None:
+        """The window starting at ``start``, opened if need be; None when it is older
+        than every window still kept (too late to count)."""
         stats = self._windows.get(start)
         if stats is None:
             if self._windows and start < min(self._windows) and len(self._windows) >= self._keep:
-                return  # older than every window still kept: too late to count
+                return None
             stats = self._windows[start] = _WindowStats(
                 self._task, len(self._class_names), self._bins
             )
             while len(self._windows) > self._keep:
                 del self._windows[min(self._windows)]
-        if self._task == "regression":
-            self._add_regression(stats, float(outcome.y), float(outcome.y_hat))
-            return
-        y, y_hat = int(outcome.y), int(outcome.y_hat)
-        stats.cm[y, y_hat] += 1
-        if self._task == "binary":
-            if math.isfinite(outcome.score):
-                p = min(max(outcome.score, metrics.EPS), 1 - metrics.EPS)
-                stats.n_scored += 1
-                stats.loss_sum += -math.log(p if y == 1 else 1 - p)
-                stats.brier_sum += (outcome.score - y) ** 2
-                self._bin(stats, 0, y == 1, outcome.score)
-        elif outcome.proba is not None and np.all(np.isfinite(proba := np.asarray(outcome.proba,
-                                                                                 dtype=float))):
-            p = metrics.normalised_proba(proba[None, :])[0]
-            stats.n_scored += 1
-            stats.loss_sum += -math.log(p[y])
-            for index in range(len(self._class_names)):
-                self._bin(stats, index, y == index, float(proba[index]))
+        return stats
 
-    def _bin(self, stats: _WindowStats, row: int, positive: bool, score: float) -> None:
-        column = min(max(int(score * self._bins), 0), self._bins - 1)
-        (stats.auc_pos if positive else stats.auc_neg)[row, column] += 1
+    def _count(self, stats: _WindowStats, outcomes: list[Outcome]) -> None:
+        if self._task == "regression":
+            for outcome in outcomes:
+                self._add_regression(stats, float(outcome.y), float(outcome.y_hat))
+            return
+        y = np.array([o.y for o in outcomes], dtype=np.int64)
+        y_hat = np.array([o.y_hat for o in outcomes], dtype=np.int64)
+        np.add.at(stats.cm, (y, y_hat), 1)
+        if self._task == "binary":
+            score = np.array([o.score for o in outcomes], dtype=float)
+            scored = np.isfinite(score)
+            score, y = score[scored], y[scored]
+            if not len(score):
+                return
+            p = np.clip(score, metrics.EPS, 1 - metrics.EPS)
+            stats.n_scored += len(score)
+            stats.loss_sum += float(-np.log(np.where(y == 1, p, 1 - p)).sum())
+            stats.brier_sum += float(((score - y) ** 2).sum())
+            self._bin(stats, 0, y == 1, score)
+            return
+        rows = [o.proba for o in outcomes]
+        with_proba = np.array([r is not None for r in rows], dtype=bool)
+        if not with_proba.any():
+            return
+        proba = np.array([r for r in rows if r is not None], dtype=float)
+        scored = np.all(np.isfinite(proba), axis=1)
+        proba, y = proba[scored], y[with_proba][scored]
+        if not len(proba):
+            return
+        p = metrics.normalised_proba(proba)
+        stats.n_scored += len(proba)
+        stats.loss_sum += float(-np.log(p[np.arange(len(p)), y]).sum())
+        for index in range(len(self._class_names)):
+            self._bin(stats, index, y == index, proba[:, index])
+
+    def _bin(self, stats: _WindowStats, row: int, positive: np.ndarray,
+             scores: np.ndarray) -> None:  # fmt: skip
+        """Count scores into the AUC histograms of ``row`` (positives apart)."""
+        columns = np.clip((np.clip(scores, -1.0, 2.0) * self._bins).astype(np.int64), 0,
+                          self._bins - 1)  # fmt: skip
+        np.add.at(stats.auc_pos[row], columns[positive], 1)
+        np.add.at(stats.auc_neg[row], columns[~positive], 1)
 
     @staticmethod
     def _add_regression(stats: _WindowStats, y: float, y_hat: float) -> None:
@@ -219,9 +259,7 @@ class TumblingDetector(Detector):
         self.tumbling.observe_time(batch.last_time)
 
     def update_outcomes(self, batch: OutcomeBatch) -> None:
-        update = self.tumbling.update
-        for outcome in batch.outcomes:
-            update(outcome)
+        self.tumbling.update_many(batch.outcomes)
 
     def readings(self, now: float | None) -> Readings:
         return self.tumbling.readings()

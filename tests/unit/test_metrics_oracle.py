@@ -215,3 +215,32 @@ def test_snapshot_restore_round_trip_through_json():
     copy_t.restore(msgspec.json.decode(msgspec.json.encode(tumbling.snapshot())))
     assert copy_w.readings() == window.readings()
     assert copy_t.readings() == tumbling.readings()
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass"])
+def test_tumbling_batches_count_as_outcomes_one_by_one(task):
+    """A batch counts as its outcomes one at a time: the same windows opened and closed
+    (3 kept: late outcomes dropped), counts exactly, loss sums to rounding."""
+    rng = np.random.default_rng(9)
+    n, names = 4000, (["0", "1"] if task == "binary" else ["a", "b", "c"])
+    times = np.sort(rng.uniform(0, 1000, n)) + rng.normal(0, 30, n)  # late by up to ~100
+    y = rng.integers(0, len(names), n)
+    score = np.where(rng.random(n) < 0.1, np.nan, rng.random(n))
+    proba = rng.dirichlet(np.ones(len(names)), n)
+    proba[rng.random(n) < 0.1, 0] = np.nan
+    outcomes = [Outcome(event_time=float(times[i]), y=float(y[i]), y_hat=float(rng.integers(
+        0, len(names))), score=float(score[i]), proba=proba[i].tolist() if i % 9 else None)
+        for i in range(n)]  # fmt: skip
+    one, many = (TumblingPerformance(task, names, 100.0, keep=3) for _ in range(2))
+    for outcome in outcomes:
+        one.update(outcome)
+    for start in range(0, n, 97):
+        many.update_many(outcomes[start : start + 97])
+    a, b = one.snapshot(), many.snapshot()
+    assert [s for s, _ in a["windows"]] == [s for s, _ in b["windows"]] and len(a["windows"]) == 3
+    for (_, x), (_, z) in zip(a["windows"], b["windows"], strict=True):
+        assert (x["cm"], x["auc_pos"], x["auc_neg"], x["n_scored"]) == (
+            z["cm"], z["auc_pos"], z["auc_neg"], z["n_scored"])  # fmt: skip
+        assert x["loss_sum"] == pytest.approx(z["loss_sum"], rel=1e-12)
+        assert x["brier_sum"] == pytest.approx(z["brier_sum"], rel=1e-12)
+    assert sum(sum(map(sum, w["cm"])) for _, w in a["windows"]) > 500
