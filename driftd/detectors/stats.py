@@ -92,17 +92,29 @@ def compare_rows(
     full = np.full(rows, size) if widths is None else np.asarray(widths)
     w = full[:, None]
     n = np.array([r.n for r in references])[:, None]
-    position = np.arange(size)[None, :]
-    valid = position < w
-    ending = position == w - 1
-    # Past its width a row repeats its last value (finite arithmetic, masked below).
-    current = np.where(valid, current, np.take_along_axis(current, w - 1, axis=1))
-    last = ending.copy()  # the last of each run of equal values
-    last[:, :-1] |= (current[:, 1:] != current[:, :-1]) & valid[:, 1:]
-    last &= valid
-    left = np.where(valid, below_sorted, 0).astype(np.int64)
-    below = position + 1  # window values <= each (G = below / w)
-    q = np.clip(-(-below[:, :-1] * n // w), 1, n)  # F reaches G's level at its q-th value
+    below = np.arange(1, size + 1)[None, :]  # window values <= each (G = below / w)
+    # The usual windows (every row full, no tied values) skip the masks.
+    short = bool((full < size).any())
+    last = np.empty((rows, size), dtype=bool)  # the last of each run of equal values
+    if short:
+        valid = below <= w
+        # Past its width a row repeats its last value (finite arithmetic, masked below).
+        current = np.where(valid, current, np.take_along_axis(current, w - 1, axis=1))
+        last[:, :-1] = (current[:, 1:] != current[:, :-1]) & valid[:, 1:]
+        last[:, -1] = False
+        last[np.arange(rows), full - 1] = True
+        last &= valid
+        left = np.where(valid, below_sorted, 0).astype(np.int64)
+        step = last[:, :-1] & valid[:, 1:]  # a run end with a next distinct value
+    else:
+        np.not_equal(current[:, 1:], current[:, :-1], out=last[:, :-1])
+        last[:, -1] = True
+        left = below_sorted.astype(np.int64)
+        step = last[:, :-1]
+    masked = short or not step.all()
+    q = -(-below[:, :-1] * n // w)  # F reaches G's level at its q-th value
+    if short:
+        np.clip(q, 1, n, out=q)
     centre = np.array([r._centre for r in references])[:, None]
     right = np.empty_like(left)
     sums_right = np.empty(current.shape)
@@ -119,20 +131,26 @@ def compare_rows(
         cross[i] = reference.values[q[i] - 1] - reference._centre
         ends[i] = float(reference.values[-1]) - reference._centre
         totals[i] = sums[-1]
-    step = last[:, :-1] & valid[:, 1:]  # a run end with a next distinct value
-    gaps = np.concatenate([np.where(last, right * w - below * n, 0),
-                           np.where(step, left[:, 1:] * w - below[:, :-1] * n, 0),
-                           left[:, :1] * w], axis=1)  # fmt: skip
-    statistics = np.abs(gaps).max(axis=1) / (n[:, 0] * full)
+    at = right * w - below * n  # (F - G) n w at each value, just before the next one:
+    before = left[:, 1:] * w - below[:, :-1] * n
+    if masked:
+        at[~last] = 0
+        before[~step] = 0
+    gap = np.maximum(np.abs(at).max(axis=1), np.abs(before).max(axis=1, initial=0))
+    statistics = np.maximum(gap, left[:, 0] * full) / (n[:, 0] * full)
     t = current - centre
     p = (right * t - sums_right) / n
     a, b, pa, pb = t[:, :-1], t[:, 1:], p[:, :-1], p[:, 1:]
-    level = below[:, :-1] / w
     s = np.clip(cross, a, b)
     ps = np.where(s == cross, (q * s - sums_q) / n, np.where(s == a, pa, pb))
-    inner = np.where(step, level * (2 * s - a - b) + pa + pb - 2 * ps, 0.0)
-    t_end = np.take_along_axis(t, w - 1, axis=1)[:, 0]
-    p_end = np.take_along_axis(p, w - 1, axis=1)[:, 0]
+    inner = (below[:, :-1] / w) * (2 * s - a - b) + pa + pb - 2 * ps
+    if masked:
+        inner[~step] = 0.0
+    if short:
+        t_end = np.take_along_axis(t, w - 1, axis=1)[:, 0]
+        p_end = np.take_along_axis(p, w - 1, axis=1)[:, 0]
+    else:
+        t_end, p_end = t[:, -1], p[:, -1]
     top = np.maximum(t_end, ends)
     tail = (top - t_end) - ((n[:, 0] * top - totals) / n[:, 0] - p_end)
     wasserstein = p[:, 0] + inner.sum(axis=1) + tail
