@@ -40,7 +40,7 @@ from typing import Any, ClassVar, Literal
 import msgspec
 import numpy as np
 
-from driftd.detectors.columns import categorical_column, columns, numeric_column
+from driftd.detectors.columns import categorical_column, columns, numeric_columns
 from driftd.detectors.context import ModelContext
 from driftd.detectors.readings import Readings
 from driftd.detectors.records import Outcome, WaitingPrediction
@@ -105,14 +105,15 @@ class PredictionBatch:
         finite); categorical values are the present categories as text."""
         features = self._context.spec.features
         names = list(features)
-        raw = columns([e.features for e in self.events], names)
-        out: dict[str, tuple[np.ndarray, Any]] = {}
-        for name, values in zip(names, raw, strict=True):
-            if features[name].kind == "numeric":
-                out[name] = numeric_column(values, self._context.ranges[name])
-            else:
-                out[name] = categorical_column(values)
-        return out
+        raw = dict(zip(names, columns([e.features for e in self.events], names), strict=True))
+        numeric = [name for name in names if features[name].kind == "numeric"]
+        ranges = self._context.ranges
+        coded = numeric_columns([raw[n] for n in numeric], [ranges[n] for n in numeric])
+        out: dict[str, tuple[np.ndarray, Any]] = dict(zip(numeric, coded, strict=True))
+        for name in names:
+            if name not in out:
+                out[name] = categorical_column(raw[name])
+        return {name: out[name] for name in names}
 
     @cached_property
     def last_time(self) -> float:

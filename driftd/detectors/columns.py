@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -32,13 +33,35 @@ def numeric_column(
             values = np.array(raw, dtype=float)  # None -> NaN
         except OverflowError:  # an integer beyond float range: one by one below
             return _numeric_column_slow(raw, bounds)
-        low, high = bounds
-        codes = np.where(
-            np.isnan(values), MISSING,
-            np.where(np.isinf(values) | (values < low) | (values > high), OUT_OF_RANGE, OK),
-        ).astype(np.int8)  # fmt: skip
-        return codes, np.where(np.isfinite(values), values, np.nan)
+        return _coded(values, *bounds)
     return _numeric_column_slow(raw, bounds)
+
+
+def numeric_columns(
+    raws: Sequence[Sequence[Any]], bounds: Sequence[tuple[float, float]]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`numeric_column` of each of a batch's numeric columns: as one matrix when
+    every value is a number or null (the usual batch), else column by column."""
+    if raws and set(map(type, chain.from_iterable(raws))) <= _PLAIN_NUMBERS:
+        try:
+            values = np.array(raws, dtype=float)  # a row per column; None -> NaN
+        except OverflowError:  # an integer beyond float range: column by column below
+            pass
+        else:
+            low, high = np.array(bounds, dtype=float).T
+            codes, finite = _coded(values, low[:, None], high[:, None])
+            return list(zip(codes, finite, strict=True))
+    return [numeric_column(raw, b) for raw, b in zip(raws, bounds, strict=True)]
+
+
+def _coded(values: np.ndarray, low: Any, high: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Quality codes of float values (NaN: missing) within ``low``/``high``, and the
+    values with NaN for what is not finite."""
+    codes = np.where(
+        np.isnan(values), MISSING,
+        np.where(np.isinf(values) | (values < low) | (values > high), OUT_OF_RANGE, OK),
+    ).astype(np.int8)  # fmt: skip
+    return codes, np.where(np.isfinite(values), values, np.nan)
 
 
 def _numeric_column_slow(

@@ -55,3 +55,17 @@ def test_categorical_column_equals_per_value_codes(raw):
     assert categories == [
         category_text(v) for v, c in zip(raw, expected_codes, strict=True) if c == q.OK
     ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 4).flatmap(lambda k: st.lists(
+    st.lists(st.none() | st.integers(-10, 10) | st.floats(allow_nan=True), min_size=k, max_size=k)
+    | st.lists(ANY_JSON, min_size=k, max_size=k), min_size=1, max_size=5)))
+def test_numeric_columns_of_a_batch_equal_each_column_alone(raws):
+    """The batch's numeric columns as one matrix (numbers and nulls) or one by one."""
+    bounds = [(-1.0, 1e6), (0.0, 5.0), (-math.inf, math.inf), (2.0, 3.0), (-7.0, 7.0)][: len(raws)]
+    together = q.numeric_columns(raws, bounds)
+    for (codes, values), raw, bound in zip(together, raws, bounds, strict=True):
+        alone_codes, alone_values = numeric_column(raw, bound)
+        np.testing.assert_array_equal(codes, alone_codes)
+        np.testing.assert_array_equal(values, alone_values)
