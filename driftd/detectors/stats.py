@@ -252,4 +252,5 @@ def chisquare_two_sample(reference: np.ndarray, current: np.ndarray,
     for row in (reference, current):
         expected = columns * row.sum() / total
         statistic += float(np.sum((row - expected) ** 2 / expected))
-    return float(sps.chi2.sf(statistic, len(columns) - 1))
+    # chi2.sf itself (scipy's chi2 computes it so), without its ~0.2 ms of argument checks
+    return float(special.chdtrc(len(columns) - 1, statistic))
