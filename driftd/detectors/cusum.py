@@ -161,8 +161,8 @@ class AlarmCount:
                 self.onsets += 1
             self.alarms += len(alarms)
             self.since_alarm = seen - alarms[-1] - 1
-        elif self.since_alarm is not None:
-            self.since_alarm += seen
+        else:
+            self.note_quiet(seen)
 
     def note_quiet(self, seen: int) -> None:
         """``seen`` values passed without an alarm."""
