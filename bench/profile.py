@@ -29,22 +29,29 @@ from driftd.config import load_config
 from driftd.daemon.embedded import build_pipeline, run_messages
 from driftd.daemon.gctune import tune_gc
 
-# (part, (file suffix, function) markers): the first part with a marker on the stack,
-# looking from the innermost frame out, takes the sample.
+# (part, (file suffix, qualified function name) markers): the first part with a marker
+# on the stack, looking from the innermost frame out, takes the sample. Markers name
+# both the block of numeric features and what it replaced, so profiles before and
+# after it compare part by part.
 PARTS: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ("decode", (("driftd/events.py", "decode"),)),
     ("checkpoints (SQLite)", (("driftd/daemon/pipeline.py", "checkpoint"),
                               ("driftd/store/sqlite.py", ""))),
-    ("tick: numeric features' window statistics", (("numeric_columns.py", "statistics_of"),)),
-    ("tick: rules", (("driftd/alerts/rules.py", "evaluate"),)),
-    ("batches: numeric features (matrix, ranks, CUSUMs)", (("numeric_columns.py", "update"),)),
+    ("tick: numeric windows (KS, Wasserstein, PSI, JS)", (
+        ("numeric_columns.py", "NumericColumns.statistics_of"),
+        ("column_tests.py", "NumericDrift.readings"))),
+    ("tick: rules", (("driftd/alerts/rules.py", "RuleEngine.evaluate"),)),
+    ("batches: numeric features (ranks, shift and scale CUSUMs)", (
+        ("numeric_columns.py", "NumericColumns.update"),
+        ("column_tests.py", "NumericDrift.update_many"))),
     ("batches: concept drift (ADWIN, error-rate tests)", (("detectors/concept/", ""),)),
     ("batches: quality", (("detectors/quality.py", "update_predictions"),)),
     ("batches: segments", (("detectors/segments.py", "update_predictions"),)),
     ("batches: fairness", (("detectors/fairness.py", "update_outcomes"),)),
     ("batches: performance, tumbling, estimate, versions", (
-        ("detectors/performance.py", "update_outcomes"), ("detectors/tumbling.py", "update"),
-        ("detectors/estimate.py", "_pend"), ("detectors/versions.py", "update_outcomes"))),
+        ("detectors/performance.py", "update_outcomes"),
+        ("detectors/tumbling.py", "update_outcomes"), ("detectors/estimate.py", "_pend"),
+        ("detectors/versions.py", "update_outcomes"))),
     ("batches: categorical features, outputs, labels", (
         ("detectors/drift.py", "update_predictions"), ("detectors/drift.py", "update_labels"))),
     ("batches: feature columns, outcome records", (("detectors/base.py", ""),
@@ -61,12 +68,12 @@ def part_of(frame) -> str:
     """The part of one sampled stack (innermost frame first)."""
     stack = []
     while frame is not None:
-        stack.append((frame.f_code.co_filename, frame.f_code.co_name))
+        stack.append((frame.f_code.co_filename, frame.f_code.co_qualname))
         frame = frame.f_back
     for filename, function in stack:
         for part, markers in PARTS:
             for suffix, name in markers:
-                if suffix in filename and (not name or function == name):
+                if suffix in filename and (not name or function.endswith(name)):
                     return part
     return "other"
 
