@@ -114,7 +114,7 @@ def main() -> None:
         started = time.process_time()
         run_messages(pipeline, batch)
         seconds = time.process_time() - started
-    total = sum(sampler.samples.values())
+    total = max(sum(sampler.samples.values()), 1)
     print(f"# `driftd replay`'s pipeline on {len(batch):,} bench events, 10k-row reference: "
           f"{seconds:.1f} s CPU, {len(batch) / seconds:,.0f} events/s, {total} samples")
     print("| part | share | seconds |")

@@ -47,6 +47,13 @@ SECTIONS = [
             "process (imports, start-up and summary included). With the bench workload's "
             "5k-row reference and the default 10k sample: a tick compares each numeric "
             "feature's window with its whole sorted reference."),
+    Section("profile", "Where `driftd replay`'s pipeline spends its time, by part",
+            "bench.profile", ["--events", "200000"], ["--events", "4000"],
+            "The pipeline `driftd replay` runs, on the bench workload with the default 10k-row "
+            "reference, one core, sampled every 5 ms of CPU time (SIGPROF); each sample "
+            "counted in the innermost stage or detector on its stack. What to speed up next "
+            "for issue 17's goals; profiles before and after a change compare part by part "
+            "(the section \"Where `driftd replay`'s time goes\" below)."),
     Section("kafka", "`driftd run` on real Kafka vs the raw consume rate", "bench.kafka_throughput",
             ["--predictions", "110000"], ["--predictions", "300"],
             "One local Kafka broker (from its jars) and Redis share the 2 cores with driftd. "
