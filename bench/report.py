@@ -53,7 +53,7 @@ SECTIONS = [
             "reference, one core, sampled every 5 ms of CPU time (SIGPROF); each sample "
             "counted in the innermost stage or detector on its stack. What to speed up next "
             "for issue 17's goals; profiles before and after a change compare part by part "
-            "(the section \"Where `driftd replay`'s time goes\" below)."),
+            "(the section \"Where `driftd replay`'s time goes (issue 17)\")."),
     Section("kafka", "`driftd run` on real Kafka vs the raw consume rate", "bench.kafka_throughput",
             ["--predictions", "110000"], ["--predictions", "300"],
             "One local Kafka broker (from its jars) and Redis share the 2 cores with driftd. "
