@@ -103,20 +103,28 @@ class TumblingPerformance:
         self.update_many([outcome])
 
     def update_many(self, outcomes: list[Outcome]) -> None:
-        """Outcomes in join order. Each run of outcomes in one window is counted with
-        one numpy call per statistic; a window is opened (and the oldest kept one
-        closed) as the run's first outcome would, one outcome at a time."""
+        """Outcomes in join order, counted per window with one numpy call per statistic.
+        Windows are taken in the order of their first outcome, and each is opened (the
+        oldest kept one closed) or refused as too late as that outcome would be, one at
+        a time: the same windows and counts as outcome by outcome, since a window
+        closed or refused within a batch never comes back in it (what it lost is older
+        than every window kept)."""
         if not outcomes:
             return
         times = np.array([o.event_time for o in outcomes], dtype=float)
         starts = np.floor(times / self._length) * self._length
-        cuts = np.flatnonzero(starts[1:] != starts[:-1]) + 1
-        for first, end in zip([0, *cuts.tolist()], [*cuts.tolist(), len(outcomes)], strict=True):
-            start = float(starts[first])
-            self._newest_start = max(self._newest_start, start)
-            stats = self._window(start)
+        values, first, inverse = np.unique(starts, return_index=True, return_inverse=True)
+        self._newest_start = max(self._newest_start, float(values[-1]))
+        if len(values) == 1:
+            groups = [outcomes]
+        else:
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.cumsum(np.bincount(inverse, minlength=len(values)))[:-1]
+            groups = [[outcomes[i] for i in part] for part in np.split(order, bounds)]
+        for index in np.argsort(first, kind="stable").tolist():
+            stats = self._window(float(values[index]))
             if stats is not None:
-                self._count(stats, outcomes[first:end])
+                self._count(stats, groups[index])
 
     def _window(self, start: float) -> _WindowStats | None:
         """The window starting at ``start``, opened if need be; None when it is older
