@@ -108,12 +108,10 @@ class PredictionBatch:
         raw = dict(zip(names, columns([e.features for e in self.events], names), strict=True))
         numeric = [name for name in names if features[name].kind == "numeric"]
         ranges = self._context.ranges
-        coded = numeric_columns([raw[n] for n in numeric], [ranges[n] for n in numeric])
-        out: dict[str, tuple[np.ndarray, Any]] = dict(zip(numeric, coded, strict=True))
-        for name in names:
-            if name not in out:
-                out[name] = categorical_column(raw[name])
-        return {name: out[name] for name in names}
+        matrix = numeric_columns([raw[n] for n in numeric], [ranges[n] for n in numeric])
+        coded = dict(zip(numeric, matrix, strict=True))
+        return {name: coded[name] if name in coded else categorical_column(raw[name])
+                for name in names}  # fmt: skip
 
     @cached_property
     def last_time(self) -> float:

@@ -128,9 +128,11 @@ class NumericColumns:
         values = np.stack([v for v, _ in windows])
         finite = np.isfinite(values)
         counts = finite.sum(axis=1)
-        rows = np.flatnonzero(counts >= max(2, tests[0].min_samples))
+        needed = max(2, tests[0].min_samples)
+        rows = np.flatnonzero(counts >= needed)
         found: list[tuple[int, WindowStatistics | None]] = [
-            (0, None) if index in rows else t.window_statistics() for index, t in enumerate(tests)
+            (0, None) if counts[index] >= needed else t.window_statistics()
+            for index, t in enumerate(tests)
         ]  # fmt: skip
         self.together = len(rows)
         if not len(rows):
