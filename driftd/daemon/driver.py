@@ -38,6 +38,7 @@ from driftd.alerts.dispatch import Dispatcher
 from driftd.alerts.model import Alert, dedup_key
 from driftd.consumers.guard import DeadLetterGuard
 from driftd.consumers.source import Record, Source, TopicPartition
+from driftd.daemon.gctune import release_free_memory
 from driftd.daemon.partitions import PartitionSet
 
 log = logging.getLogger("driftd.runtime")
@@ -290,6 +291,7 @@ class Driver:
         partitions."""
         self._commit(self.partitions.checkpoint())
         self._last_checkpoint = self.clock()
+        release_free_memory()  # what the batches since the last one freed
 
     def _commit(self, offsets: dict[TopicPartition, int]) -> None:
         if not offsets:

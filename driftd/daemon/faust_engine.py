@@ -38,6 +38,7 @@ from driftd.consumers.kafka.clients import open_producer
 from driftd.consumers.router import start_router, wait_stopped
 from driftd.consumers.source import Record
 from driftd.daemon.builders import client_id, redis_client
+from driftd.daemon.gctune import release_free_memory
 from driftd.daemon.partitions import PartitionSet
 from driftd.daemon.paths import state_dir
 from driftd.daemon.service import (
@@ -92,6 +93,7 @@ def build_app(
     async def checkpoint() -> None:
         """Checkpoint what changed, then let Faust acknowledge (and later commit) it."""
         partitions.checkpoint()
+        release_free_memory()  # what the batches since the last one freed
         await unacked.ack_all()
 
     async def consume(stream: Any) -> None:

@@ -17,7 +17,6 @@ class Calibration:
     def __init__(self, x: list[float] | None = None, y: list[float] | None = None):
         self._x = np.asarray(x if x is not None else [0.0, 1.0], dtype=float)
         self._y = np.asarray(y if y is not None else [0.0, 1.0], dtype=float)
-        self._xs, self._ys = self._x.tolist(), self._y.tolist()
 
     @classmethod
     def fit(cls, scores: np.ndarray, labels: np.ndarray) -> Calibration:

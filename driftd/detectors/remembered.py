@@ -9,11 +9,17 @@ between the stream's short-lived ones (RSS grew ~3x what tracemalloc saw).
 
 Here an id is its 64-bit BLAKE2b digest, stable across processes so a checkpoint
 can store digests instead of ids. The newest ids sit in a small dict; every
-``block`` insertions they are appended to arrays in arrival order (digest, time)
-and a sorted index of the digests is rebuilt. An id is remembered while its arrival
-sequence number is at or past ``front``; forgetting (by count or by the TTL) only
-moves ``front``, so lookups stay exact without rebuilding the index. ~28 bytes an
-id; two distinct ids collide with probability ~n / 2**64 per lookup (5e-15 at 100k).
+``block`` insertions they are merged into the sorted digests (with each one's
+position in arrival order) and their times appended in arrival order. An id is
+remembered while its arrival sequence number is at or past ``front``; forgetting (by
+count or by the TTL) only moves ``front``, so lookups stay exact without touching
+the arrays. 20 bytes an id (digest, position, time: the arrival order of the digests
+is not kept, it is the positions' inverse); two distinct ids collide with
+probability ~n / 2**64 per lookup (5e-15 at 100k).
+
+The dict holds Python objects (~150 bytes an id), so it is kept small (4,096 ids);
+merging it is linear, not a sort of every digest: the remembered digests are one
+sorted run and numpy's stable sort (timsort) merges the block's run into it.
 
 Most lookups are of new ids (every event asks once). Before the binary search, a
 bitmap of the arrays' digests (one bit per value of a digest's top 20 bits: 128 KB,
@@ -44,19 +50,18 @@ class RememberedIds:
 
     def __init__(self, limit: int, block: int | None = None):
         self.limit = limit
-        # Rebuilding the index sorts every remembered digest (~7 ms at 100k): once per
-        # `block` insertions, < 1 us an insertion at the default.
-        self.block = block or max(1024, limit // 8)
+        # A merge is linear in the remembered ids (~1 ms at 100k): once per `block`
+        # insertions, well under 1 us an insertion.
+        self.block = block or min(4096, max(1024, limit // 8))
         self.front = 0  # sequence number of the oldest remembered id
         self._next = 0  # sequence number of the next insertion
         self._recent: dict[int, int] = {}  # digest -> sequence number, for lookups
         self._recent_hashes: list[int] = []  # the newest ids, in arrival order
         self._recent_times: list[float] = []
-        self._base = 0  # sequence number of _hashes[0]
-        self._hashes = _EMPTY_U64  # arrival order
-        self._times = _EMPTY_F64
-        self._sorted = _EMPTY_U64  # the digests of _hashes, sorted
-        self._positions = np.zeros(0, dtype=np.int32)  # their indexes in _hashes
+        self._base = 0  # sequence number of _times[0]
+        self._times = _EMPTY_F64  # arrival order
+        self._sorted = _EMPTY_U64  # the digests, sorted (equal ones oldest first)
+        self._positions = np.zeros(0, dtype=np.int32)  # their indexes in _times
         self._filter = bytes(1 << (FILTER_BITS - 3))  # bit i: some digest's top bits are i
 
     def __len__(self) -> int:
@@ -105,21 +110,37 @@ class RememberedIds:
     def live(self) -> tuple[np.ndarray, np.ndarray]:
         """The remembered (digests, times), oldest first."""
         cut = self.front - self._base
+        hashes = np.empty(len(self._sorted), dtype=np.uint64)
+        hashes[self._positions] = self._sorted  # back in arrival order
         recent = np.array(self._recent_hashes, dtype=np.uint64)
-        hashes = np.concatenate([self._hashes, recent])[cut:]
         times = np.concatenate([self._times, np.array(self._recent_times, dtype=np.float64)])
-        return hashes, times[cut:]
+        return np.concatenate([hashes, recent])[cut:], times[cut:]
 
     def _compact(self) -> None:
-        """Move the recent ids into the arrays, drop the forgotten ones, reindex."""
-        self._hashes, self._times = self.live()
-        self._base = self.front
+        """Merge the recent ids into the arrays and drop the forgotten ones."""
+        cut = self.front - self._base
+        recent = np.array(self._recent_hashes, dtype=np.uint64)
+        offsets = np.arange(len(self._times), len(self._times) + len(recent), dtype=np.int32)
+        # The kept digests are distinct (the join adds no remembered id, and a forgotten
+        # one is dropped here, before its new entry joins): no ties to order.
+        digests = np.concatenate([self._sorted, recent])
+        positions = np.concatenate([self._positions, offsets])
+        kept = positions >= cut
+        digests, positions = digests[kept], positions[kept] - cut
+        times = np.concatenate([self._times, np.array(self._recent_times, dtype=np.float64)])
+        order = np.argsort(digests, kind="stable")
+        self._sorted, self._positions = digests[order], positions[order]
+        self._times, self._base = times[cut:], self.front
         self._recent, self._recent_hashes, self._recent_times = {}, [], []
-        self._reindex()
+        self._refilter()
 
-    def _reindex(self) -> None:
-        self._positions = np.argsort(self._hashes, kind="stable").astype(np.int32)
-        self._sorted = self._hashes[self._positions]
+    def _index(self, hashes: np.ndarray, times: np.ndarray) -> None:
+        """The arrays from (digests, times) in arrival order, the first at ``_base``."""
+        self._positions = np.argsort(hashes, kind="stable").astype(np.int32)
+        self._sorted, self._times = hashes[self._positions], times
+        self._refilter()
+
+    def _refilter(self) -> None:
         seen = np.zeros(1 << FILTER_BITS, dtype=bool)
         seen[(self._sorted >> np.uint64(64 - FILTER_BITS)).astype(np.int64)] = True
         self._filter = np.packbits(seen, bitorder="little").tobytes()
@@ -149,6 +170,5 @@ class RememberedIds:
 
     def _load(self, hashes: np.ndarray, times: np.ndarray) -> None:
         keep = min(len(hashes), self.limit)
-        self._hashes, self._times = hashes[len(hashes) - keep :], times[len(times) - keep :]
         self._base, self.front, self._next = 0, 0, keep
-        self._reindex()
+        self._index(hashes[len(hashes) - keep :], times[len(times) - keep :])
