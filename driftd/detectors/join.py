@@ -10,7 +10,7 @@ remembered for one TTL so duplicates are recognised rather than double counted.
 Memory is bounded by ``max_pending`` per side: past it the oldest entry is
 expired early (and counted as such); and by ``remember`` for the joined ids (the
 oldest are forgotten first: a duplicate older than that many joins is not seen),
-kept as 64-bit digests in arrays (:mod:`.remembered`, ~28 bytes an id).
+kept as 64-bit digests in arrays (:mod:`.remembered`, 20 bytes an id).
 """
 
 from __future__ import annotations
