@@ -85,6 +85,7 @@ def main() -> None:
     print("| events | RSS (MB) | per feature (KB) | vs first report | events/s so far |")
     print("|---:|---:|---:|---:|---:|")
     progress = {"done": 0, "next": args.report_every, "first": 0.0}
+    reports: list[float] = []  # RSS at each report
     started = time.perf_counter()
 
     def report(records: int) -> None:
@@ -95,6 +96,7 @@ def main() -> None:
         gc.collect()
         rss, done = rss_mb(), progress["done"]
         progress["first"] = progress["first"] or rss
+        reports.append(rss)
         rate = done / (time.perf_counter() - started)
         per_feature = (rss - baseline) * 1024 / features
         print(f"| {done:,} | {rss:.0f} | {per_feature:.0f} | {rss / progress['first']:.2f}x "
@@ -107,6 +109,26 @@ def main() -> None:
     if child.returncode:
         raise SystemExit(f"the event generator failed ({child.returncode})")
     checkpoints(pipeline, names)
+    if reports:
+        goals(reports, baseline, features)
+
+
+GOAL_KB = 100  # issue 17: RSS per monitored feature at steady state
+FLAT = 0.05  # "flat": RSS grows less than this over the second half of the stream
+
+
+def goals(reports: list[float], baseline: float, features: int) -> None:
+    """Issue 17's memory goals: per feature at the end, and flat over the stream (the
+    second half: the first fills the remembered ids, bounded by ``join.remember``)."""
+    per_feature = (reports[-1] - baseline) * 1024 / features
+    half = reports[len(reports) // 2]
+    growth, late = reports[-1] / reports[0] - 1, reports[-1] / half - 1
+    over = f"no ({per_feature / GOAL_KB:.1f}x over)" if per_feature > GOAL_KB else "yes"
+    print(f"\n| goal (issue 17) | figure | goal | met |\n|---|---:|---:|---|\n"
+          f"| RSS per monitored feature at the end | {per_feature:.0f} KB | {GOAL_KB} KB "
+          f"| {over} |\n| flat over the stream | {reports[0]:.0f} -> {reports[-1]:.0f} MB "
+          f"({growth:+.0%}; {late:+.0%} over the second half) | < {FLAT:+.0%} over the "
+          f"second half | {'yes' if late < FLAT else 'no'} |")  # fmt: skip
 
 
 def warm_up(work: Path, reference: Path) -> None:

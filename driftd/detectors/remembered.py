@@ -17,9 +17,11 @@ the arrays. 20 bytes an id (digest, position, time: the arrival order of the dig
 is not kept, it is the positions' inverse); two distinct ids collide with
 probability ~n / 2**64 per lookup (5e-15 at 100k).
 
-The dict holds Python objects (~150 bytes an id), so it is kept small (4,096 ids);
-merging it is linear, not a sort of every digest: the remembered digests are one
-sorted run and numpy's stable sort (timsort) merges the block's run into it.
+The newest ids are a set of digests (Python ints: ~65 bytes an id) beside two
+preallocated arrays of their digests and times in arrival order, so the block is
+kept small (4,096 ids); merging it is linear, not a sort of every digest: the
+remembered digests are one sorted run and numpy's stable sort (timsort) merges the
+block's run into it.
 
 Most lookups are of new ids (every event asks once). Before the binary search, a
 bitmap of the arrays' digests (one bit per value of a digest's top 20 bits: 128 KB,
@@ -55,12 +57,13 @@ class RememberedIds:
         self.block = block or min(4096, max(1024, limit // 8))
         self.front = 0  # sequence number of the oldest remembered id
         self._next = 0  # sequence number of the next insertion
-        self._recent: dict[int, int] = {}  # digest -> sequence number, for lookups
-        self._recent_hashes: list[int] = []  # the newest ids, in arrival order
-        self._recent_times: list[float] = []
+        self._recent: set[int] = set()  # the newest digests, for lookups
+        self._recent_hashes = np.empty(self.block, dtype=np.uint64)  # ...in arrival order
+        self._recent_times = np.empty(self.block, dtype=np.float64)
+        self._filled = 0  # how many of them
         self._base = 0  # sequence number of _times[0]
         self._times = _EMPTY_F64  # arrival order
-        self._sorted = _EMPTY_U64  # the digests, sorted (equal ones oldest first)
+        self._sorted = _EMPTY_U64  # the digests, sorted
         self._positions = np.zeros(0, dtype=np.int32)  # their indexes in _times
         self._filter = bytes(1 << (FILTER_BITS - 3))  # bit i: some digest's top bits are i
 
@@ -68,27 +71,32 @@ class RememberedIds:
         return self._next - self.front
 
     def __contains__(self, key: int) -> bool:
-        seq = self._recent.get(key)
-        if seq is not None:
-            return seq >= self.front
+        if key in self._recent:
+            start = self._next - self._filled  # sequence number of the first recent id
+            if self.front <= start:
+                return True  # nothing recent forgotten: the usual case
+            # Forgotten ids stay in the set until the merge; the newest entry decides.
+            at = np.flatnonzero(self._recent_hashes[: self._filled] == np.uint64(key))
+            return start + int(at[-1]) >= self.front
         top = key >> (64 - FILTER_BITS)
         if not self._filter[top >> 3] >> (top & 7) & 1:
             return False
         index = self._sorted
         at = int(index.searchsorted(np.uint64(key), side="right")) - 1
-        # The last equal digest is the newest (the index is a stable sort).
         if at < 0 or int(index[at]) != key:
             return False
         return self._base + int(self._positions[at]) >= self.front
 
     def add(self, key: int, time: float) -> None:
         """Remember a digest (not already remembered); the oldest beyond the limit go."""
-        self._recent[key] = self._next
-        self._recent_hashes.append(key)
-        self._recent_times.append(time)
+        self._recent.add(key)
+        filled = self._filled
+        self._recent_hashes[filled] = key
+        self._recent_times[filled] = time
+        self._filled = filled + 1
         self._next += 1
         self.front = max(self.front, self._next - self.limit)
-        if len(self._recent_hashes) >= self.block:
+        if self._filled >= self.block:
             self._compact()
 
     def forget_before(self, cutoff: float) -> None:
@@ -100,26 +108,25 @@ class RememberedIds:
         if live.size:
             self.front += int(live[0])
             return
-        recent_start = self._next - len(self._recent_times)
+        recent_start = self._next - self._filled
         self.front = max(self.front, recent_start)
-        for time in self._recent_times[self.front - recent_start :]:
-            if time >= cutoff:
-                return
-            self.front += 1
+        recent = self._recent_times[self.front - recent_start : self._filled]
+        live = np.flatnonzero(recent >= cutoff)
+        self.front += int(live[0]) if live.size else len(recent)
 
     def live(self) -> tuple[np.ndarray, np.ndarray]:
         """The remembered (digests, times), oldest first."""
         cut = self.front - self._base
         hashes = np.empty(len(self._sorted), dtype=np.uint64)
         hashes[self._positions] = self._sorted  # back in arrival order
-        recent = np.array(self._recent_hashes, dtype=np.uint64)
-        times = np.concatenate([self._times, np.array(self._recent_times, dtype=np.float64)])
+        recent = self._recent_hashes[: self._filled]
+        times = np.concatenate([self._times, self._recent_times[: self._filled]])
         return np.concatenate([hashes, recent])[cut:], times[cut:]
 
     def _compact(self) -> None:
         """Merge the recent ids into the arrays and drop the forgotten ones."""
         cut = self.front - self._base
-        recent = np.array(self._recent_hashes, dtype=np.uint64)
+        recent = self._recent_hashes[: self._filled]
         offsets = np.arange(len(self._times), len(self._times) + len(recent), dtype=np.int32)
         # The kept digests are distinct (the join adds no remembered id, and a forgotten
         # one is dropped here, before its new entry joins): no ties to order.
@@ -127,11 +134,11 @@ class RememberedIds:
         positions = np.concatenate([self._positions, offsets])
         kept = positions >= cut
         digests, positions = digests[kept], positions[kept] - cut
-        times = np.concatenate([self._times, np.array(self._recent_times, dtype=np.float64)])
+        times = np.concatenate([self._times, self._recent_times[: self._filled]])
         order = np.argsort(digests, kind="stable")
         self._sorted, self._positions = digests[order], positions[order]
         self._times, self._base = times[cut:], self.front
-        self._recent, self._recent_hashes, self._recent_times = {}, [], []
+        self._recent, self._filled = set(), 0
         self._refilter()
 
     def _index(self, hashes: np.ndarray, times: np.ndarray) -> None:
