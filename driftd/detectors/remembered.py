@@ -8,7 +8,7 @@ million long-lived small objects for ten models, which pin the allocator's arena
 between the stream's short-lived ones (RSS grew ~3x what tracemalloc saw).
 
 Here an id is its 64-bit BLAKE2b digest, stable across processes so a checkpoint
-can store digests instead of ids. The newest ids sit in a small dict; every
+can store digests instead of ids. The newest ids sit in a small set; every
 ``block`` insertions they are merged into the sorted digests (with each one's
 position in arrival order) and their times appended in arrival order. An id is
 remembered while its arrival sequence number is at or past ``front``; forgetting (by

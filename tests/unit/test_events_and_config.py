@@ -218,6 +218,10 @@ def test_parquet_reference_loads_like_csv(tmp_path, reference_csv):
         assert (csv_ref.columns[column] == parquet_ref.columns[column]).all()
     for column in ("color", "label", "prediction", "sex"):
         assert list(csv_ref.columns[column]) == list(parquet_ref.columns[column])
+        # One string object per distinct text: the kept columns live as long as the model.
+        for ref in results:
+            texts = ref.columns[column]
+            assert len({id(t) for t in texts}) == len(set(texts)) < 20
 
 
 def test_every_config_problem_at_once_with_valid_values_and_a_suggestion(tmp_path):
