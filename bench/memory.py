@@ -84,7 +84,7 @@ def main() -> None:
           f"({(built - baseline) * 1024 / features:.0f} KB per feature)")  # fmt: skip
     print("| events | RSS (MB) | per feature (KB) | vs first report | events/s so far |")
     print("|---:|---:|---:|---:|---:|")
-    progress = {"done": 0, "next": args.report_every, "first": 0.0}
+    progress = {"done": 0, "next": args.report_every}
     reports: list[float] = []  # RSS at each report
     started = time.perf_counter()
 
@@ -95,11 +95,10 @@ def main() -> None:
         progress["next"] += args.report_every
         gc.collect()
         rss, done = rss_mb(), progress["done"]
-        progress["first"] = progress["first"] or rss
         reports.append(rss)
         rate = done / (time.perf_counter() - started)
         per_feature = (rss - baseline) * 1024 / features
-        print(f"| {done:,} | {rss:.0f} | {per_feature:.0f} | {rss / progress['first']:.2f}x "
+        print(f"| {done:,} | {rss:.0f} | {per_feature:.0f} | {rss / reports[0]:.2f}x "
               f"| {rate:,.0f} |", flush=True)  # fmt: skip
 
     command = [sys.executable, "-m", "bench.memory", "--generate", "--events", str(args.events)]
