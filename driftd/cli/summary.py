@@ -58,7 +58,7 @@ def alert_summaries(alerts: list[Alert]) -> list[dict[str, Any]]:
 
 def summarize(pipeline: Pipeline) -> dict[str, Any]:
     metrics = {}
-    for model_id in pipeline.monitors:
+    for model_id in sorted(pipeline.models()):
         latest = pipeline.store.latest_readings(model_id)
         metrics[model_id] = latest[1] if latest else {}
     alerts = alert_summaries(pipeline.dispatcher.sent)

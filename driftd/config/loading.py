@@ -71,6 +71,30 @@ def _check(condition: bool, path: str, problem: str) -> None:
         raise ConfigError(path, problem)
 
 
+MAX_SHARDS = 64
+
+
+def _check_shards(model: ModelSpec, at: str, repartition: bool) -> None:
+    """A sharded model: each shard's windows must still hold rows, and what is not
+    merged yet (a retraining loop's rows, producers' own partitioning) is refused."""
+    n = model.shards
+    _check(1 <= n <= MAX_SHARDS, f"{at}.shards", f"must be between 1 and {MAX_SHARDS}, got {n}")
+    if n == 1:
+        return
+    for size_key, size in (("windows.size", model.windows.size),
+                           ("drift.window", model.drift.window),
+                           ("quality.window", model.quality.window)):  # fmt: skip
+        _check(size >= 2 * n, f"{at}.{size_key}",
+               f"{size} is too small for {n} shards (each keeps {size} // {n} rows; at "
+               "least 2)")  # fmt: skip
+    _check(model.retrain is None, f"{at}.shards",
+           "a sharded model cannot have a retrain section yet (its joined rows are "
+           "kept per shard)")  # fmt: skip
+    _check(repartition, f"{at}.shards",
+           "shards need the routing stage (kafka.repartition: true), which splits a "
+           "model's events by event_id")  # fmt: skip
+
+
 def _normalise(config: Config) -> Config:
     """Expand shorthands and check what the types alone cannot."""
     _check(bool(config.models), "models", "at least one model is required")
@@ -152,6 +176,7 @@ def _normalise(config: Config) -> Config:
                    f"must be positive, got {step}")  # fmt: skip
         if model.retrain is not None:
             check_retrain(model.retrain, f"{at}.retrain", model.task)
+        _check_shards(model, at, config.kafka.repartition)
         for name in model.sensitive_attributes:
             _check(
                 name not in model.features,

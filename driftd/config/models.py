@@ -166,3 +166,8 @@ class ModelSpec(_Spec):
     # into events, the unit the tests count in.
     traffic: str | None = None
     retrain: RetrainSpec | None = None
+    # A model whose traffic is more than one process can take: its events split into
+    # this many shards by a hash of their event_id, each a monitor of its own (count
+    # windows of 1/N the size), merged into the model's readings at each tick
+    # (docs/scaling.md).
+    shards: int = 1

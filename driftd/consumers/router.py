@@ -35,6 +35,7 @@ class Router:
         ack_timeout: float = 30.0,
         poll_seconds: float = 0.02,
         prepare: Callable[[], object] | None = None,
+        shards: dict[str, int] | None = None,
     ):
         """``open_clients()`` makes a fresh consumer (not yet subscribed) and producer;
         ``routes`` maps each input topic to its repartition topic, which has
@@ -45,7 +46,9 @@ class Router:
         protocol inside poll and needs longer ones (with 20 ms, a busy machine never
         finished a rebalance). ``prepare()`` runs once before the first poll (setting
         the group's start offsets); it is retried like a connection for
-        ``prepare_seconds``, then given up loudly (routing matters more)."""
+        ``prepare_seconds``, then given up loudly (routing matters more). ``shards``:
+        the sharded models' shard counts (their events are keyed ``model#k``)."""
+        self.shards = shards or {}
         self.prepare = prepare
         self.prepare_seconds = 60.0
         self.poll_seconds = poll_seconds
@@ -134,12 +137,12 @@ class Router:
     def _forward(self, records: list[Record], producer: Producer) -> None:
         n = self.partitions
         for record in records:
-            model_id, partition = destination(record.value, n)
-            if model_id is None:
+            routing_key, partition = destination(record.value, n, self.shards)
+            if routing_key is None:
                 self.unreadable += 1
             origin = origin_header(record.topic, record.partition, record.offset)
             headers = [*record.headers, origin]
-            key = None if model_id is None else model_id.encode()
+            key = None if routing_key is None else routing_key.encode()
             topic = self.routes[record.topic]
             while True:
                 try:

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import zlib
 from functools import lru_cache
+from typing import Any
 
 import msgspec
+
+from driftd.detectors.shards import shard_key
 
 ORIGIN_HEADER = "driftd.origin"
 
@@ -62,29 +65,51 @@ def partition_for(model_id: str, partitions: int) -> int:
     return (murmur2(model_id.encode()) & 0x7FFFFFFF) % partitions
 
 
+def shard_of(event_id: str, shards: int) -> int:
+    """Which of a sharded model's ``shards`` an event belongs to: by its event_id, so a
+    prediction and its label meet in the same shard."""
+    return (murmur2(event_id.encode()) & 0x7FFFFFFF) % shards
+
+
 class _Addressed(msgspec.Struct):
     model_id: str
+    event_id: Any = None
 
 
 _read_address = msgspec.json.Decoder(_Addressed).decode
 
 
-def model_of(raw: bytes) -> str | None:
-    """The event's ``model_id`` without decoding the rest; None when there is none to read
-    (the monitor stage then dead-letters it with the full reason)."""
+def address_of(raw: bytes) -> _Addressed | None:
+    """The event's ``model_id`` and ``event_id`` without decoding the rest; None when
+    there is no model to read (the monitor stage then dead-letters it with the full
+    reason)."""
     try:
-        return _read_address(raw).model_id
+        return _read_address(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
 
 
-def destination(raw: bytes, partitions: int) -> tuple[str | None, int]:
-    """(model_id, partition) for a raw event; unreadable bytes go to a partition chosen
-    by their content, so a replay sends them to the same place."""
-    model_id = model_of(raw)
-    if model_id is None:
+def model_of(raw: bytes) -> str | None:
+    address = address_of(raw)
+    return None if address is None else address.model_id
+
+
+def destination(
+    raw: bytes, partitions: int, shards: dict[str, int] | None = None
+) -> tuple[str | None, int]:
+    """(routing key, partition) for a raw event: the model id, or ``model#k`` for shard
+    k of a model in ``shards`` (model id -> shard count). Unreadable bytes go to a
+    partition chosen by their content, so a replay sends them to the same place; an
+    event of a sharded model without a text event_id goes with the model's id (it is
+    a dead letter there)."""
+    address = address_of(raw)
+    if address is None:
         return None, zlib.crc32(raw) % partitions
-    return model_id, partition_for(model_id, partitions)
+    key = address.model_id
+    n = shards.get(key, 1) if shards else 1
+    if n > 1 and isinstance(address.event_id, str):
+        key = shard_key(key, shard_of(address.event_id, n))
+    return key, partition_for(key, partitions)
 
 
 def repartition_topics(group_id: str, predictions: str, labels: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from driftd.config import Config
 from driftd.detectors.context import ModelContext
 from driftd.detectors.monitor import ModelMonitor
 from driftd.detectors.registry import build_detectors, reading_names, rule_templates
+from driftd.detectors.shards import shard_context, split_key
 from driftd.reference import load_reference
 
 
@@ -25,6 +26,8 @@ class ModelCatalog:
         self.contexts: dict[str, ModelContext] = {}
         self.reading_names: dict[str, list[str]] = {}
         self.rules: list[Rule] = []
+        self.shards = {model_id: spec.shards for model_id, spec in config.models.items()}
+        self._shard_contexts: dict[str, ModelContext] = {}
         for model_id, spec in config.models.items():
             context = ModelContext.prepare(model_id, spec, load_reference(model_id, spec))
             self.contexts[model_id] = context
@@ -36,9 +39,18 @@ class ModelCatalog:
                 self.rules.extend(default_rules(model_id, rule_templates(detectors)))
             self.rules.extend(configured)
 
-    def new_monitor(self, model_id: str) -> ModelMonitor:
-        return ModelMonitor(self.contexts[model_id],
-                            flush_at=self.config.runtime.decide_every)  # fmt: skip
+    def new_monitor(self, key: str) -> ModelMonitor:
+        """The monitor of a model, or of one shard of it (key ``model#k``)."""
+        model_id, shard = split_key(key, self.shards)
+        context = self.contexts[model_id]
+        if shard is not None:
+            context = self._shard_contexts.get(model_id) or self._shard_context(model_id)
+        return ModelMonitor(context, flush_at=self.config.runtime.decide_every)
+
+    def _shard_context(self, model_id: str) -> ModelContext:
+        context = shard_context(self.contexts[model_id], self.shards[model_id])
+        self._shard_contexts[model_id] = context
+        return context
 
     def rule_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(self.config.models, 0)

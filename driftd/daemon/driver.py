@@ -101,7 +101,7 @@ class Driver:
     def owned_models(self) -> set[str]:
         """The models of the partitions this member owns (read from any thread)."""
         return {model for worker in list(self.workers.values())
-                for model in list(worker.pipeline.monitors)}  # fmt: skip
+                for model in worker.pipeline.models()}  # fmt: skip
 
     # -- rebalance listener -----------------------------------------------------------
 

@@ -39,9 +39,13 @@ from driftd.alerts.rules import RuleEngine
 from driftd.config import Config
 from driftd.consumers.deadletters import DeadLetterSink
 from driftd.consumers.local import Message
+from driftd.consumers.routing import shard_of
 from driftd.daemon.catalog import ModelCatalog
 from driftd.detectors.encode import RejectedEvent
 from driftd.detectors.monitor import SHADOW_PREFIX, ModelMonitor
+from driftd.detectors.readings import Readings
+from driftd.detectors.shards import ShardMerger, shard_key, split_key
+from driftd.detectors.shards import summary as shard_summary
 from driftd.events import DeadLetter, Event, EventDecoder, Label, encode
 from driftd.store import ReadingsRow, Store
 
@@ -94,16 +98,34 @@ class Pipeline:
         self._changed: set[str] = set()
         self._readings: list[ReadingsRow] = []
         self.eager = eager
+        self._shards = {m: n for m, n in self.catalog.shards.items() if n > 1}
+        self._mergers: dict[str, ShardMerger] = {}  # sharded models whose shard 0 is here
         if eager:
             for model_id in config.models:
-                self.monitor(model_id)
+                n = self._shards.get(model_id, 1)
+                for key in [model_id] if n == 1 else [shard_key(model_id, k) for k in range(n)]:
+                    self.monitor(key)
 
-    def monitor(self, model_id: str) -> ModelMonitor:
-        monitor = self.monitors.get(model_id)
+    def monitor(self, key: str) -> ModelMonitor:
+        """The monitor of a model, or of one shard of it (``model#k``), made if need be."""
+        monitor = self.monitors.get(key)
         if monitor is None:
-            monitor = self.monitors[model_id] = self.catalog.new_monitor(model_id)
-            self._changed.add(model_id)
+            monitor = self.monitors[key] = self.catalog.new_monitor(key)
+            self._changed.add(key)
         return monitor
+
+    def _key(self, model_id: str, event_id: str) -> str:
+        """Where an event's model keeps its state here: its id, or its shard's key."""
+        n = self._shards.get(model_id)
+        return model_id if n is None else shard_key(model_id, shard_of(event_id, n))
+
+    def models(self) -> set[str]:
+        """The models whose readings this pipeline computes (a sharded one's: where its
+        shard 0 is)."""
+        return {model for model, shard in map(self._split, self.monitors) if not shard}
+
+    def _split(self, key: str) -> tuple[str, int | None]:
+        return split_key(key, self.catalog.shards)
 
     # -- data path ------------------------------------------------------------------
 
@@ -122,11 +144,9 @@ class Pipeline:
                 self.dead_letters.add(event)
                 continue
             owns = self.owns
-            if (
-                owns is not None
-                and event.model_id not in self.monitors
-                and not owns(event.model_id)
-            ):
+            key = event.model_id if not self._shards else self._key(event.model_id,
+                                                                     event.event_id)  # fmt: skip
+            if owns is not None and key not in self.monitors and not owns(event.model_id):
                 self.dead_letters.add(DeadLetter.of(raw, "misrouted", MISROUTED, source, offset))
                 continue
             is_label = isinstance(event, Label)
@@ -135,12 +155,11 @@ class Pipeline:
                 event.timestamp = self.clock  # one broken clock: taken at the stream's time
             if not is_label and (self.clock is None or event.timestamp > self.clock):
                 look = self._advance(event.timestamp)
-            model_id = event.model_id
-            monitor = self.monitors.get(model_id)
+            monitor = self.monitors.get(key)
             new = monitor is None
             if monitor is None:
-                monitor = self.monitor(model_id)
-            changed.add(model_id)
+                monitor = self.monitor(key)
+            changed.add(key)
             last = monitor.last_prediction_time
             # Back from a quiet spell: evaluate now, so a silence alert resolves at once.
             resumed = (not is_label and last is not None
@@ -153,10 +172,10 @@ class Pipeline:
             except RejectedEvent as exc:
                 self.dead_letters.add(DeadLetter.of(raw, exc.reason, exc.detail, source, offset))
                 if new:  # no state for a model whose only event here was refused
-                    self._forget(model_id)
+                    self._forget(key)
                 continue
             if monitor.since_evaluation >= every or monitor.alarm_raised or resumed:
-                self.evaluate(model_id)
+                self.evaluate(key)
             if look:  # after the event: the model that moved the clock is not quiet
                 self._evaluate_quiet()
 
@@ -209,16 +228,24 @@ class Pipeline:
         # A model that appears later is looked at within a step at most.
         self._quiet_check_at = min(due, clock + self._quiet_step)
 
-    def evaluate(self, model_id: str) -> list[Alert]:
-        monitor = self.monitors[model_id]
+    def evaluate(self, key: str) -> list[Alert]:
+        """Evaluate a model (or a shard of one: it publishes its summary, and shard 0
+        merges the shards' and goes on as the model)."""
+        monitor = self.monitors[key]
         monitor.since_evaluation = 0
         monitor.alarm_raised = False
-        self._changed.add(model_id)
+        self._changed.add(key)
         now = self.clock if self.clock is not None else 0.0
         monitor.evaluated_at = now
         for event_id, event_time, y in monitor.expire(now):
             self._orphan(monitor, event_id, event_time, y)
         readings = monitor.readings(now)
+        model_id, shard = self._split(key)
+        if shard is not None:
+            merged = self._merge_shards(model_id, shard, monitor, readings, now)
+            if merged is None:
+                return []
+            monitor, readings = merged
         self._readings.append((model_id, now, readings))
         # A challenger's shadow readings are kept and shown, never alerted on: it serves
         # no one yet (its trial decides on them, retrain/trial.py).
@@ -236,6 +263,28 @@ class Pipeline:
         self.dispatcher.resume(resumed)
         return alerts
 
+    def _merge_shards(
+        self, model_id: str, shard: int, monitor: ModelMonitor, readings: Readings, now: float
+    ) -> tuple[ModelMonitor, Readings] | None:
+        """Publish a shard's summary; at shard 0, the model's monitor restored from the
+        merge of every shard's latest summary and its readings (None elsewhere, or when
+        the store is away: the next tick merges)."""
+        try:
+            self.store.put_shard(model_id, shard, shard_summary(monitor, readings))
+            if shard != 0:
+                return None
+            n = self._shards[model_id]
+            latest = self.store.shard_summaries(model_id)
+        except Exception as exc:
+            log.warning("%s: shard %d's summary not exchanged (%s); merged at the next tick",
+                        model_id, shard, exc)  # fmt: skip
+            return None
+        merger = self._mergers.get(model_id)
+        if merger is None:
+            merger = self._mergers[model_id] = ShardMerger(self.catalog.new_monitor(model_id))
+        summaries = [latest[k] for k in range(n) if k in latest]
+        return merger.monitor, merger.readings(summaries, now)
+
     def _forget(self, model_id: str) -> None:
         """Drop a monitor that holds nothing (made for an event that was then refused):
         a mis-keyed event must not leave an empty twin of a model in this partition,
@@ -245,18 +294,22 @@ class Pipeline:
 
     def evaluate_all(self) -> list[Alert]:
         """Every model with events (an empty monitor has nothing to say)."""
-        alerts = []
-        for model_id, monitor in list(self.monitors.items()):
-            if any(monitor.counts.values()):
-                alerts.extend(self.evaluate(model_id))
-        return alerts
+        keys = [k for k, m in self.monitors.items() if any(m.counts.values())]
+        return self._evaluate_keys(keys)
 
     def evaluate_pending(self) -> list[Alert]:
         """Evaluate the models that saw events since their last evaluation (an idle stream)."""
+        return self._evaluate_keys([k for k, m in self.monitors.items() if m.since_evaluation])
+
+    def _evaluate_keys(self, keys: list[str]) -> list[Alert]:
+        """Evaluate these monitors; a sharded model's shard 0 (when here) last and
+        whenever another of its shards was, so the merge sees their new summaries."""
+        merging = {model for model, shard in map(self._split, keys) if shard is not None}
+        keys = [k for k in keys if self._split(k)[1] != 0]
+        keys += [shard_key(m, 0) for m in sorted(merging) if shard_key(m, 0) in self.monitors]
         alerts = []
-        for model_id, monitor in self.monitors.items():
-            if monitor.since_evaluation:
-                alerts.extend(self.evaluate(model_id))
+        for key in dict.fromkeys(keys):
+            alerts.extend(self.evaluate(key))
         return alerts
 
     def _orphan(self, monitor: ModelMonitor, event_id: str, event_time: float, y: Any) -> None:
@@ -311,7 +364,7 @@ class Pipeline:
         self.dead_letters.counts.update(meta["dead_letters"])
         for model_id in [*self.monitors, *meta.get("models", [])]:
             state = self.store.load_state(f"monitor:{model_id}")
-            if state is not None and model_id in self.config.models:
+            if state is not None and self._split(model_id)[0] in self.config.models:
                 monitor = self.monitor(model_id)
                 monitor.restore(state)
                 if not any(monitor.counts.values()):  # an empty twin (before 0.10): not kept
@@ -328,7 +381,7 @@ class Pipeline:
     def release(self) -> None:
         """This partition moves to another member (after its last checkpoint): its
         models' alerts are that member's to tell from now on."""
-        self.dispatcher.hand_over(set(self.monitors))
+        self.dispatcher.hand_over(self.models())
 
     def event_counts(self) -> dict[str, Any]:
         return {

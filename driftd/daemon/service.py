@@ -128,7 +128,8 @@ def build_router(
     return Router(open_clients, routed, counts[routed[spec.topics.predictions]],
                   config.runtime.batch_size, stopping,
                   poll_seconds=0.5 if spec.client == "kafka-python" else 0.02,
-                  prepare=lambda: carry_over_offsets(config, router_spec))  # fmt: skip
+                  prepare=lambda: carry_over_offsets(config, router_spec),
+                  shards={m: s.shards for m, s in config.models.items()})  # fmt: skip
 
 
 def carry_over_offsets(config: Config, router_spec: KafkaSpec) -> dict[TopicPartition, int]:

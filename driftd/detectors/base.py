@@ -42,6 +42,7 @@ import numpy as np
 
 from driftd.detectors.columns import categorical_column, columns, numeric_columns
 from driftd.detectors.context import ModelContext
+from driftd.detectors.merging import merge_states
 from driftd.detectors.readings import Readings
 from driftd.detectors.records import Outcome, WaitingPrediction
 from driftd.events import Prediction
@@ -170,6 +171,9 @@ class Detector(ABC):
     feeds: ClassVar[tuple[Feed, ...]] = ()
     name: str
     window: str = ""
+    # How the shards' snapshots of this detector merge (detectors/merging.py); None:
+    # they do not (its readings are its sequential tests', combined by name).
+    merge_plan: ClassVar[dict[str, Any] | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -229,3 +233,15 @@ class Detector(ABC):
 
     @abstractmethod
     def restore(self, state: Any) -> None: ...
+
+    def merges(self) -> bool:
+        """Whether its shards' states merge (:meth:`merge` does not return None)."""
+        return self.merge_plan is not None or type(self).merge is not Detector.merge
+
+    def merge(self, states: list[Any]) -> Any | None:
+        """This detector's state over the shards of a model (``shards: N``), from each
+        shard's snapshot, for :meth:`restore` at the configured window sizes; None when
+        it does not merge. Override when a plan cannot say it."""
+        if self.merge_plan is None or not states:
+            return None
+        return merge_states(states, self.merge_plan)

@@ -35,6 +35,7 @@ from driftd.detectors.column_tests import (
     column_test,
 )
 from driftd.detectors.context import ModelContext
+from driftd.detectors.merging import CONCAT, Plan
 from driftd.detectors.numeric_columns import NumericColumns
 from driftd.detectors.rate_test import (
     SHARE_FRACTION,
@@ -58,6 +59,8 @@ class ColumnDrift(Detector):
     # The default rule of a distance resolves this far under its threshold (p-values
     # resolve once twice the threshold).
     RESOLVE_SHARE: ClassVar[float] = 0.2
+    # Shards merge the window; their sequential tests stay per shard.
+    merge_plan: ClassVar[Plan] = {"values": CONCAT}
 
     def __init__(self, prefix: str, test: ColumnTest, context: ModelContext):
         self.name = prefix

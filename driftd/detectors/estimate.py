@@ -229,6 +229,18 @@ class EstimateDetector(Detector):
         return {"pending": self.estimate.pending.snapshot(),
                 "delays": self.delays.counts.tolist()}  # fmt: skip
 
+    def merge(self, states: list[Any]) -> dict[str, Any] | None:
+        """Pending sums added per minute, label delays per bin: both are sums."""
+        buckets: dict[int, list[float]] = {}
+        for state in states:
+            for key, *sums in state["pending"]:
+                bucket = buckets.setdefault(int(key), [0.0] * len(sums))
+                for i, value in enumerate(sums):
+                    bucket[i] += value
+        delays = np.sum([state["delays"] for state in states], axis=0, dtype=np.int64)
+        return {"pending": [[key, *bucket] for key, bucket in buckets.items()],
+                "delays": delays.tolist()}  # fmt: skip
+
     def restore(self, state: dict[str, Any]) -> None:
         if "pending" not in state:  # before 0.9: the undated sums alone
             self.estimate.pending.restore(state)

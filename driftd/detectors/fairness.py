@@ -188,6 +188,21 @@ class FairnessWindow:
             "group_names": list(self._group_names),
         }
 
+    def merge(self, states: list[dict[str, Any]]) -> dict[str, Any]:
+        """The shards' windows side by side, each shard's group codes renumbered into
+        one list of names (the shards met the groups in different orders)."""
+        names = FairnessWindow(self.attribute, 1, self._min_group_size, self._mode)
+        y: list[Any] = []
+        y_hat: list[Any] = []
+        codes: list[int] = []
+        for state in states:
+            renumber = np.array([names._group_code(n) for n in state["group_names"]], np.int64)
+            y += state["y"]
+            y_hat += state["y_hat"]
+            if state["group"]:
+                codes += renumber[np.asarray(state["group"], dtype=np.int64)].tolist()
+        return {"y": y, "y_hat": y_hat, "group": codes, "group_names": names._group_names}
+
     def restore(self, state: dict[str, Any]) -> None:
         self._y.restore(state["y"])
         self._y_hat.restore(state["y_hat"])
@@ -395,6 +410,10 @@ class FairnessDetector(WithRateTests, Detector):
 
     def snapshot(self) -> dict[str, Any]:
         return {**self.fairness.snapshot(), "selection": self.tests.snapshot()}
+
+    def merge(self, states: list[Any]) -> dict[str, Any]:
+        """The window merged; the selection tests stay per shard (the first's state)."""
+        return {**self.fairness.merge(states), "selection": states[0].get("selection", {})}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.fairness.restore(state)

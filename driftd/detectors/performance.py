@@ -8,7 +8,7 @@ detectors/tumbling.py.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
 from driftd.detectors.intervals import wilson
+from driftd.detectors.merging import CONCAT, Plan
 from driftd.detectors.rate_test import RateTest
 from driftd.detectors.readings import Readings
 from driftd.detectors.residual_test import ResidualTest
@@ -105,6 +106,7 @@ class PerformanceDetector(Detector):
 
     name = "performance"
     feeds = ("outcomes",)
+    merge_plan: ClassVar[Plan] = {"y": CONCAT, "y_hat": CONCAT, "score": CONCAT}
 
     def __init__(self, context: ModelContext):
         self._context = context

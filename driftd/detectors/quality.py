@@ -10,7 +10,7 @@ the stream clock (the newest event time seen by the runtime).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, PredictionBatch, RuleTemplate
 from driftd.detectors.columns import MISSING, OUT_OF_RANGE, TYPE_ERROR
 from driftd.detectors.context import ModelContext
+from driftd.detectors.merging import CONCAT, MAX, Plan
 from driftd.detectors.rate_test import RateTest, RateTests, WithRateTests, observed
 from driftd.detectors.readings import Readings
 from driftd.detectors.ring import RingBuffer
@@ -118,6 +119,8 @@ class QualityDetector(WithRateTests, Detector):
 
     name = "quality"
     feeds = ("predictions",)
+    merge_plan: ClassVar[Plan] = {"codes": {"*": CONCAT}, "latency": CONCAT,
+                                  "last_prediction_time": MAX}  # fmt: skip
 
     def __init__(self, context: ModelContext):
         spec = context.spec

@@ -357,6 +357,34 @@ class SegmentDetector(Detector):
                 "time": self._time.snapshot(),
                 "recent": base64.b64encode(recent.tobytes()).decode()}  # fmt: skip
 
+    def merge(self, states: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """The shards' labeled rows in one window ordered by event time (the change
+        point is looked for along it), their recent predictions side by side."""
+        width = max(len(self.slicer.dimensions), 1)
+        states = [s for s in states if s.get("width") == width]
+        if not states:
+            return None
+
+        def rows(key: str) -> np.ndarray:
+            parts = [np.frombuffer(base64.b64decode(s[key]), dtype=np.uint8) for s in states
+                     if key in s]  # fmt: skip
+            return np.concatenate(parts).reshape(-1, width)
+
+        def column(key: str) -> np.ndarray:
+            return np.array([v for s in states for v in s[key]], dtype=float)
+
+        time = column("time")
+        order = np.argsort(time, kind="stable")
+        codes, loss, positive = rows("codes")[order], column("loss")[order], column("positive")
+        positive = positive[order]
+
+        def listed(values: np.ndarray) -> list[float | None]:
+            return np.where(np.isnan(values), None, values).tolist()
+
+        return {"width": width, "codes": base64.b64encode(codes.tobytes()).decode(),
+                "loss": listed(loss), "positive": listed(positive), "time": listed(time[order]),
+                "recent": base64.b64encode(rows("recent").tobytes()).decode()}  # fmt: skip
+
     def restore(self, state: dict[str, Any]) -> None:
         width = max(len(self.slicer.dimensions), 1)
         if state.get("width") != width:

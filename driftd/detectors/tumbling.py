@@ -72,6 +72,23 @@ class _WindowStats:
         self.auc_neg = np.array(state["auc_neg"], dtype=np.int64)
         self.reg = list(state["reg"])
 
+    def add(self, other: _WindowStats) -> None:
+        """Count another shard's part of the same window in: sums, and the two Welford
+        moments of y combined (Chan et al.'s parallel formula)."""
+        self.cm += other.cm
+        self.n_scored += other.n_scored
+        self.loss_sum += other.loss_sum
+        self.brier_sum += other.brier_sum
+        self.auc_pos += other.auc_pos
+        self.auc_neg += other.auc_neg
+        n_a, abs_a, sq_a, mean_a, m2_a = self.reg
+        n_b, abs_b, sq_b, mean_b, m2_b = other.reg
+        n = n_a + n_b
+        delta = mean_b - mean_a
+        mean = mean_a + delta * n_b / n if n else 0.0
+        m2 = m2_a + m2_b + delta * delta * n_a * n_b / n if n else 0.0
+        self.reg = [n, abs_a + abs_b, sq_a + sq_b, mean, m2]
+
 
 class TumblingPerformance:
     """Metrics per event-time window of ``length`` seconds, by prediction time.
@@ -236,6 +253,22 @@ class TumblingPerformance:
             "windows": [[start, stats.to_dict()] for start, stats in self._windows.items()],
         }
 
+    def merge(self, states: list[dict[str, Any]]) -> dict[str, Any]:
+        """The shards' windows added up by start; the newest ``keep`` of them kept."""
+        merged: dict[float, _WindowStats] = {}
+        for state in states:
+            for start, data in state["windows"]:
+                stats = _WindowStats(self._task, len(self._class_names), self._bins)
+                stats.load(data)
+                if start in merged:
+                    merged[start].add(stats)
+                else:
+                    merged[start] = stats
+        newest = [s["newest_start"] for s in states if s["newest_start"] is not None]
+        kept = sorted(merged)[-self._keep :]
+        return {"newest_start": max(newest) if newest else None,
+                "windows": [[start, merged[start].to_dict()] for start in kept]}  # fmt: skip
+
     def restore(self, state: dict[str, Any]) -> None:
         newest = state["newest_start"]
         self._newest_start = -math.inf if newest is None else newest
@@ -285,6 +318,9 @@ class TumblingDetector(Detector):
 
     def snapshot(self) -> dict[str, Any]:
         return self.tumbling.snapshot()
+
+    def merge(self, states: list[Any]) -> dict[str, Any]:
+        return self.tumbling.merge(states)
 
     def restore(self, state: dict[str, Any]) -> None:
         self.tumbling.restore(state)

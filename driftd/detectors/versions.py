@@ -13,17 +13,19 @@ again would be a peeking test).
 from __future__ import annotations
 
 from collections import Counter, deque
-from typing import Any
+from typing import Any, ClassVar
 
 from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch
 from driftd.detectors.context import ModelContext
+from driftd.detectors.merging import CONCAT, Plan
 from driftd.detectors.readings import Readings
 
 
 class VersionDetector(Detector):
     feeds = ("outcomes",)
     name = "versions"
+    merge_plan: ClassVar[Plan] = {"ring": CONCAT}
 
     def __init__(self, size: int):
         self.size = size

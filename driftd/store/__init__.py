@@ -63,4 +63,11 @@ class Store(Protocol):
         self, model: str, metric: str, limit: int = 500
     ) -> list[tuple[float, float | None]]: ...
 
+    def put_shard(self, model: str, shard: int, summary: Any) -> None:
+        """Publish a shard's tick summary (detectors/shards.py), replacing its last;
+        outside any transaction: the next tick overwrites it."""
+
+    def shard_summaries(self, model: str) -> dict[int, Any]:
+        """The latest summary of each shard of a model that published one."""
+
     def close(self) -> None: ...

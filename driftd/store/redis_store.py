@@ -6,6 +6,7 @@ Layout (``N`` = namespace, e.g. ``driftd:<group>``, ``p`` = partition number)::
     N:p<p>:offsets   hash  topic -> next offset to consume
     N:p<p>:epoch     int   bumped by each owner when it takes the partition
     N:readings:<model>  list of JSON [event_time, readings], trimmed to ``history``
+    N:shards:<model>    hash  shard -> JSON tick summary of a sharded model's shard
 
 ``commit`` is one MULTI/EXEC: state, readings and offsets land together or not
 at all. A partition's owner takes it with ``claim()`` (INCR of the epoch) and
@@ -120,6 +121,16 @@ class RedisStore:
             if value is not None:
                 return self._decode(value)
         return None
+
+    def shards_key(self, model: str) -> str:
+        return f"{self.namespace}:shards:{model}"
+
+    def put_shard(self, model: str, shard: int, summary: Any) -> None:
+        self.client.hset(self.shards_key(model), str(shard), self._encode(summary))
+
+    def shard_summaries(self, model: str) -> dict[int, Any]:
+        raw = self.client.hgetall(self.shards_key(model))
+        return {int(shard): self._decode(value) for shard, value in raw.items()}
 
     def load_offsets(self) -> dict[str, int]:
         raw = self.client.hgetall(self._key("offsets"))

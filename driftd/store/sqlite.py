@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS readings (
     value BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS readings_model ON readings (model, seq);
+CREATE TABLE IF NOT EXISTS shards (
+    model TEXT NOT NULL, shard INTEGER NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY (model, shard)
+);
 """
 
 
@@ -86,6 +90,18 @@ class SqliteStore:
             "SELECT row FROM labeled WHERE model = ? ORDER BY seq DESC LIMIT ?", (model, limit)
         )
         return [self._decode(row[0]) for row in reversed(rows)]
+
+    def put_shard(self, model: str, shard: int, summary: Any) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO shards (model, shard, value) VALUES (?, ?, ?) "
+                "ON CONFLICT(model, shard) DO UPDATE SET value = excluded.value",
+                (model, shard, self._encode(summary)),
+            )
+
+    def shard_summaries(self, model: str) -> dict[int, Any]:
+        rows = self._all("SELECT shard, value FROM shards WHERE model = ?", (model,))
+        return {int(shard): self._decode(value) for shard, value in rows}
 
     def load_offsets(self) -> dict[str, int]:
         return dict(self._all("SELECT source, next_offset FROM offsets", ()))
