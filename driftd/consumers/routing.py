@@ -105,11 +105,20 @@ def destination(
     address = address_of(raw)
     if address is None:
         return None, zlib.crc32(raw) % partitions
-    key = address.model_id
-    n = shards.get(key, 1) if shards else 1
+    model_id = address.model_id
+    n = shards.get(model_id, 1) if shards else 1
     if n > 1 and isinstance(address.event_id, str):
-        key = shard_key(key, shard_of(address.event_id, n))
-    return key, partition_for(key, partitions)
+        shard = shard_of(address.event_id, n)
+        return shard_key(model_id, shard), shard_partition(model_id, shard, n, partitions)
+    return model_id, partition_for(model_id, partitions)
+
+
+def shard_partition(model_id: str, shard: int, shards: int, partitions: int) -> int:
+    """Where shard k of N goes: k/N of the way round the partitions from the model's
+    own, so up to ``partitions`` shards have a partition each and, since the range
+    assignor gives each member a run of consecutive partitions, shards land on
+    different members whenever there are at least N."""
+    return (partition_for(model_id, partitions) + shard * partitions // shards) % partitions
 
 
 def repartition_topics(group_id: str, predictions: str, labels: str) -> dict[str, str]:

@@ -149,6 +149,8 @@ class Driver:
                     self._restored = False
                     self.partitions.evaluate_pending()
                     self.checkpoint()
+                elif self.partitions.merge_stale():  # another process's shard spoke
+                    self.checkpoint()
                 elif (
                     idle_timeout is not None
                     and self.clock() - idle_since >= idle_timeout

@@ -144,6 +144,15 @@ class PartitionSet:
                 worker.pipeline.evaluate_pending()
                 worker.unsaved = True
 
+    def merge_stale(self) -> bool:
+        """Merge the sharded models another shard of which published since (idle
+        streams); whether any was."""
+        merged = False
+        for worker in self.workers.values():
+            if worker.pipeline.merge_stale():
+                worker.unsaved = merged = True
+        return merged
+
     def evaluate_all(self) -> None:
         for worker in self.workers.values():
             worker.pipeline.evaluate_all()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -269,8 +270,9 @@ class Pipeline:
         """Publish a shard's summary; at shard 0, the model's monitor restored from the
         merge of every shard's latest summary and its readings (None elsewhere, or when
         the store is away: the next tick merges)."""
+        token = uuid.uuid4().hex
         try:
-            self.store.put_shard(model_id, shard, shard_summary(monitor, readings))
+            self.store.put_shard(model_id, shard, token, shard_summary(monitor, readings, token))
             if shard != 0:
                 return None
             n = self._shards[model_id]
@@ -282,8 +284,28 @@ class Pipeline:
         merger = self._mergers.get(model_id)
         if merger is None:
             merger = self._mergers[model_id] = ShardMerger(self.catalog.new_monitor(model_id))
-        summaries = [latest[k] for k in range(n) if k in latest]
+        summaries = {k: latest[k] for k in range(n) if k in latest}
         return merger.monitor, merger.readings(summaries, now)
+
+    def merge_stale(self) -> bool:
+        """Merge again the sharded models (whose shard 0 is here) another shard of
+        which published since the last merge; whether any was. For an idle stream:
+        shard 0 has no tick of its own to merge the others' last summaries at."""
+        merged = False
+        for model_id, merger in self._mergers.items():
+            key = shard_key(model_id, 0)
+            if key not in self.monitors:
+                continue
+            try:
+                tokens = self.store.shard_tokens(model_id)
+            except Exception as exc:
+                log.warning("%s: shard summaries unreadable (%s)", model_id, exc)
+                continue
+            n = self._shards[model_id]
+            if {k: t for k, t in tokens.items() if k < n} != merger.tokens:
+                self.evaluate(key)
+                merged = True
+        return merged
 
     def _forget(self, model_id: str) -> None:
         """Drop a monitor that holds nothing (made for an event that was then refused):

@@ -72,10 +72,11 @@ def shard_context(context: ModelContext, shards: int) -> ModelContext:
     return sharded
 
 
-def summary(monitor: ModelMonitor, readings: Readings) -> dict[str, Any]:
+def summary(monitor: ModelMonitor, readings: Readings, token: str = "") -> dict[str, Any]:
     """What a shard publishes at its tick: its readings and the state of each detector
-    that merges."""
+    that merges, under ``token`` (unique to this publication)."""
     return {
+        "token": token,
         "readings": readings,
         "states": {d.name: d.snapshot() for d in monitor.detectors if d.merges()},
     }
@@ -88,8 +89,12 @@ class ShardMerger:
 
     def __init__(self, monitor: ModelMonitor):
         self.monitor = monitor
+        self.tokens: dict[int, str] = {}  # shard -> the token of the summary last merged
 
-    def readings(self, summaries: list[dict[str, Any]], now: float | None) -> Readings:
+    def readings(self, by_shard: dict[int, dict[str, Any]], now: float | None) -> Readings:
+        """The model's readings from the latest summary of each shard (by number)."""
+        self.tokens = {k: s.get("token", "") for k, s in by_shard.items()}
+        summaries = list(by_shard.values())
         shard_readings = [s["readings"] for s in summaries]
         out: Readings = {}
         for name in MONITOR_READINGS:  # event counts and the join's: sums

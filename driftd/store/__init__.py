@@ -63,11 +63,15 @@ class Store(Protocol):
         self, model: str, metric: str, limit: int = 500
     ) -> list[tuple[float, float | None]]: ...
 
-    def put_shard(self, model: str, shard: int, summary: Any) -> None:
-        """Publish a shard's tick summary (detectors/shards.py), replacing its last;
-        outside any transaction: the next tick overwrites it."""
+    def put_shard(self, model: str, shard: int, token: str, summary: Any) -> None:
+        """Publish a shard's tick summary (detectors/shards.py) under a token unique to
+        this publication, replacing its last; outside any transaction: the next tick
+        overwrites it."""
 
     def shard_summaries(self, model: str) -> dict[int, Any]:
         """The latest summary of each shard of a model that published one."""
+
+    def shard_tokens(self, model: str) -> dict[int, str]:
+        """The token of each shard's latest summary: a cheap look for new ones."""
 
     def close(self) -> None: ...

@@ -7,6 +7,7 @@ Layout (``N`` = namespace, e.g. ``driftd:<group>``, ``p`` = partition number)::
     N:p<p>:epoch     int   bumped by each owner when it takes the partition
     N:readings:<model>  list of JSON [event_time, readings], trimmed to ``history``
     N:shards:<model>    hash  shard -> JSON tick summary of a sharded model's shard
+    N:shards:<model>:tokens  hash  shard -> the token of that summary
 
 ``commit`` is one MULTI/EXEC: state, readings and offsets land together or not
 at all. A partition's owner takes it with ``claim()`` (INCR of the epoch) and
@@ -125,12 +126,19 @@ class RedisStore:
     def shards_key(self, model: str) -> str:
         return f"{self.namespace}:shards:{model}"
 
-    def put_shard(self, model: str, shard: int, summary: Any) -> None:
-        self.client.hset(self.shards_key(model), str(shard), self._encode(summary))
+    def put_shard(self, model: str, shard: int, token: str, summary: Any) -> None:
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(self.shards_key(model), str(shard), self._encode(summary))
+            pipe.hset(self.shards_key(model) + ":tokens", str(shard), token)
+            pipe.execute()
 
     def shard_summaries(self, model: str) -> dict[int, Any]:
         raw = self.client.hgetall(self.shards_key(model))
         return {int(shard): self._decode(value) for shard, value in raw.items()}
+
+    def shard_tokens(self, model: str) -> dict[int, str]:
+        raw = self.client.hgetall(self.shards_key(model) + ":tokens")
+        return {int(shard): token.decode() for shard, token in raw.items()}
 
     def load_offsets(self) -> dict[str, int]:
         raw = self.client.hgetall(self._key("offsets"))

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS readings (
 );
 CREATE INDEX IF NOT EXISTS readings_model ON readings (model, seq);
 CREATE TABLE IF NOT EXISTS shards (
-    model TEXT NOT NULL, shard INTEGER NOT NULL, value BLOB NOT NULL,
+    model TEXT NOT NULL, shard INTEGER NOT NULL, token TEXT NOT NULL, value BLOB NOT NULL,
     PRIMARY KEY (model, shard)
 );
 """
@@ -91,17 +91,22 @@ class SqliteStore:
         )
         return [self._decode(row[0]) for row in reversed(rows)]
 
-    def put_shard(self, model: str, shard: int, summary: Any) -> None:
+    def put_shard(self, model: str, shard: int, token: str, summary: Any) -> None:
         with self._lock, self._db:
             self._db.execute(
-                "INSERT INTO shards (model, shard, value) VALUES (?, ?, ?) "
-                "ON CONFLICT(model, shard) DO UPDATE SET value = excluded.value",
-                (model, shard, self._encode(summary)),
+                "INSERT INTO shards (model, shard, token, value) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(model, shard) DO UPDATE SET token = excluded.token, "
+                "value = excluded.value",
+                (model, shard, token, self._encode(summary)),
             )
 
     def shard_summaries(self, model: str) -> dict[int, Any]:
         rows = self._all("SELECT shard, value FROM shards WHERE model = ?", (model,))
         return {int(shard): self._decode(value) for shard, value in rows}
+
+    def shard_tokens(self, model: str) -> dict[int, str]:
+        rows = self._all("SELECT shard, token FROM shards WHERE model = ?", (model,))
+        return {int(shard): token for shard, token in rows}
 
     def load_offsets(self) -> dict[str, int]:
         return dict(self._all("SELECT source, next_offset FROM offsets", ()))

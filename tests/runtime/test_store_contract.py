@@ -47,6 +47,22 @@ def test_history_is_in_order_and_limited(store):
     assert store.history("m", "missing", limit=1) == [(7.0, None)]
 
 
+def test_shard_summaries_replace_the_last_and_are_read_by_any_partition(store, tmp_path):
+    """A sharded model's shards publish from different partitions (and processes); the
+    one merging reads every shard's latest, and looks for new ones by token."""
+    assert store.shard_summaries("m") == {} and store.shard_tokens("m") == {}
+    store.put_shard("m", 0, "t0", {"readings": {"a": 1.0}, "states": {}})
+    store.put_shard("m", 1, "t1", {"readings": {"a": 2.0}, "states": {"x": [1, None]}})
+    store.put_shard("m", 1, "t2", {"readings": {"a": 3.0}, "states": {}})
+    store.put_shard("other", 0, "t9", {"readings": {}, "states": {}})
+    assert store.shard_tokens("m") == {0: "t0", 1: "t2"}
+    assert store.shard_summaries("m") == {0: {"readings": {"a": 1.0}, "states": {}},
+                                          1: {"readings": {"a": 3.0}, "states": {}}}  # fmt: skip
+    if isinstance(store, RedisStore):  # another partition's view of the same namespace
+        elsewhere = RedisStore(store.client, store.namespace, partition=0)
+        assert elsewhere.shard_tokens("m") == {0: "t0", 1: "t2"}
+
+
 @pytest.mark.redis
 def test_a_fenced_owner_cannot_overwrite_the_new_owners_state(redis_service):
     client = redis.Redis.from_url(redis_service.address)

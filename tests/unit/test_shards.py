@@ -18,7 +18,7 @@ import pytest
 from bench.workload import events, model_yaml, write_reference
 from driftd.budgets import events_per_false_alarm
 from driftd.config import ConfigError, load_config
-from driftd.consumers.routing import destination, partition_for, shard_of
+from driftd.consumers.routing import destination, partition_for, shard_of, shard_partition
 from driftd.daemon.catalog import ModelCatalog
 from driftd.daemon.embedded import build_pipeline, run_messages
 from driftd.detectors.merging import is_sequential, sequential_readings
@@ -91,7 +91,7 @@ def test_merged_readings_equal_the_unsharded_monitor_while_windows_hold_everythi
     assert max(sizes) <= config.models["bench"].windows.size // shards  # all in the windows
     expected = whole.readings(now)
     merged = ShardMerger(ModelMonitor(context)).readings(
-        [summary(p, p.readings(now)) for p in parts], now
+        {k: summary(p, p.readings(now)) for k, p in enumerate(parts)}, now
     )
     assert _differences(expected, merged) == []
     # What the comparison covered: the window statistics of every detector family.
@@ -116,7 +116,7 @@ def test_a_merge_that_keeps_a_shard_out_is_caught(tmp_path):
     for raw in events(600, label_lag=100):
         _feed(parts[shard_of(msgspec.json.decode(raw)["event_id"], 2)], raw, decoder)
         now = _feed(whole, raw, decoder)
-    merged = ShardMerger(ModelMonitor(context)).readings([summary(parts[0], {})], now)
+    merged = ShardMerger(ModelMonitor(context)).readings({0: summary(parts[0], {})}, now)
     assert any(name == "accuracy" for name, _, _ in _differences(whole.readings(now), merged))
 
 
@@ -211,16 +211,22 @@ def test_the_router_keys_a_sharded_models_events_by_shard():
     for i in range(200):
         raw = msgspec.json.encode({"model_id": "hot", "event_id": f"e{i}"})
         key, partition = destination(raw, 6, shards)
-        assert key == shard_key("hot", shard_of(f"e{i}", 4))
-        assert partition == partition_for(key, 6)
-        seen.add(key)
-    assert seen == {f"hot#{k}" for k in range(4)}
+        shard = shard_of(f"e{i}", 4)
+        assert key == shard_key("hot", shard)
+        assert partition == (partition_for("hot", 6) + [0, 1, 3, 4][shard]) % 6
+        seen.add((key, partition))
+    assert len(seen) == 4 and len({p for _, p in seen}) == 4  # a partition each
     calm = msgspec.json.encode({"model_id": "calm", "event_id": "e1"})
     assert destination(calm, 6, shards) == ("calm", partition_for("calm", 6))
     # A non-text event id cannot be sharded: it goes with the model (a dead letter there).
     odd = msgspec.json.encode({"model_id": "hot", "event_id": 7})
     assert destination(odd, 6, shards) == ("hot", partition_for("hot", 6))
     assert split_key("hot#3", shards) == ("hot", 3)
+    # Two shards over six partitions: half the ring apart, so two members of a range
+    # assignment (partitions 0-2 and 3-5) each own one, whatever the model's partition.
+    for model in ("a", "b", "c", "d", "e", "f"):
+        first, second = (shard_partition(model, k, 2, 6) for k in (0, 1))
+        assert (first < 3) != (second < 3)
     assert split_key("calm", shards) == ("calm", None)
     assert split_key("calm#1", shards) == ("calm#1", None)  # a model's own name
 
@@ -243,3 +249,30 @@ def test_replay_of_a_sharded_model_reads_like_the_unsharded_one(tmp_path):
             assert pipeline.store.latest_readings("bench#0") is None  # no per-shard rows
     assert results[2]["events.predictions"] == 900
     assert _differences(results[1], results[2]) == []
+
+
+def test_shard_zero_merges_again_when_another_process_shard_publishes_later(tmp_path):
+    """Two processes, one shard each, one store: the one holding shard 0 merged before
+    the other published; idle, it finds the new summary and merges it."""
+    stream = events(900, label_lag=150)
+    unsharded = build_pipeline(_config(tmp_path, 1))
+    unsharded.process((raw, "test", i) for i, raw in enumerate(stream))
+    unsharded.evaluate_all()
+    expected = unsharded.monitors["bench"].readings(unsharded.clock)
+    config = _config(tmp_path, 2)
+    first, second = build_pipeline(config), build_pipeline(config)
+    second.store = first.store  # both publish and read summaries in one place
+    for pipeline, shard in ((first, 0), (second, 1)):
+        mine = [raw for raw in stream if shard_of(msgspec.json.decode(raw)["event_id"], 2)
+                == shard]  # fmt: skip
+        pipeline.process((raw, "test", i) for i, raw in enumerate(mine))
+        pipeline.evaluate_all()
+        pipeline.checkpoint()
+    assert first.store.latest_readings("bench")[1]["events.predictions"] < 900  # shard 0 only
+    assert second.merge_stale() is False  # shard 0 is not there: nothing to merge
+    assert first.merge_stale() is True
+    first.checkpoint()
+    merged = first.store.latest_readings("bench")[1]
+    assert merged["events.predictions"] == 900
+    assert _differences(expected, merged) == []
+    assert first.merge_stale() is False  # nothing new since
