@@ -39,7 +39,11 @@ class Setup:
 @pytest.fixture
 def make_setup(tmp_path, kafka_service, redis_service):
     def make(
-        client: str = "confluent", partitions: int = 4, extra_runtime: str = "", extra: str = ""
+        client: str = "confluent",
+        partitions: int = 4,
+        extra_runtime: str = "",
+        extra: str = "",
+        shards: int = 1,
     ) -> Setup:
         suffix = uuid.uuid4().hex[:8]
         reference = write_reference_csv(tmp_path / "reference.csv", n=3000)
@@ -53,6 +57,7 @@ def make_setup(tmp_path, kafka_service, redis_service):
             partitions,
             extra_runtime,
             extra,
+            shards,
         )
         ensure_topics(load_config(path), create=True)
         return Setup(path, reference, suffix)

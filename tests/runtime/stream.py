@@ -94,6 +94,7 @@ def write_config(
     partitions: int = 4,
     extra_runtime: str = "",
     extra: str = "",
+    shards: int = 1,
 ) -> Path:
     models = "\n".join(
         f"""  {model}:
@@ -104,7 +105,8 @@ def write_config(
     windows: {{size: 100000, tumbling: 1h}}
     drift: {{window: 100000, min_samples: 100}}
     fairness: {{min_group_size: 10}}
-    join: {{ttl: 30d, max_pending: 200000}}"""
+    join: {{ttl: 30d, max_pending: 200000}}
+    shards: {shards}"""
         for model in MODELS
     )
     path.write_text(
