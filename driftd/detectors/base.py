@@ -234,6 +234,11 @@ class Detector(ABC):
     @abstractmethod
     def restore(self, state: Any) -> None: ...
 
+    def shard_state(self) -> Any:
+        """What a shard publishes of this detector for the merge: its snapshot, plus
+        whatever saves the merge work (restored like a snapshot)."""
+        return self.snapshot()
+
     def merges(self) -> bool:
         """Whether its shards' states merge (:meth:`merge` does not return None)."""
         return self.merge_plan is not None or type(self).merge is not Detector.merge

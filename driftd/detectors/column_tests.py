@@ -211,13 +211,20 @@ class NumericDrift:
         return {"values": self._values.snapshot(), "shift": self.shift.snapshot(),
                 "scale": self.scale.snapshot()}  # fmt: skip
 
+    def ranks_snapshot(self) -> list[int]:
+        """The window's reference ranks (-1: not finite), aligned with its values."""
+        return self._below.snapshot()
+
     def restore(self, state: dict[str, Any]) -> None:
+        """From a snapshot; a shard's merged state brings the ranks along (``below``)."""
         self.generation += 1
         self._values.restore(state["values"])
-        values = self._values.values()
-        is_finite = np.isfinite(values)
-        below = self._reference.ranks(values[is_finite])[0]
-        self._below.restore(self._ring_ranks(is_finite, below))  # type: ignore[arg-type]
+        self._below.restore(state.get("below", []))
+        if len(self._below) != len(self._values):
+            values = self._values.values()
+            is_finite = np.isfinite(values)
+            below = self._reference.ranks(values[is_finite])[0]
+            self._below.restore(self._ring_ranks(is_finite, below))  # type: ignore[arg-type]
         if "shift" in state:  # (checkpoints before 0.6.0 have none: it starts afresh)
             self.shift.restore(state["shift"])
         if "scale" in state:  # (nor before 0.9.0)

@@ -59,8 +59,10 @@ class ColumnDrift(Detector):
     # The default rule of a distance resolves this far under its threshold (p-values
     # resolve once twice the threshold).
     RESOLVE_SHARE: ClassVar[float] = 0.2
-    # Shards merge the window; their sequential tests stay per shard.
-    merge_plan: ClassVar[Plan] = {"values": CONCAT}
+    # Shards merge the window (and a numeric one's reference ranks, which a shard
+    # ships so the merge need not search them again); their sequential tests stay
+    # per shard.
+    merge_plan: ClassVar[Plan] = {"values": CONCAT, "below": CONCAT}
 
     def __init__(self, prefix: str, test: ColumnTest, context: ModelContext):
         self.name = prefix
@@ -114,6 +116,12 @@ class ColumnDrift(Detector):
 
     def snapshot(self) -> dict[str, Any]:
         return self.test.snapshot()
+
+    def shard_state(self) -> dict[str, Any]:
+        state = self.snapshot()
+        if isinstance(self.test, NumericDrift):
+            state["below"] = self.test.ranks_snapshot()
+        return state
 
     def restore(self, state: dict[str, Any]) -> None:
         self.test.restore(state)

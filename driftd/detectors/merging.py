@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -79,21 +80,30 @@ _SEQUENTIAL: list[tuple[re.Pattern[str], Callable[[list[float]], float]]] = [
 ]
 
 
+@lru_cache(maxsize=65536)
+def _combiner(name: str) -> Callable[[list[float]], float] | None:
+    """How a reading combines over shards when a sequential test's; None otherwise
+    (a model's names are few and fixed: each is looked up once)."""
+    for pattern, combine in _SEQUENTIAL:
+        if pattern.search(name):
+            return combine
+    return None
+
+
 def sequential_readings(shards: list[Readings]) -> Readings:
     """The readings of the shards' sequential tests, combined per name (the table
     above); a name none of the shards has a value for stays out."""
     names = dict.fromkeys(name for readings in shards for name in readings)
     out: Readings = {}
     for name in names:
-        for pattern, combine in _SEQUENTIAL:
-            if pattern.search(name):
-                values = [r[name] for r in shards if r.get(name) is not None]
-                if values:
-                    out[name] = float(combine(values))  # type: ignore[arg-type]
-                break
+        combine = _combiner(name)
+        if combine is not None:
+            values = [r[name] for r in shards if r.get(name) is not None]
+            if values:
+                out[name] = float(combine(values))  # type: ignore[arg-type]
     return out
 
 
 def is_sequential(name: str) -> bool:
     """Whether a reading belongs to a sequential test (combined from the shards)."""
-    return any(pattern.search(name) for pattern, _ in _SEQUENTIAL)
+    return _combiner(name) is not None

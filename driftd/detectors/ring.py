@@ -71,9 +71,7 @@ class RingBuffer:
         if len(values) == 0:
             return
         if self._data.dtype == np.float64:
-            array = np.array(values, dtype=object)
-            array[np.equal(array, None)] = np.nan
-            array = array.astype(np.float64)
+            array = np.array(values, dtype=np.float64)  # None (a missing value) -> NaN
         else:
             array = np.asarray(values, dtype=self._data.dtype)
         array = array[-self._capacity :]

@@ -6,7 +6,7 @@ Layout (``N`` = namespace, e.g. ``driftd:<group>``, ``p`` = partition number)::
     N:p<p>:offsets   hash  topic -> next offset to consume
     N:p<p>:epoch     int   bumped by each owner when it takes the partition
     N:readings:<model>  list of JSON [event_time, readings], trimmed to ``history``
-    N:shards:<model>    hash  shard -> JSON tick summary of a sharded model's shard
+    N:shards:<model>    hash  shard -> tick summary of a sharded model's shard (MessagePack)
     N:shards:<model>:tokens  hash  shard -> the token of that summary
 
 ``commit`` is one MULTI/EXEC: state, readings and offsets land together or not
@@ -24,6 +24,11 @@ import msgspec
 import redis
 
 from driftd.store import LABELED_LIMIT, Fenced, LabeledRow, ReadingsRow, one_per_time
+
+# Shard summaries are mostly long lists of floats: MessagePack writes them ~7x and
+# reads them ~2x faster than JSON.
+_pack = msgspec.msgpack.Encoder().encode
+_unpack = msgspec.msgpack.decode
 
 
 class RedisStore:
@@ -128,13 +133,13 @@ class RedisStore:
 
     def put_shard(self, model: str, shard: int, token: str, summary: Any) -> None:
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(self.shards_key(model), str(shard), self._encode(summary))
+            pipe.hset(self.shards_key(model), str(shard), _pack(summary))
             pipe.hset(self.shards_key(model) + ":tokens", str(shard), token)
             pipe.execute()
 
     def shard_summaries(self, model: str) -> dict[int, Any]:
         raw = self.client.hgetall(self.shards_key(model))
-        return {int(shard): self._decode(value) for shard, value in raw.items()}
+        return {int(shard): _unpack(value) for shard, value in raw.items()}
 
     def shard_tokens(self, model: str) -> dict[int, str]:
         raw = self.client.hgetall(self.shards_key(model) + ":tokens")

@@ -97,12 +97,12 @@ class SqliteStore:
                 "INSERT INTO shards (model, shard, token, value) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(model, shard) DO UPDATE SET token = excluded.token, "
                 "value = excluded.value",
-                (model, shard, token, self._encode(summary)),
+                (model, shard, token, msgspec.msgpack.encode(summary)),
             )
 
     def shard_summaries(self, model: str) -> dict[int, Any]:
         rows = self._all("SELECT shard, value FROM shards WHERE model = ?", (model,))
-        return {int(shard): self._decode(value) for shard, value in rows}
+        return {int(shard): msgspec.msgpack.decode(value) for shard, value in rows}
 
     def shard_tokens(self, model: str) -> dict[int, str]:
         rows = self._all("SELECT shard, token FROM shards WHERE model = ?", (model,))

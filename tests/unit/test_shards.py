@@ -180,7 +180,7 @@ def test_a_shard_spec_divides_the_windows_and_keeps_the_model_budget(tmp_path):
     part = shard_spec(spec, 4)
     assert (part.windows.size, part.drift.window, part.quality.window) == (250, 500, 250)
     assert part.join.remember == spec.join.remember // 4
-    assert part.drift.min_samples == math.ceil(spec.drift.min_samples / 4)
+    assert part.drift.min_samples > part.drift.window  # the merge computes the statistics
     # Each shard sees a quarter of the events: one false alarm per 3M of its own events
     # is one per 3M model events for the four together, the model's budget.
     assert part.traffic is None
