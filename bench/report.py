@@ -69,6 +69,15 @@ SECTIONS = [
             "Each engine as a `driftd run` process in its own group over the same backlog, "
             "routing stage included, timed by what it checkpointed in Redis. Goal: faust at "
             "least 0.5x the default engine."),
+    Section("shards", "One hot model over two `driftd run` processes (`shards: 2`)",
+            "bench.shards", ["--predictions", "100000"], ["--predictions", "300"],
+            "One model of the bench workload, its whole traffic on one Kafka backlog; real "
+            "`driftd run` processes, each run a fresh consumer group: one process, two with "
+            "the model unsharded (one model is one partition: the second only routes), two "
+            "with `shards: 2` (a shard each; the one holding shard 0 merges at its ticks). "
+            "Timed from the moment the group settled (joins and rebalances are start-up) to "
+            "the checkpoint of the last event. Machine busy: all cores, Kafka and Redis "
+            "included. Goal (issue 17): close to 2x one process."),
     Section("memory", "Memory over a long stream", "bench.memory",
             ["--events", "10000000"], ["--events", "20000", "--report-every", "10000"],
             "10 models x 50 features through the embedded pipeline, the events piped in by a "

@@ -235,9 +235,13 @@ class Detector(ABC):
     def restore(self, state: Any) -> None: ...
 
     def shard_state(self) -> Any:
-        """What a shard publishes of this detector for the merge: its snapshot, plus
-        whatever saves the merge work (restored like a snapshot)."""
-        return self.snapshot()
+        """What a shard publishes of this detector for the merge: the parts of its
+        snapshot the merge uses (its sequential tests' state stays home: their readings
+        travel instead), plus whatever saves the merge work; restored like a snapshot."""
+        state = self.snapshot()
+        if self.merge_plan is not None and isinstance(state, dict):
+            return {key: value for key, value in state.items() if key in self.merge_plan}
+        return state
 
     def merges(self) -> bool:
         """Whether its shards' states merge (:meth:`merge` does not return None)."""

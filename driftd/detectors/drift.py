@@ -118,7 +118,7 @@ class ColumnDrift(Detector):
         return self.test.snapshot()
 
     def shard_state(self) -> dict[str, Any]:
-        state = self.snapshot()
+        state = super().shard_state()
         if isinstance(self.test, NumericDrift):
             state["below"] = self.test.ranks_snapshot()
         return state

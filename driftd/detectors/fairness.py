@@ -411,9 +411,11 @@ class FairnessDetector(WithRateTests, Detector):
     def snapshot(self) -> dict[str, Any]:
         return {**self.fairness.snapshot(), "selection": self.tests.snapshot()}
 
+    def shard_state(self) -> dict[str, Any]:
+        return self.fairness.snapshot()  # the selection tests stay per shard
+
     def merge(self, states: list[Any]) -> dict[str, Any]:
-        """The window merged; the selection tests stay per shard (the first's state)."""
-        return {**self.fairness.merge(states), "selection": states[0].get("selection", {})}
+        return self.fairness.merge(states)
 
     def restore(self, state: dict[str, Any]) -> None:
         self.fairness.restore(state)

@@ -73,14 +73,16 @@ def shard_context(context: ModelContext, shards: int) -> ModelContext:
     return sharded
 
 
+_MONITOR_READINGS = frozenset(MONITOR_READINGS)
+
+
 def summary(monitor: ModelMonitor, readings: Readings, token: str = "") -> dict[str, Any]:
-    """What a shard publishes at its tick: its readings and the state of each detector
-    that merges, under ``token`` (unique to this publication)."""
-    return {
-        "token": token,
-        "readings": readings,
-        "states": {d.name: d.shard_state() for d in monitor.detectors if d.merges()},
-    }
+    """What a shard publishes at its tick, under ``token`` (unique to this publication):
+    the readings the merge takes from the shards (its counts, its sequential tests') and
+    the state of each detector that merges."""
+    taken = {k: v for k, v in readings.items() if k in _MONITOR_READINGS or is_sequential(k)}
+    states = {d.name: d.shard_state() for d in monitor.detectors if d.merges()}
+    return {"token": token, "readings": taken, "states": states}
 
 
 class ShardMerger:
