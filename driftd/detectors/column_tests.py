@@ -211,15 +211,23 @@ class NumericDrift:
         return {"values": self._values.snapshot(), "shift": self.shift.snapshot(),
                 "scale": self.scale.snapshot()}  # fmt: skip
 
-    def ranks_snapshot(self) -> list[int]:
-        """The window's reference ranks (-1: not finite), aligned with its values."""
-        return self._below.snapshot()
+    def shard_state(self) -> dict[str, bytes]:
+        """The window for a shard's summary: values and their reference ranks (-1: not
+        finite) as packed numpy rows, which the merge joins and restores without a
+        conversion or a search."""
+        values, below = self.window()
+        return {"values": values.tobytes(), "below": below.astype(np.int32).tobytes()}
 
     def restore(self, state: dict[str, Any]) -> None:
-        """From a snapshot; a shard's merged state brings the ranks along (``below``)."""
+        """From a snapshot, or a merge of shard states (packed, ranks included)."""
         self.generation += 1
-        self._values.restore(state["values"])
-        self._below.restore(state.get("below", []))
+        values, below = state["values"], state.get("below", [])
+        if isinstance(values, bytes):
+            values = np.frombuffer(values, dtype=np.float64)
+        if isinstance(below, bytes):
+            below = np.frombuffer(below, dtype=np.int32)
+        self._values.restore(values)
+        self._below.restore(below)
         if len(self._below) != len(self._values):
             values = self._values.values()
             is_finite = np.isfinite(values)

@@ -118,10 +118,9 @@ class ColumnDrift(Detector):
         return self.test.snapshot()
 
     def shard_state(self) -> dict[str, Any]:
-        state = super().shard_state()
         if isinstance(self.test, NumericDrift):
-            state["below"] = self.test.ranks_snapshot()
-        return state
+            return self.test.shard_state()
+        return super().shard_state()
 
     def restore(self, state: dict[str, Any]) -> None:
         self.test.restore(state)

@@ -9,7 +9,8 @@ usual, so the merged readings are computed by the same code as unsharded ones.
 
 A detector's ``merge_plan`` says how each key of its snapshot merges:
 
-- ``CONCAT``: a ring of window rows: the shards' rows side by side. The union of N
+- ``CONCAT``: a ring of window rows (a list, or packed numpy rows as bytes): the
+  shards' rows side by side. The union of N
   windows of W/N rows is W rows, the last W/N of each shard, so every order-free
   statistic of the window (counts, rates, AUC, KS, quantiles) is that of those rows.
 - ``SUM``: counts and sums (histograms, confusion cells), element by element.
@@ -55,6 +56,8 @@ def merge_states(states: list[Any], plan: Plan) -> Any:
 
 def _combine(values: list[Any], how: str) -> Any:
     if how == CONCAT:
+        if isinstance(values[0], bytes):  # packed numpy rows (a shard's window)
+            return b"".join(values)
         return [row for part in values for row in part]
     if how == SUM:
         return np.sum(np.array(values, dtype=float), axis=0).tolist()

@@ -66,7 +66,7 @@ class RingBuffer:
             return np.where(np.isnan(values), None, values).tolist()
         return values.tolist()
 
-    def restore(self, values: list[Any]) -> None:
+    def restore(self, values: list[Any] | np.ndarray) -> None:
         self.clear()
         if len(values) == 0:
             return

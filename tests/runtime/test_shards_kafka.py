@@ -11,7 +11,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from runtime.harness import assert_equals_recomputation, final_readings, publish
+from runtime.harness import (
+    Background,
+    assert_equals_recomputation,
+    final_readings,
+    kill_mid_stream,
+    publish,
+)
 from runtime.stream import MODELS, make_stream
 
 from driftd.consumers.routing import shard_partition
@@ -45,4 +51,22 @@ def test_a_model_sharded_over_two_processes_reads_like_the_recomputation(
         assert sorted(summaries) == [0, 1]
         counts = [s["readings"]["events.predictions"] for s in summaries.values()]
         assert min(counts) > 0 and sum(counts) == len(stream.predictions[model])
+    assert first.terminate() == 0 and second.terminate() == 0
+
+
+def test_a_sharded_model_under_kill_9_loses_nothing_and_counts_nothing_twice(
+    make_setup, daemons
+):
+    """kill -9 mid-stream, twice, while the stream is published: each shard restarts from
+    its checkpoint and publishes again; two processes then finish the stream. The merged
+    readings still equal the recomputation (join.duplicates == 0 included)."""
+    setup = make_setup(partitions=2, shards=2)
+    stream = make_stream(12_000, seed=22, label_lag=600)
+    producer = Background(publish, setup, stream, "confluent", 3000, 1.0)
+    progress = kill_mid_stream(setup, daemons, 2, seed=5)
+    producer.finish()
+    first, second = daemons(setup.config_path), daemons(setup.config_path)
+    readings = final_readings(setup, stream)
+    assert_equals_recomputation(setup, stream, readings)
+    assert sum(1 for p in progress if 0 < p < len(stream.messages)) >= 1, progress
     assert first.terminate() == 0 and second.terminate() == 0
