@@ -194,6 +194,8 @@ def test_a_shard_spec_divides_the_windows_and_keeps_the_model_budget(tmp_path):
         ("    shards: 65\n", "shards", "between 1 and 64"),
         ("    shards: 4\n    windows: {size: 6}\n", "windows.size", "too small for 4 shards"),
         ("    shards: 2\nkafka: {repartition: false}\n", "shards", "routing stage"),
+        ("    shards: 2\n    retrain:\n      estimator: sklearn.linear_model.LogisticRegression\n",
+         "shards", "cannot have a retrain section"),
     ],
 )
 def test_bad_shard_settings_name_the_key(tmp_path, extra, key, problem):
