@@ -278,3 +278,44 @@ def test_shard_zero_merges_again_when_another_process_shard_publishes_later(tmp_
     assert merged["events.predictions"] == 900
     assert _differences(expected, merged) == []
     assert first.merge_stale() is False  # nothing new since
+
+
+def test_full_windows_merge_to_each_shards_last_rows_as_documented(tmp_path):
+    """Once the windows are full, the merged window is, as docs/scaling.md states, the
+    last ⌊W/N⌋ rows of each shard (not the model's last W rows): accuracy against
+    scikit-learn and the KS statistic against scipy over exactly those rows (1e-9)."""
+    from scipy import stats
+    from sklearn.metrics import accuracy_score
+
+    shards = 2
+    config = _config(tmp_path, shards)
+    spec = config.models["bench"]
+    pipeline = build_pipeline(config)
+    stream = events(6000, label_lag=150)
+    run_messages(pipeline, [(raw, "test", i) for i, raw in enumerate(stream)])
+    merged = pipeline.store.latest_readings("bench")[1]
+    predicted: dict[str, int] = {}
+    values: list[list[float]] = [[] for _ in range(shards)]
+    outcomes: list[list[tuple[int, int]]] = [[] for _ in range(shards)]
+    for raw in stream:
+        event = msgspec.json.decode(raw)
+        k = shard_of(event["event_id"], shards)
+        if event["type"] == "prediction":
+            predicted[event["event_id"]] = event["prediction"]
+            values[k].append(event["features"]["f0"])
+        else:  # labels come after their predictions here: the join order is theirs
+            outcomes[k].append((event["label"], predicted[event["event_id"]]))
+    drift_rows = spec.drift.window // shards
+    window_rows = spec.windows.size // shards
+    assert all(len(v) > drift_rows for v in values)  # the windows are full
+    assert all(len(o) > window_rows for o in outcomes)
+    x = [v for shard in values for v in shard[-drift_rows:]]
+    joined = [o for shard in outcomes for o in shard[-window_rows:]]
+    reference = np.loadtxt(tmp_path / "reference.csv", delimiter=",", skiprows=1,
+                           usecols=0)  # f0 is the first column  # fmt: skip
+    assert merged["drift.f0.samples"] == len(x) == 2 * drift_rows
+    assert merged["drift.f0.ks_statistic"] == pytest.approx(
+        stats.ks_2samp(reference, x).statistic, rel=TOLERANCE, abs=TOLERANCE)
+    assert merged["labeled"] == len(joined) == 2 * window_rows
+    y, y_hat = zip(*joined, strict=True)
+    assert merged["accuracy"] == pytest.approx(accuracy_score(y, y_hat), abs=TOLERANCE)
