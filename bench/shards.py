@@ -160,7 +160,8 @@ def merge_costs(reference: Path, work: Path, predictions: int, repeat: int = 5) 
     context = ModelCatalog(load_config(path)).contexts["hot"]
     stream = events(predictions, model="hot")
     decoder = EventDecoder({"hot"}, 1 << 20)
-    print(f"# merge cost, in one process, after {predictions} predictions (windows full)")
+    full = " (windows full)" if predictions >= 2 * context.spec.drift.window else ""
+    print(f"# merge cost, in one process, after {predictions} predictions{full}")
     print("| shards | per tick (ms) | summary per shard (KB) | summaries in (KB) |")
     print("|---:|---:|---:|---:|")
     for n in (1, 2, 8, 64):
