@@ -7,8 +7,9 @@ the same shard and the join stays local. Each shard is a monitor of its own
 sequential tests run with the model's false-alarm budget counted in the shard's own
 events, so the N shards together keep the model's rate of false alarms.
 
-At each of its ticks a shard publishes a :func:`summary` (its readings and the
-snapshots of its mergeable detectors) through the store; the process holding shard
+At each of its ticks a shard publishes a :func:`summary` (its counts, its sequential
+tests' readings, the window state of its mergeable detectors) through the store; the
+process holding shard
 0 merges the latest summary of every shard (:class:`ShardMerger`) into the readings
 of the whole model, which its rules judge. Window statistics are exact over the
 union of the shards' windows (see :mod:`.merging`); counts add up; a sequential
