@@ -310,6 +310,8 @@ def config(options: dict) -> str:
     if task == "multiclass":  # one score column per class: score_a, score_b, score_c
         reference = "{path: reference.csv, score_column: score_}"
     model = MODEL.format(task=task, classes=classes, reference=reference)
+    if options.get("shards", 1) > 1:  # the model split over shards, merged at each tick
+        model += f"\n    shards: {options['shards']}"
     models = f"  m:{model}\n" + (f"  other:{model}\n" if options.get("other") else "")
     return f"models:\n{models}runtime: {{state_dir: state}}\nnotifiers: [jsonl]\n"
 
@@ -354,8 +356,9 @@ def adwin_count(values: np.ndarray) -> int:
     return count
 
 
-def run_family(name: str, seeds: int, n: int) -> dict:
+def run_family(name: str, seeds: int, n: int, shards: int = 1) -> dict:
     build, options, expected = FAMILIES[name]
+    options = {**options, "shards": shards}
     false_alerts, delays, adwin_delays, missed, rules = 0, [], [], 0, {}
     adwin_false = 0  # stable families: ADWIN's detections on x3, all false
     for seed in range(seeds):
@@ -413,14 +416,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--predictions", type=int, default=60_000)
     parser.add_argument("--only", nargs="*", default=None)
+    parser.add_argument("--shards", type=int, default=1,
+                        help="run the model as `shards: N` (docs/scaling.md)")  # fmt: skip
     args = parser.parse_args()
+    sharded = f", the model as `shards: {args.shards}`" if args.shards > 1 else ""
     print(f"# alert quality: {args.seeds} seeds x {args.predictions:,} predictions, "
-          f"default config, driftd replay; {os.cpu_count()} cores")  # fmt: skip
+          f"default config{sharded}, driftd replay; {os.cpu_count()} cores")  # fmt: skip
     print("| family | false alerts (per 1M predictions) | detected | median delay | "
           "ADWIN median delay | ADWIN false alarms per 1M (x3) | false alerts by rule |")
     print("|---|---:|---:|---:|---:|---:|---|")
     for name in args.only or FAMILIES:
-        r = run_family(name, args.seeds, args.predictions)
+        r = run_family(name, args.seeds, args.predictions, args.shards)
         detected = "" if r["detected"] is None else f"{r['detected']}/{r['seeds']}"
         print(f"| {name} | {r['false_alerts']} ({r['false_per_1M']:.1f}) | {detected} | "
               f"{r['median_delay'] if r['median_delay'] is not None else ''} | "

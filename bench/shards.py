@@ -149,11 +149,11 @@ def merge_costs(reference: Path, work: Path, predictions: int, repeat: int = 5) 
     """In this process, the bench model's windows full: a tick of the unsharded monitor
     (its readings) against the merge at shard 0 of N shards' summaries (decoding them,
     merging, restoring, reading), and what each shard publishes per tick."""
-    from driftd.consumers.routing import shard_of
     from driftd.daemon.catalog import ModelCatalog
     from driftd.detectors.monitor import ModelMonitor
     from driftd.detectors.shards import ShardMerger, shard_context, summary
     from driftd.events import EventDecoder, Label
+    from driftd.sharding import shard_of
 
     path = work / "merge.yaml"
     path.write_text("models:\n" + model_yaml("hot", reference) + "notifiers: []\n")

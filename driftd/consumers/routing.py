@@ -27,7 +27,7 @@ from typing import Any
 
 import msgspec
 
-from driftd.detectors.shards import shard_key
+from driftd.sharding import shard_key, shard_of
 
 ORIGIN_HEADER = "driftd.origin"
 
@@ -63,13 +63,6 @@ def partition_for(model_id: str, partitions: int) -> int:
     """The partition a model's events belong on: the Java client's choice for the key
     ``model_id`` (so an app keying by model id with a murmur2 client already agrees)."""
     return (murmur2(model_id.encode()) & 0x7FFFFFFF) % partitions
-
-
-def shard_of(event_id: str, shards: int) -> int:
-    """Which of a sharded model's ``shards`` an event belongs to: by its event_id, so a
-    prediction and its label meet in the same shard (CRC-32: in C, once per event in
-    both the router and the monitor)."""
-    return zlib.crc32(event_id.encode()) % shards
 
 
 class _Addressed(msgspec.Struct):

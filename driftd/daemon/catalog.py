@@ -16,8 +16,9 @@ from driftd.config import Config
 from driftd.detectors.context import ModelContext
 from driftd.detectors.monitor import ModelMonitor
 from driftd.detectors.registry import build_detectors, reading_names, rule_templates
-from driftd.detectors.shards import shard_context, split_key
+from driftd.detectors.shards import shard_context
 from driftd.reference import load_reference
+from driftd.sharding import split_key
 
 
 class ModelCatalog:

@@ -40,14 +40,14 @@ from driftd.alerts.rules import RuleEngine
 from driftd.config import Config
 from driftd.consumers.deadletters import DeadLetterSink
 from driftd.consumers.local import Message
-from driftd.consumers.routing import shard_of
 from driftd.daemon.catalog import ModelCatalog
 from driftd.detectors.encode import RejectedEvent
 from driftd.detectors.monitor import SHADOW_PREFIX, ModelMonitor
 from driftd.detectors.readings import Readings
-from driftd.detectors.shards import ShardMerger, shard_key, split_key
+from driftd.detectors.shards import ShardMerger
 from driftd.detectors.shards import summary as shard_summary
 from driftd.events import DeadLetter, Event, EventDecoder, Label, encode
+from driftd.sharding import shard_key, shard_of, split_key
 from driftd.store import ReadingsRow, Store
 
 log = logging.getLogger("driftd.pipeline")

@@ -1,7 +1,7 @@
 """One hot model over several processes: ``shards: N`` (docs/scaling.md).
 
 The events of a sharded model are split by a hash of their ``event_id``
-(:func:`driftd.consumers.routing.shard_of`), so a prediction and its label meet in
+(:func:`driftd.sharding.shard_of`), so a prediction and its label meet in
 the same shard and the join stays local. Each shard is a monitor of its own
 (:func:`shard_context`): its windows hold 1/N of the configured rows and its
 sequential tests run with the model's false-alarm budget counted in the shard's own
@@ -30,13 +30,6 @@ from driftd.detectors.merging import is_sequential, sequential_readings
 from driftd.detectors.monitor import ModelMonitor
 from driftd.detectors.readings import Readings
 from driftd.detectors.registry import MONITOR_READINGS
-
-SEPARATOR = "#"
-
-
-def shard_key(model_id: str, shard: int) -> str:
-    """The name a shard's monitor and state go by: ``model#3``."""
-    return f"{model_id}{SEPARATOR}{shard}"
 
 
 def shard_spec(spec: ModelSpec, shards: int) -> ModelSpec:
@@ -121,14 +114,4 @@ class ShardMerger:
         out.update(sequential_readings(shard_readings))
         return {k: None if v is None or v != v else float(v) for k, v in out.items()}
 
-
-def split_key(key: str, shards: dict[str, int]) -> tuple[str, int | None]:
-    """(model id, shard) of a monitor's key (``shards``: model id -> shard count);
-    shard None for an unsharded model."""
-    if key in shards:
-        return key, None
-    model_id, _, shard = key.rpartition(SEPARATOR)
-    if shards.get(model_id, 1) > 1 and shard.isdigit():
-        return model_id, int(shard)
-    return key, None
 

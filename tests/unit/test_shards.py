@@ -18,21 +18,15 @@ import pytest
 from bench.workload import events, model_yaml, write_reference
 from driftd.budgets import events_per_false_alarm
 from driftd.config import ConfigError, load_config
-from driftd.consumers.routing import destination, partition_for, shard_of, shard_partition
+from driftd.consumers.routing import destination, partition_for, shard_partition
 from driftd.daemon.catalog import ModelCatalog
 from driftd.daemon.embedded import build_pipeline, run_messages
 from driftd.detectors.merging import is_sequential, sequential_readings
 from driftd.detectors.monitor import ModelMonitor
-from driftd.detectors.shards import (
-    ShardMerger,
-    shard_context,
-    shard_key,
-    shard_spec,
-    split_key,
-    summary,
-)
+from driftd.detectors.shards import ShardMerger, shard_context, shard_spec, summary
 from driftd.detectors.tumbling import _WindowStats
 from driftd.events import EventDecoder, Label
+from driftd.sharding import shard_key, shard_of, split_key
 
 TOLERANCE = 1e-9
 
