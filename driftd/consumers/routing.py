@@ -84,6 +84,7 @@ def address_of(raw: bytes) -> _Addressed | None:
 
 
 def model_of(raw: bytes) -> str | None:
+    """The event's ``model_id``; None when there is none to read."""
     address = address_of(raw)
     return None if address is None else address.model_id
 

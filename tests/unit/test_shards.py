@@ -9,6 +9,7 @@ unsharded window, so every reading that is not a sequential test's must agree to
 
 from __future__ import annotations
 
+import base64
 import math
 
 import msgspec
@@ -48,6 +49,15 @@ def _feed(monitor: ModelMonitor, raw: bytes, decoder: EventDecoder) -> float:
     return event.timestamp
 
 
+def _segment_rows(monitor: ModelMonitor) -> list[tuple]:
+    """The segment detector's labeled rows as (time, loss, positive, codes)."""
+    state = next(d for d in monitor.detectors if d.name == "segments").snapshot()
+    codes = np.frombuffer(base64.b64decode(state["codes"]), dtype=np.uint8)
+    codes = codes.reshape(-1, state["width"])
+    return [(t, loss, positive, row.tobytes()) for t, loss, positive, row
+            in zip(state["time"], state["loss"], state["positive"], codes, strict=True)]
+
+
 def _differences(expected: dict, merged: dict) -> list[tuple[str, object, object]]:
     """Readings that are not a sequential test's and differ beyond the tolerance."""
     out = []
@@ -84,10 +94,13 @@ def test_merged_readings_equal_the_unsharded_monitor_while_windows_hold_everythi
     assert sum(sizes) == 900 and min(sizes) > 0
     assert max(sizes) <= config.models["bench"].windows.size // shards  # all in the windows
     expected = whole.readings(now)
-    merged = ShardMerger(ModelMonitor(context)).readings(
-        {k: summary(p, p.readings(now)) for k, p in enumerate(parts)}, now
-    )
+    merger = ShardMerger(ModelMonitor(context))
+    merged = merger.readings({k: summary(p, p.readings(now)) for k, p in enumerate(parts)}, now)
     assert _differences(expected, merged) == []
+    # The segments' window (alert evidence, no readings): the same rows, in time order.
+    rows = [_segment_rows(m) for m in (whole, merger.monitor)]
+    assert sorted(rows[0]) == rows[1] and len(rows[1]) == sum(sizes) - whole.join.readings()[
+        "join.waiting_predictions"]
     # What the comparison covered: the window statistics of every detector family.
     for name in ("accuracy", "roc_auc", "drift.f0.ks_statistic", "drift.f0.wasserstein",
                  "drift.c0.jensenshannon", "fairness.group.demographic_parity_ratio",
