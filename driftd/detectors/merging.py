@@ -13,9 +13,11 @@ A detector's ``merge_plan`` says how each key of its snapshot merges:
   shards' rows side by side. The union of N
   windows of W/N rows is W rows, the last W/N of each shard, so every order-free
   statistic of the window (counts, rates, AUC, KS, quantiles) is that of those rows.
-- ``SUM``: counts and sums (histograms, confusion cells), element by element.
 - ``MAX``: a time (the newest seen).
-- a nested plan: a dict snapshot merged key by key (``"*"``: every key alike).
+- ``{"*": how}``: a dict of such parts (a ring per feature), merged key by key.
+
+Sums keyed by something a plan cannot name (tumbling windows by start, pending
+predictions by minute) are merged by the detector's own ``merge()``.
 
 Keys the plan leaves out are taken from the first shard: the state of sequential
 tests, which do not merge (each shard runs its own, see
@@ -29,11 +31,9 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from driftd.detectors.readings import Readings
 
-CONCAT, SUM, MAX = "concat", "sum", "max"
+CONCAT, MAX = "concat", "max"
 Plan = dict[str, Any]
 
 
@@ -44,11 +44,9 @@ def merge_states(states: list[Any], plan: Plan) -> Any:
         present = [state[key] for state in states if key in state]
         if not present:
             continue
-        if isinstance(how, dict) and "*" in how:
+        if isinstance(how, dict):
             keys = list(dict.fromkeys(k for part in present for k in part))
             out[key] = {k: _combine([p[k] for p in present if k in p], how["*"]) for k in keys}
-        elif isinstance(how, dict):
-            out[key] = merge_states(present, how)
         else:
             out[key] = _combine(present, how)
     return out
@@ -59,8 +57,6 @@ def _combine(values: list[Any], how: str) -> Any:
         if isinstance(values[0], bytes):  # packed numpy rows (a shard's window)
             return b"".join(values)
         return [row for part in values for row in part]
-    if how == SUM:
-        return np.sum(np.array(values, dtype=float), axis=0).tolist()
     if how == MAX:
         present = [v for v in values if v is not None]
         return max(present) if present else None

@@ -8,8 +8,6 @@ of the model's events (scikit-learn, scipy, fairlearn; 1e-9), as unsharded ones 
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from runtime.harness import (
     Background,
@@ -19,6 +17,7 @@ from runtime.harness import (
     publish,
 )
 from runtime.stream import MODELS, make_stream
+from testdata import wait_until
 
 from driftd.consumers.routing import shard_partition
 from driftd.daemon.builders import redis_store
@@ -37,10 +36,9 @@ def test_a_model_sharded_over_two_processes_reads_like_the_recomputation(
     first = daemons(setup.config_path)
     second = daemons(setup.config_path)
     for daemon in (first, second):  # both in the group before the stream comes
-        deadline = time.monotonic() + 120
-        while "assigned partitions" not in daemon.log() and time.monotonic() < deadline:
-            assert daemon.alive(), daemon.log()[-3000:]
-            time.sleep(0.2)
+        wait_until(lambda d=daemon: "assigned partitions" in d.log() or not d.alive(), 120,
+                   "a daemon's first partition assignment")  # fmt: skip
+        assert daemon.alive(), daemon.log()[-3000:]
     stream = make_stream(8_000, seed=21, label_lag=600)
     publish(setup, stream)
     readings = final_readings(setup, stream)
