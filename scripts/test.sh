@@ -48,4 +48,6 @@ fi
 .venv/bin/ruff check driftd sdk tests bench
 # The layers and the absence of import cycles (pyproject.toml [tool.importlinter]).
 .venv/bin/lint-imports --no-cache
-.venv/bin/python -m pytest "$@"
+# Two workers, a test file each at a time (its module fixtures, such as a demo run or a
+# served API, are made once); DRIFTD_TEST_WORKERS=0 runs everything in this process.
+.venv/bin/python -m pytest -n "${DRIFTD_TEST_WORKERS:-2}" --dist loadfile "$@"
