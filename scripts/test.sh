@@ -50,4 +50,5 @@ fi
 .venv/bin/lint-imports --no-cache
 # Two workers, a test file each at a time (its module fixtures, such as a demo run or a
 # served API, are made once); DRIFTD_TEST_WORKERS=0 runs everything in this process.
-.venv/bin/python -m pytest -n "${DRIFTD_TEST_WORKERS:-2}" --dist loadfile "$@"
+# The 25 slowest tests are listed at the end, to keep the suite's time in view.
+.venv/bin/python -m pytest -n "${DRIFTD_TEST_WORKERS:-2}" --dist loadfile --durations=25 "$@"
