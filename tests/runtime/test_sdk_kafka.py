@@ -84,3 +84,36 @@ def test_an_app_that_exits_without_closing_still_delivers_everything(
     assert sorted(partition_of) == [b"m0", b"m1", b"m2", b"m3", b"m4"]
     for places in partition_of.values():  # same partition number in both topics
         assert len({p for _, p in places}) == 1 and len(places) == 2
+
+
+def test_a_refused_message_is_counted_though_only_failures_are_reported(kafka_service):
+    """The confluent producer asks librdkafka for failure reports only and serves them
+    every few hundred messages and at flush: a message the broker refuses (larger than
+    the topic's max.message.bytes) is still counted, and the others are delivered."""
+    import os
+
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from driftd_sdk.kafka.confluent import ConfluentProducer
+
+    topic = f"small-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": kafka_service.address})
+    admin.create_topics([NewTopic(topic, 1, 1, config={"max.message.bytes": "100000"})])[
+        topic
+    ].result(60)
+    producer = ConfluentProducer({"bootstrap.servers": kafka_service.address}, 10_000)
+    for i in range(600):  # past POLL_EVERY: the sparse polls run too
+        producer.produce(topic, b"fine %d" % i)
+    assert producer.flush(60) == 0 and producer.failures == 0
+    # Alone (the broker refuses a whole record batch): incompressible, over the limit.
+    producer.produce(topic, os.urandom(300_000))
+    assert producer.flush(60) == 0
+    assert producer.failures == 1
+    spec = KafkaSpec(bootstrap_servers=kafka_service.address, group_id=f"g-{topic}")
+    consumer = open_consumer(spec)
+    consumer.subscribe([topic], _FromStart())
+    records: list = []
+    deadline = time.monotonic() + 60
+    while len(records) < 600 and time.monotonic() < deadline:
+        records += consumer.poll(1000, 0.5)
+    consumer.close()
+    assert sorted(r.value for r in records) == sorted(b"fine %d" % i for i in range(600))
