@@ -12,6 +12,9 @@ In this one process, on the same messages:
 - decode: ``EventDecoder.decode`` of every message (the baseline: parsing only);
 - detectors: decoded events routed to the monitor (join, every default detector,
   evaluations and rules), no decoding;
+- no detectors: the full pipeline with each monitor's detector list empty (decode, route,
+  encode, join, queues, ticks, rules, checkpoints): the per-event Python floor that no
+  detector speed-up can go below;
 - full: the pipeline ``driftd replay`` runs (decode + detectors + SQLite checkpoints
   every 10 batches), with the default ``evaluate_every`` (500) and with 5000, to show
   what the evaluation ticks cost;
@@ -41,6 +44,8 @@ from bench.workload import events, model_yaml, write_reference
 from driftd.config import load_config
 from driftd.daemon.embedded import build_pipeline, run_messages
 from driftd.daemon.gctune import tune_gc
+from driftd.daemon.pipeline import Pipeline
+from driftd.detectors.monitor import ModelMonitor
 from driftd.events import EventDecoder
 
 REFERENCE_ROWS = (5000, 10_000)  # the bench workload's, the default sample size
@@ -57,6 +62,15 @@ def config_file(work: Path, rows: int, evaluate_every: int) -> Path:
         f"  state_dir: {work / f'state-{rows}-{evaluate_every}'}\nnotifiers: []\n"
     )  # fmt: skip
     return path
+
+
+def without_detectors(pipeline: Pipeline) -> Pipeline:
+    """The pipeline with every monitor rebuilt with no detectors: what is left is the
+    path each event takes whatever the detectors cost."""
+    for key, monitor in pipeline.monitors.items():
+        pipeline.monitors[key] = ModelMonitor(monitor.context, detectors=[],
+                                              flush_at=monitor.flush_at)  # fmt: skip
+    return pipeline
 
 
 def replay_command(config: Path, stream: Path) -> tuple[float, float]:
@@ -93,6 +107,14 @@ def main() -> None:
     decoded = [(decoder.decode(raw, src, off), raw, src, off) for raw, src, off in batch]
     decode_s = time.perf_counter() - started
     rows.append(("decode only (baseline)", decode_s))
+
+    config = load_config(config_file(work, REFERENCE_ROWS[-1], 500))
+    pipeline = without_detectors(build_pipeline(config, fresh=True, quiet=True))
+    started = time.perf_counter()
+    run_messages(pipeline, batch)
+    floor_s = time.perf_counter() - started
+    rows.append(("no detectors: decode, route, encode, join, ticks, checkpoints", floor_s))
+    pipeline.store.close()
 
     replay_rates: dict[int, tuple[float, float]] = {}
     for reference_rows in REFERENCE_ROWS:
@@ -136,6 +158,9 @@ def main() -> None:
         short = 100_000 / cpu_rate
         print(f"| `driftd replay` events/s (CPU), {ref} | {cpu_rate:,.0f} | 100,000 | "
               f"{'yes' if short <= 1 else f'no ({short:.1f}x short)'} |")  # fmt: skip
+    floor = decode_s / floor_s
+    print(f"| the pipeline without detectors vs decode rate | {floor:.2f}x | 0.5x | "
+          f"{'yes' if floor >= 0.5 else f'no ({0.5 / floor:.1f}x short)'}: the floor |")
     sys.stdout.flush()
 
 

@@ -240,9 +240,11 @@ class Pipeline:
         monitor.evaluated_at = now
         for event_id, event_time, y in monitor.expire(now):
             self._orphan(monitor, event_id, event_time, y)
-        readings = monitor.readings(now)
         model_id, shard = self._split(key)
-        if shard is not None:
+        if shard is None:
+            readings = monitor.readings(now)
+        else:  # a shard's summary: the merge at shard 0 computes the rest
+            readings = monitor.sequential_readings(now)
             merged = self._merge_shards(model_id, shard, monitor, readings, now)
             if merged is None:
                 return []

@@ -42,7 +42,7 @@ import numpy as np
 
 from driftd.detectors.columns import categorical_column, columns, numeric_columns
 from driftd.detectors.context import ModelContext
-from driftd.detectors.merging import merge_states
+from driftd.detectors.merging import merge_states, sequential
 from driftd.detectors.readings import Readings
 from driftd.detectors.records import Outcome, WaitingPrediction
 from driftd.events import Prediction
@@ -203,6 +203,12 @@ class Detector(ABC):
     @abstractmethod
     def readings(self, now: float | None) -> Readings:
         """Current values by reading name; ``now`` is the stream clock (None before any event)."""
+
+    def sequential_readings(self, now: float | None) -> Readings:
+        """Its sequential tests' readings (what a shard's summary carries: the merge
+        computes every other reading again, on the whole model's state); override
+        where the others cost a tick's work to compute and throw away."""
+        return sequential(self.readings(now))
 
     @abstractmethod
     def reading_names(self) -> list[str]:

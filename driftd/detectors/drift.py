@@ -35,7 +35,7 @@ from driftd.detectors.column_tests import (
     column_test,
 )
 from driftd.detectors.context import ModelContext
-from driftd.detectors.merging import CONCAT, Plan
+from driftd.detectors.merging import CONCAT, Plan, sequential
 from driftd.detectors.numeric_columns import NumericColumns
 from driftd.detectors.rate_test import (
     SHARE_FRACTION,
@@ -87,6 +87,14 @@ class ColumnDrift(Detector):
 
     def _test_readings(self) -> Readings:
         return self.test.readings()
+
+    def sequential_readings(self, now: float | None) -> Readings:
+        """A numeric column's shift and scale tests' readings, without the window's
+        statistics (KS, Wasserstein, PSI: most of a tick) that only the merge reads."""
+        if not isinstance(self.test, NumericDrift):
+            return super().sequential_readings(now)
+        found = self.test.assemble(0, None)
+        return sequential({names.column_drift(self.name, k): v for k, v in found.items()})
 
     def reading_names(self) -> list[str]:
         return [names.column_drift(self.name, k) for k in self.test.statistics()]

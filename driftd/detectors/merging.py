@@ -106,3 +106,8 @@ def sequential_readings(shards: list[Readings]) -> Readings:
 def is_sequential(name: str) -> bool:
     """Whether a reading belongs to a sequential test (combined from the shards)."""
     return _combiner(name) is not None
+
+
+def sequential(readings: Readings) -> Readings:
+    """The readings of sequential tests among ``readings``."""
+    return {k: v for k, v in readings.items() if is_sequential(k)}

@@ -201,8 +201,22 @@ class ModelMonitor:
         out.update(self.join.readings())
         if self.shadow is not None:  # the challenger's, beside the champion's
             out.update({f"{SHADOW_PREFIX}{k}": v for k, v in self.shadow.readings(now).items()})
-        # Plain floats only, NaN as None: readings go to JSON, Prometheus and rules.
-        return {k: None if v is None or v != v else float(v) for k, v in out.items()}
+        return names.plain(out)
+
+    def sequential_readings(self, now: float | None) -> Readings:
+        """What a shard publishes of its readings at a tick (:func:`.shards.summary`):
+        its event counts, the join's and the sequential tests' readings, the values
+        :meth:`readings` gives them, without the window statistics that the merge
+        computes again on the whole model's state (most of a tick's work)."""
+        self.flush()
+        out: Readings = {names.event_count(k): float(v) for k, v in self.counts.items()}
+        for detector in self.detectors:
+            out.update(detector.sequential_readings(now))
+        out.update(self.join.readings())
+        if self.shadow is not None:
+            out.update({f"{SHADOW_PREFIX}{k}": v
+                        for k, v in self.shadow.sequential_readings(now).items()})  # fmt: skip
+        return names.plain(out)
 
     def reading_names(self) -> list[str]:
         return reading_names(self.detectors)

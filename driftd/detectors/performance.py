@@ -17,7 +17,7 @@ from driftd.detectors import readings as names
 from driftd.detectors.base import Detector, OutcomeBatch, RuleTemplate
 from driftd.detectors.context import ModelContext
 from driftd.detectors.intervals import wilson
-from driftd.detectors.merging import CONCAT, Plan
+from driftd.detectors.merging import CONCAT, Plan, sequential
 from driftd.detectors.rate_test import RateTest
 from driftd.detectors.readings import Readings
 from driftd.detectors.residual_test import ResidualTest
@@ -165,6 +165,9 @@ class PerformanceDetector(Detector):
         out.update(self.performance.accuracy_bounds())
         out.update(self.test.readings())
         return out
+
+    def sequential_readings(self, now: float | None) -> Readings:
+        return sequential(self.test.readings())  # not the window's metrics and bounds
 
     def reading_names(self) -> list[str]:
         out = metric_names(self._context.task, self._context.class_names)

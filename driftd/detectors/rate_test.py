@@ -32,6 +32,7 @@ import numpy as np
 from scipy import stats
 
 from driftd.detectors.cusum import RateCusum
+from driftd.detectors.merging import sequential
 from driftd.detectors.readings import Readings
 
 PARTS = ("alarm", "progress", "baseline", "alarms")
@@ -201,3 +202,7 @@ class WithRateTests:
 
     def calibrate(self, arl0: float) -> None:
         self.tests.calibrate(arl0)
+
+    def sequential_readings(self, now: float | None) -> Readings:
+        """Its tests' readings (not the windows' rates and metrics: the merge's)."""
+        return sequential(self.tests.readings())

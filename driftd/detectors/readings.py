@@ -20,6 +20,12 @@ from typing import Literal
 
 Readings = dict[str, float | None]
 
+
+def plain(readings: Readings) -> Readings:
+    """Plain floats only, NaN as None: readings go to JSON, Prometheus and rules."""
+    return {k: None if v is None or v != v else float(v) for k, v in readings.items()}
+
+
 # ratio: dimensionless (rates, scores, statistics, p-values, 0/1 verdicts, gauges of
 # items); total: a count that only grows; seconds: a duration; timestamp: epoch
 # seconds; milliseconds: serving latency as apps report it; target: the regression

@@ -28,7 +28,7 @@ from driftd.config.models import ModelSpec
 from driftd.detectors.context import ModelContext
 from driftd.detectors.merging import is_sequential, sequential_readings
 from driftd.detectors.monitor import ModelMonitor
-from driftd.detectors.readings import Readings
+from driftd.detectors.readings import Readings, plain
 from driftd.detectors.registry import MONITOR_READINGS
 
 
@@ -112,6 +112,6 @@ class ShardMerger:
             out.update({k: v for k, v in detector.readings(now).items()
                         if not is_sequential(k)})  # fmt: skip
         out.update(sequential_readings(shard_readings))
-        return {k: None if v is None or v != v else float(v) for k, v in out.items()}
+        return plain(out)
 
 

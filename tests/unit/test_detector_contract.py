@@ -14,8 +14,10 @@ import yaml
 from driftd.config import ConfigError, load_config
 from driftd.daemon.catalog import ModelCatalog
 from driftd.detectors.base import Detector
+from driftd.detectors.merging import is_sequential
 from driftd.detectors.readings import may_match
 from driftd.detectors.records import TrainingInputs, WaitingPrediction
+from driftd.detectors.registry import MONITOR_READINGS
 from driftd.events import Label, Prediction
 
 T0 = 1.8e9
@@ -87,6 +89,31 @@ def test_every_reading_a_monitor_produces_is_declared(tmp_path, reference_csv, t
     concrete = [d for d in declared if "{" not in d]
     assert sum(d in produced for d in concrete) >= 0.8 * len(concrete)
 
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_a_shards_summary_readings_are_its_sequential_readings(tmp_path, reference_csv, task):
+    """What a shard publishes at its tick (``sequential_readings``, which skips the
+    window statistics) is, value for value, the sequential part of its full readings."""
+    catalog = ModelCatalog(_config(tmp_path, reference_csv, task))
+    monitor = catalog.new_monitor("m1")
+    _stream(monitor, 1500, seed=2, task=task, classes=["a", "b", "c"])
+    now = T0 + 1500 * 10
+    every = monitor.readings(now)
+    expected = {k: v for k, v in every.items() if k in MONITOR_READINGS or is_sequential(k)}
+    published = monitor.sequential_readings(now)
+    assert published == expected
+    assert len(expected) > len(MONITOR_READINGS)  # the sequential tests' readings are in
+    if task == "binary":  # the numeric features' window statistics were left out
+        assert "drift.x.ks_statistic" in every and "drift.x.ks_statistic" not in published
+        assert "drift.x.shift_score" in published
+    for detector in monitor.detectors:
+        ours = {k: v for k, v in detector.readings(now).items() if is_sequential(k)}
+        assert _nan_as_none(detector.sequential_readings(now)) == _nan_as_none(ours), detector.name
+
+
+def _nan_as_none(readings: dict) -> dict:
+    return {k: None if v is None or v != v else v for k, v in readings.items()}
 
 def test_default_rules_are_the_detectors_templates(tmp_path, reference_csv):
     catalog = ModelCatalog(_config(tmp_path, reference_csv, "binary"))
