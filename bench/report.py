@@ -41,7 +41,10 @@ SECTIONS = [
     Section("throughput", "Embedded throughput on one core", "bench.throughput",
             ["--events", "1000000"], ["--events", "4000"],
             "Goals (issue 17): `driftd replay` at >= 0.5x the decode-only rate and >= 100k "
-            "events/s. Decode-only is the baseline; detectors-only shows the monitor's share; "
+            "events/s. Decode-only is the baseline; no-detectors is the floor: the whole "
+            "pipeline with every monitor's detector list empty (decode, route, encode, join, "
+            "queues, ticks, checkpoints), which no detector speed-up can go below; "
+            "detectors-only shows the monitor's share; "
             "`evaluate_every` 5000 shows what the evaluation ticks (readings + rules every "
             "`evaluate_every` events) cost; the `driftd replay` rows are the command as a "
             "process (imports, start-up and summary included). With the bench workload's "
@@ -77,7 +80,9 @@ SECTIONS = [
             "with `shards: 2` (a shard each; the one holding shard 0 merges at its ticks). "
             "Timed from the moment the group settled (joins and rebalances are start-up) to "
             "the checkpoint of the last event. Machine busy: all cores, Kafka and Redis "
-            "included. Goal (issue 17): close to 2x one process."),
+            "included. Goal (issue 17): close to 2x one process. The merge table: at shard "
+            "0, decoding, merging and reading every shard's summary; a shard's own tick, its "
+            "counts, sequential tests and summary (the window statistics are the merge's)."),
     Section("memory", "Memory over a long stream", "bench.memory",
             ["--events", "10000000"], ["--events", "20000", "--report-every", "10000"],
             "10 models x 50 features through the embedded pipeline, the events piped in by a "

@@ -52,7 +52,8 @@ class JoinSpec(_Spec):
     ttl: Duration = "7d"
     max_pending: int = 1_000_000
     # Joined event ids remembered (within the TTL) to recognise duplicates; the oldest
-    # are forgotten first. Each costs ~130 bytes of memory and of every checkpoint.
+    # are forgotten first. Each is a 64-bit digest: ~20 bytes of memory and of every
+    # checkpoint (2 MB a model at the default).
     remember: int = 100_000
 
 
