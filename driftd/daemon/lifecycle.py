@@ -3,13 +3,17 @@
 Signal handlers first (a SIGTERM while connecting still ends in a clean exit 0), then
 the topics' check, the engine (the driver loop, or faust), the broker probe and the
 HTTP server. SIGTERM/SIGINT stop polling; the driver finishes the batch,
-checkpoints, commits and leaves the group, so its partitions move at once.
+checkpoints, commits and leaves the group, so its partitions move at once. SIGUSR1
+prints every thread's Python stack to stderr and goes on: a daemon that stopped making
+progress shows where it waits without being stopped.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import signal
+import sys
 import threading
 
 from driftd.config import Config
@@ -27,6 +31,8 @@ def run_service(
     config: Config, engine: str = "kafka", idle_timeout: float | None = None, quiet: bool = False
 ) -> int:
     apply_config(config.runtime)
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     if engine == "faust":
         from driftd.daemon.faust_engine import run_faust
 

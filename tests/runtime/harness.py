@@ -105,6 +105,20 @@ class Daemon:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def stacks(self, timeout: float = 10) -> str:
+        """Every thread's stack, as the live daemon prints it on SIGUSR1, with the log
+        lines before it."""
+        assert self.process is not None
+        before = len(self.log())
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while "most recent call first" not in self.log()[before:]:
+            if time.monotonic() > deadline or not self.alive():
+                break
+            time.sleep(0.1)
+        time.sleep(0.2)  # the other threads' stacks follow the first
+        return f"--- daemon {self.log_path.name}, last lines and stacks ---\n{self.log()[-12000:]}"
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -121,6 +135,7 @@ def daemons(tmp_path):
     yield start
     for daemon in started:
         if daemon.alive():
+            print(daemon.stacks())  # shown by pytest when the test failed: where it waited
             daemon.kill()
 
 

@@ -171,6 +171,33 @@ def test_redis_and_kafka_restarts_mid_stream(make_setup, daemons, redis_service,
     assert "redis unavailable" in daemon.log()
 
 
+
+def test_a_kafka_outage_past_the_session_timeout_rejoins_and_loses_nothing(
+    make_setup, daemons, kafka_service
+):
+    """The broker stays down until the group's session has timed out and the daemon has
+    given its partitions up (checkpointing them); once it is back, the daemon rejoins,
+    is assigned them again and counts every event. While it waits, SIGUSR1 prints its
+    threads' stacks and it goes on."""
+    if not kafka_service.restartable:
+        pytest.skip("Kafka comes from outside the test run; it cannot be restarted here")
+    setup = make_setup()
+    stream = make_stream(20_000, seed=6)
+    daemon = daemons(setup.config_path)
+    producer = Background(publish, setup, stream, "confluent", 4000, 0.8)
+    wait_until(lambda: consumed(setup) > 0, 180, "the daemon's first checkpoint")
+    kafka_service.stop(False)
+    wait_until(lambda: "revoked partitions" in daemon.log(), 120, "the session to time out")
+    stacks = daemon.stacks()
+    assert "most recent call first" in stacks and "driftd/daemon/driver.py" in stacks, stacks
+    kafka_service.start()
+    producer.finish()
+    readings = final_readings(setup, stream)
+    assert daemon.alive(), daemon.log()[-3000:]
+    assert daemon.terminate() == 0
+    assert_equals_recomputation(setup, stream, readings)
+    assert daemon.log().count("assigned partitions") >= 2
+
 def test_ratio_guard_pauses_instead_of_draining_a_broken_stream(make_setup, daemons):
     setup = make_setup(
         extra_runtime="  max_dead_letter_ratio: 0.5\n  dead_letter_window: 500\n"

@@ -3,6 +3,7 @@ at interpreter exit, with nothing of the daemon in its virtualenv."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -90,8 +91,6 @@ def test_a_refused_message_is_counted_though_only_failures_are_reported(kafka_se
     """The confluent producer asks librdkafka for failure reports only and serves them
     every few hundred messages and at flush: a message the broker refuses (larger than
     the topic's max.message.bytes) is still counted, and the others are delivered."""
-    import os
-
     from confluent_kafka.admin import AdminClient, NewTopic
     from driftd_sdk.kafka.confluent import ConfluentProducer
 
