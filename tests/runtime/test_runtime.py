@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from runtime.harness import (
     Background,
+    Daemon,
     assert_equals_recomputation,
     consumed,
     final_readings,
@@ -147,29 +148,40 @@ def test_two_daemons_split_the_partitions_and_survive_losing_one(make_setup, dae
     assert "revoked partitions" in second.log() or "assigned partitions" in second.log()
 
 
-def test_redis_and_kafka_restarts_mid_stream(make_setup, daemons, redis_service, kafka_service):
-    if not (redis_service.restartable and kafka_service.restartable):
-        pytest.skip("Kafka/Redis come from outside the test run; they cannot be restarted here")
+def _through_an_outage(make_setup, daemons, events: int, seed: int, outage) -> Daemon:
+    """A live stream through one daemon, ``outage(daemon)`` once it has checkpointed;
+    then every event counted, equal to the recomputation, and a clean stop."""
     setup = make_setup()
-    stream = make_stream(40_000, seed=4)
+    stream = make_stream(events, seed=seed)
     daemon = daemons(setup.config_path)
     producer = Background(publish, setup, stream, "confluent", 4000, 0.8)
     wait_until(lambda: consumed(setup) > 0, 180, "the daemon's first checkpoint")
-    redis_service.stop(False)
-    # Down until the daemon has met the outage (however slow a busy machine makes it).
-    wait_until(lambda: "redis unavailable" in daemon.log(), 120, "the daemon to meet the outage")
-    redis_service.start()
-    time.sleep(2)
-    kafka_service.stop(False)
-    time.sleep(3)
-    kafka_service.start()
+    outage(daemon)
     producer.finish()
     readings = final_readings(setup, stream)
     assert daemon.alive(), daemon.log()[-3000:]
     assert daemon.terminate() == 0
     assert_equals_recomputation(setup, stream, readings)
-    assert "redis unavailable" in daemon.log()
+    return daemon
 
+
+def test_redis_and_kafka_restarts_mid_stream(make_setup, daemons, redis_service, kafka_service):
+    if not (redis_service.restartable and kafka_service.restartable):
+        pytest.skip("Kafka/Redis come from outside the test run; they cannot be restarted here")
+
+    def outage(daemon: Daemon) -> None:
+        redis_service.stop(False)
+        # Down until the daemon has met the outage (however slow a busy machine makes it).
+        wait_until(lambda: "redis unavailable" in daemon.log(), 120,
+                   "the daemon to meet the outage")  # fmt: skip
+        redis_service.start()
+        time.sleep(2)
+        kafka_service.stop(False)
+        time.sleep(3)
+        kafka_service.start()
+
+    daemon = _through_an_outage(make_setup, daemons, 40_000, 4, outage)
+    assert "redis unavailable" in daemon.log()
 
 
 def test_a_kafka_outage_past_the_session_timeout_rejoins_and_loses_nothing(
@@ -181,21 +193,15 @@ def test_a_kafka_outage_past_the_session_timeout_rejoins_and_loses_nothing(
     threads' stacks and it goes on."""
     if not kafka_service.restartable:
         pytest.skip("Kafka comes from outside the test run; it cannot be restarted here")
-    setup = make_setup()
-    stream = make_stream(20_000, seed=6)
-    daemon = daemons(setup.config_path)
-    producer = Background(publish, setup, stream, "confluent", 4000, 0.8)
-    wait_until(lambda: consumed(setup) > 0, 180, "the daemon's first checkpoint")
-    kafka_service.stop(False)
-    wait_until(lambda: "revoked partitions" in daemon.log(), 120, "the session to time out")
-    stacks = daemon.stacks()
-    assert "most recent call first" in stacks and "driftd/daemon/driver.py" in stacks, stacks
-    kafka_service.start()
-    producer.finish()
-    readings = final_readings(setup, stream)
-    assert daemon.alive(), daemon.log()[-3000:]
-    assert daemon.terminate() == 0
-    assert_equals_recomputation(setup, stream, readings)
+
+    def outage(daemon: Daemon) -> None:
+        kafka_service.stop(False)
+        wait_until(lambda: "revoked partitions" in daemon.log(), 120, "the session to time out")
+        stacks = daemon.stacks()
+        assert "most recent call first" in stacks and "driftd/daemon/driver.py" in stacks, stacks
+        kafka_service.start()
+
+    daemon = _through_an_outage(make_setup, daemons, 20_000, 6, outage)
     assert daemon.log().count("assigned partitions") >= 2
 
 def test_ratio_guard_pauses_instead_of_draining_a_broken_stream(make_setup, daemons):
