@@ -105,18 +105,18 @@ class Daemon:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stacks(self, timeout: float = 10) -> str:
-        """Every thread's stack, as the live daemon prints it on SIGUSR1, with the log
-        lines before it."""
+    def stacks(self, until: str = "driftd/daemon/driver.py", timeout: float = 10) -> str:
+        """The threads' stacks the live daemon prints on SIGUSR1, with the log lines
+        before them: read once ``until`` (by default the driver loop's frame, on the main
+        thread's stack) is among them, or after ``timeout`` with what came."""
         assert self.process is not None
         before = len(self.log())
         self.process.send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + timeout
-        while "most recent call first" not in self.log()[before:]:
-            if time.monotonic() > deadline or not self.alive():
+        while until not in self.log()[before:] and self.alive():
+            if time.monotonic() > deadline:
                 break
-            time.sleep(0.1)
-        time.sleep(0.2)  # the other threads' stacks follow the first
+            time.sleep(0.1)  # polling the log for the dump
         return f"--- daemon {self.log_path.name}, last lines and stacks ---\n{self.log()[-12000:]}"
 
     def log(self) -> str:
